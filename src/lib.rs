@@ -1,0 +1,12 @@
+//! onemap: one map of the whole city for grid-based local governance.
+//!
+//! PostGIS holds the truth (the six-level tree of areas); the in-memory assignment index and
+//! the HTTP API are derived from it. See docs/ARCHITECTURE.md for the data flow.
+#![forbid(unsafe_code)]
+
+pub mod crs;
+pub mod demo;
+pub mod geom;
+pub mod index;
+pub mod model;
+pub mod store;

@@ -35,7 +35,10 @@ BEGIN
 END $$;
 
 CREATE TRIGGER area_bump_version BEFORE UPDATE ON area
-    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION area_bump_version();
+    FOR EACH ROW
+    WHEN ((OLD.name, OLD.level, OLD.parent_code, OLD.geom, OLD.props)
+          IS DISTINCT FROM (NEW.name, NEW.level, NEW.parent_code, NEW.geom, NEW.props))
+    EXECUTE FUNCTION area_bump_version();
 
 -- The change feed that keeps every server's index and tile cache in step with this table.
 -- Each statement that changes areas logs one row per changed area (with the bounding boxes

@@ -4,9 +4,14 @@
 //! the HTTP API are derived from it. See docs/ARCHITECTURE.md for the data flow.
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod assign;
+pub mod cli;
+pub mod config;
 pub mod crs;
 pub mod demo;
 pub mod geom;
+pub mod import;
 pub mod index;
 pub mod model;
 pub mod store;

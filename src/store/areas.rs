@@ -304,3 +304,13 @@ fn copy_text(s: &str) -> String {
 fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
+
+impl Store {
+    /// Code of the city (the root of the tree), if any area is loaded.
+    pub async fn city_code(&self) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT code FROM area WHERE level = 0 ORDER BY code LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await
+            .op("finding the city")
+    }
+}

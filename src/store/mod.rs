@@ -5,6 +5,7 @@
 pub mod areas;
 pub mod changes;
 pub mod cluster;
+pub mod edit;
 pub mod validate;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

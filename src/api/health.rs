@@ -1,0 +1,26 @@
+//! `/healthz` (the process answers) and `/readyz` (database reachable and index loaded).
+
+use super::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+pub async fn healthz() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let db = state.store.ping().await;
+    let index = state.index.is_loaded();
+    let stats = state.index.snapshot().stats.clone();
+    let status = if db && index { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = json!({
+        "status": if db && index { "ready" } else { "not_ready" },
+        "database": db,
+        "index_loaded": index,
+        "index": stats,
+    });
+    (status, Json(body)).into_response()
+}

@@ -1,0 +1,57 @@
+//! The HTTP API (axum): one file per resource, merged here. `error.rs` is the only place that
+//! turns errors into responses.
+
+mod areas;
+mod assign;
+pub mod error;
+mod health;
+mod validate;
+
+pub use assign::MAX_BATCH_POINTS;
+
+use crate::index::AssignIndex;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use error::ApiError;
+use std::sync::Arc;
+use tower_http::cors::CorsLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted (a batch of 100,000 points fits with room to spare).
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub index: Arc<AssignIndex>,
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/api/assign", get(assign::get_one).post(assign::post_batch))
+        .route("/api/areas", get(areas::list))
+        .route("/api/areas/{code}", get(areas::detail).put(areas::put))
+        .route("/api/validate", get(validate::validate))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CorsLayer::permissive())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> Response {
+    ApiError::not_found(format!("没有这个地址 (no such endpoint): {}", uri.path())).into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "此地址不支持该请求方法 (method not allowed on this endpoint)").into_response()
+}

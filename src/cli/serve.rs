@@ -1,0 +1,71 @@
+//! `onemap serve`: migrate, (optionally) load the demo city, keep the index in sync, serve HTTP.
+
+use crate::api::{AppState, router};
+use crate::index::{AssignIndex, sync};
+use crate::store::Store;
+use anyhow::Context;
+use clap::Args;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ONEMAP_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Load the demo city first if the database holds no areas.
+    #[arg(long)]
+    pub import_demo_if_empty: bool,
+}
+
+pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
+    if args.import_demo_if_empty && store.area_count().await? == 0 {
+        tracing::info!("the database holds no areas: loading the demo city");
+        super::import::demo(&store, Default::default()).await?;
+    }
+    let index = Arc::new(AssignIndex::default());
+    tokio::spawn(sync::run(store.clone(), index.clone(), vec![]));
+    tokio::spawn(prune_change_log(store.clone()));
+
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (is another server running there? use --addr)", args.addr))?;
+    let addr = listener.local_addr()?;
+    let city = store.city_code().await?.unwrap_or_default();
+    // The one line scripts and people look for: where to point the browser.
+    println!("onemap is serving city {city} at http://{addr}/");
+    tracing::info!(%addr, "listening");
+    let app = router(AppState { store, index });
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The change log only has to outlive the notifications that point into it.
+async fn prune_change_log(store: Store) {
+    loop {
+        match store.prune_area_changes(24).await {
+            Ok(n) if n > 0 => tracing::info!(rows = n, "pruned the area change log"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning the area change log failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -6,10 +6,14 @@
 //! district that comes first by code; (3) give every hole of the city's union (a gap between
 //! districts) to the district that shares most of its boundary.
 
-use super::lattice::{Ring, Shape, to_lattice, P};
+use super::lattice::{P, Ring, SCALE, Shape, shape_area, to_lattice};
 use super::ops;
 use super::source::DistrictSource;
 use std::collections::HashSet;
+
+/// Parts smaller than about 2 km² (in lattice units: degrees² × SCALE²) are checked for being
+/// crumbs of the cleaning rather than islands.
+const CRUMB_LATTICE_AREA: f64 = 2.0e6 / (111_000.0 * 100_000.0) * SCALE * SCALE;
 
 /// One district of the clean partition.
 #[derive(Debug, Clone)]
@@ -65,6 +69,49 @@ pub fn clean(sources: &[DistrictSource]) -> Vec<District> {
             with_gap.push(vec![filler]);
             shapes[best] = ops::union(&with_gap);
         }
+    }
+
+    // (4) crumbs: small parts that cleaning cut off a district but that still touch another
+    // district (not islands) join the neighbour they share most boundary with.
+    let vertex_sets: Vec<HashSet<P>> = shapes
+        .iter()
+        .map(|s| s.iter().flatten().flatten().copied().collect())
+        .collect();
+    let mut moves: Vec<(usize, usize, usize)> = Vec::new(); // (from, part, to)
+    for (i, parts) in shapes.iter().enumerate() {
+        if parts.len() < 2 {
+            continue;
+        }
+        for (k, part) in parts.iter().enumerate() {
+            if shape_area(part) >= CRUMB_LATTICE_AREA {
+                continue;
+            }
+            let best = (0..shapes.len())
+                .filter(|&j| j != i)
+                .map(|j| (part[0].iter().filter(|p| vertex_sets[j].contains(p)).count(), j))
+                .max();
+            if let Some((shared, j)) = best {
+                if shared >= 2 {
+                    moves.push((i, k, j));
+                }
+            }
+        }
+    }
+    let mut taken: Vec<Vec<bool>> = shapes.iter().map(|p| vec![false; p.len()]).collect();
+    let mut gained: Vec<Vec<Shape>> = vec![Vec::new(); shapes.len()];
+    for &(i, k, j) in &moves {
+        taken[i][k] = true;
+        gained[j].push(shapes[i][k].clone());
+    }
+    for i in 0..shapes.len() {
+        let kept: Vec<Shape> = shapes[i].iter().zip(&taken[i]).filter(|(_, t)| !**t).map(|(s, _)| s.clone()).collect();
+        shapes[i] = if gained[i].is_empty() {
+            kept
+        } else {
+            let mut all = kept;
+            all.append(&mut gained[i]);
+            ops::union(&all)
+        };
     }
 
     sorted

@@ -68,6 +68,11 @@ struct Geometry {
     coordinates: Vec<Vec<Vec<(f64, f64)>>>,
 }
 
+/// The raw input files, for fingerprinting.
+pub fn raw_inputs() -> impl Iterator<Item = &'static str> {
+    [DIVISIONS, DISTRICTS].into_iter()
+}
+
 /// The names and codes of Putian's districts, towns and villages.
 pub fn divisions() -> Divisions {
     // The file is compiled in and checked by the unit test below.

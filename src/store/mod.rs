@@ -99,3 +99,16 @@ pub async fn ensure_database(admin_url: &str, name: &str) -> Result<(), StoreErr
     admin.pool.close().await;
     Ok(())
 }
+
+/// A fingerprint of the schema (the migrations' checksums): test templates and caches built
+/// for one schema are not reused for another.
+pub fn schema_fingerprint() -> String {
+    let migrator = sqlx::migrate!("./migrations");
+    let mut h: u64 = 0xcbf29ce484222325;
+    for m in migrator.iter() {
+        for b in m.checksum.iter() {
+            h = (h ^ *b as u64).wrapping_mul(0x100000001b3);
+        }
+    }
+    format!("{h:016x}")
+}

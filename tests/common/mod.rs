@@ -1,0 +1,183 @@
+//! Shared test harness: databases on a real PostgreSQL + PostGIS, and a server on port 0.
+//!
+//! The admin connection comes from ONEMAP_TEST_ADMIN_URL (set by scripts/test), else
+//! DATABASE_URL, else the project's private test cluster in `.onemap/test`. A template
+//! database with the migrations and the demo city is built once per schema and generator
+//! version (under an advisory lock, so parallel test processes build it once) and copied for
+//! each test that needs its own data.
+#![allow(dead_code)]
+
+use onemap::api::{AppState, router};
+use onemap::index::{AssignIndex, sync};
+use onemap::store::Store;
+use onemap::store::cluster::PrivateCluster;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const LOCK_KEY: i64 = 350_300_001;
+
+pub fn admin_url() -> String {
+    if let Ok(u) = std::env::var("ONEMAP_TEST_ADMIN_URL") {
+        return u;
+    }
+    if let Ok(u) = std::env::var("DATABASE_URL") {
+        return u;
+    }
+    let home = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".onemap/test");
+    PrivateCluster::ensure_running(&home).expect("start the private test cluster").url("postgres")
+}
+
+/// `url` with its database name replaced by `db`.
+pub fn url_with_db(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    format!("{}/{}{}", &base[..path_start], db, query)
+}
+
+/// A database of the test cluster, dropped when this is dropped.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    admin: String,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Drop runs outside async code; use a thread with its own small runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let store = Store::connect(&admin, 1).await.ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&store.pool).await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+async fn admin_store() -> Store {
+    let url = admin_url();
+    Store::connect(&url, 2).await.unwrap_or_else(|e| panic!("cannot connect to the test database server: {e}"))
+}
+
+fn unique_name(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}_{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos % 100_000)
+}
+
+/// The template with migrations and the demo city; built once.
+async fn ensure_template(admin: &Store) -> String {
+    let name = format!("onemap_tpl_{}_{}", &onemap::store::schema_fingerprint()[..8], &onemap::demo::fingerprint()[..8]);
+    let mut conn = admin.pool.acquire().await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(LOCK_KEY).execute(&mut *conn).await.unwrap();
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    if !exists {
+        let building = format!("{name}_building");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)")).execute(&mut *conn).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE \"{building}\"")).execute(&mut *conn).await.unwrap();
+        let store = Store::connect(&url_with_db(&admin_url(), &building), 2).await.unwrap();
+        store.migrate().await.unwrap();
+        let city = tokio::task::spawn_blocking(|| onemap::demo::generate(Default::default(), &|_| {})).await.unwrap();
+        store.replace_all_areas(&city.areas, &|_| {}).await.unwrap();
+        store.pool.close().await;
+        sqlx::query(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"")).execute(&mut *conn).await.unwrap();
+    }
+    sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut *conn).await.unwrap();
+    name
+}
+
+async fn copy_of(template: Option<&str>) -> TestDb {
+    let admin = admin_store().await;
+    let name = unique_name("onemap_test");
+    match template {
+        Some(t) => {
+            let _ = t;
+            let t = ensure_template(&admin).await;
+            let mut conn = admin.pool.acquire().await.unwrap();
+            // Copies from one template are serialised: PostgreSQL refuses to copy a database
+            // that someone is connected to.
+            sqlx::query("SELECT pg_advisory_lock($1)").bind(LOCK_KEY).execute(&mut *conn).await.unwrap();
+            let r = sqlx::query(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{t}\" STRATEGY FILE_COPY")).execute(&mut *conn).await;
+            sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut *conn).await.unwrap();
+            r.unwrap();
+        }
+        None => {
+            sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&admin.pool).await.unwrap();
+        }
+    }
+    let url = url_with_db(&admin_url(), &name);
+    TestDb { name, url, admin: admin_url() }
+}
+
+/// A private copy of the demo city database.
+pub async fn demo_db() -> TestDb {
+    copy_of(Some("")).await
+}
+
+/// An empty database with only the migrations applied.
+pub async fn empty_db() -> TestDb {
+    let db = copy_of(None).await;
+    let store = Store::connect(&db.url, 2).await.unwrap();
+    store.migrate().await.unwrap();
+    store.pool.close().await;
+    db
+}
+
+/// A server on 127.0.0.1:0 over `db`, with its index loaded and kept in sync.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub index: Arc<AssignIndex>,
+    pub http: reqwest::Client,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// GET and parse the JSON body, returning (status, body).
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}
+
+pub async fn spawn_app(db: TestDb) -> TestApp {
+    let store = Store::connect(&db.url, 8).await.unwrap();
+    store.migrate().await.unwrap();
+    let index = Arc::new(AssignIndex::default());
+    sync::reload(&store, &index).await.unwrap();
+    tokio::spawn(sync::run(store.clone(), index.clone(), vec![]));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router(AppState { store: store.clone(), index: index.clone() });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    TestApp { addr, store, index, http: reqwest::Client::new(), db }
+}
+
+/// Asserts that `body` is our error format with `code`, and returns the message.
+pub fn assert_error(status: u16, body: &serde_json::Value, want_status: u16, want_code: &str) -> String {
+    assert_eq!(status, want_status, "status for {body}");
+    assert_eq!(body["error"]["code"], want_code, "code in {body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(!message.is_empty(), "an error must say what to fix: {body}");
+    message
+}

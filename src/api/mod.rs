@@ -11,6 +11,8 @@ pub use assign::MAX_BATCH_POINTS;
 
 use crate::index::AssignIndex;
 use crate::store::Store;
+use crate::tiles::TileService;
+use crate::web::WebConfig;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
@@ -29,6 +31,8 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 pub struct AppState {
     pub store: Store,
     pub index: Arc<AssignIndex>,
+    pub tiles: Arc<TileService>,
+    pub web: Arc<WebConfig>,
 }
 
 /// The whole HTTP surface.
@@ -40,6 +44,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/areas", get(areas::list))
         .route("/api/areas/{code}", get(areas::detail).put(areas::put))
         .route("/api/validate", get(validate::validate))
+        .merge(crate::tiles::routes())
+        .merge(crate::events::routes())
+        .merge(crate::web::routes(&state.web))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -48,7 +55,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found(uri: Uri) -> Response {
+/// Unknown API paths get a JSON 404; anything else is the map client's (single page) route.
+async fn not_found(axum::extract::State(state): axum::extract::State<AppState>, uri: Uri) -> Response {
+    if !uri.path().starts_with("/api/") && !uri.path().starts_with("/tiles/") {
+        if let Some(page) = crate::web::index_page(&state.web).await {
+            return page;
+        }
+    }
     ApiError::not_found(format!("没有这个地址 (no such endpoint): {}", uri.path())).into_response()
 }
 

@@ -3,6 +3,9 @@
 use crate::api::{AppState, router};
 use crate::index::{AssignIndex, sync};
 use crate::store::Store;
+use crate::tiles::TileService;
+use crate::web::WebConfig;
+use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
@@ -17,6 +20,15 @@ pub struct ServeArgs {
     /// Load the demo city first if the database holds no areas.
     #[arg(long)]
     pub import_demo_if_empty: bool,
+    /// Size of the in-memory tile cache in MiB (0 turns it off).
+    #[arg(long, env = "ONEMAP_TILE_CACHE_MB", default_value_t = 256)]
+    pub tile_cache_mb: usize,
+    /// The built map client (index.html, assets/, fonts/).
+    #[arg(long, env = "ONEMAP_WEB_DIR", default_value = "web/dist")]
+    pub web_dir: PathBuf,
+    /// Folder of MapLibre style JSON files served at /styles/{name}.json.
+    #[arg(long, env = "ONEMAP_STYLES_DIR", default_value = "styles")]
+    pub styles_dir: PathBuf,
 }
 
 pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
@@ -25,7 +37,8 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
         super::import::demo(&store, Default::default()).await?;
     }
     let index = Arc::new(AssignIndex::default());
-    tokio::spawn(sync::run(store.clone(), index.clone(), vec![]));
+    let tiles = Arc::new(TileService::new(store.clone(), args.tile_cache_mb << 20));
+    tokio::spawn(sync::run(store.clone(), index.clone(), vec![tiles.clone()]));
     tokio::spawn(prune_change_log(store.clone()));
 
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -36,7 +49,11 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
     // The one line scripts and people look for: where to point the browser.
     println!("onemap is serving city {city} at http://{addr}/");
     tracing::info!(%addr, "listening");
-    let app = router(AppState { store, index });
+    if !args.web_dir.join("index.html").exists() {
+        tracing::warn!(dir = %args.web_dir.display(), "the map client is not built (run `npm run build` in web/); serving the API only");
+    }
+    let web = Arc::new(WebConfig { dist: args.web_dir, styles: args.styles_dir });
+    let app = router(AppState { store, index, tiles, web });
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -11,6 +11,8 @@ use onemap::api::{AppState, router};
 use onemap::index::{AssignIndex, sync};
 use onemap::store::Store;
 use onemap::store::cluster::PrivateCluster;
+use onemap::tiles::TileService;
+use onemap::web::WebConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -139,6 +141,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Store,
     pub index: Arc<AssignIndex>,
+    pub tiles: Arc<TileService>,
     pub http: reqwest::Client,
     pub db: TestDb,
 }
@@ -165,12 +168,17 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
     store.migrate().await.unwrap();
     let index = Arc::new(AssignIndex::default());
     sync::reload(&store, &index).await.unwrap();
-    tokio::spawn(sync::run(store.clone(), index.clone(), vec![]));
+    let tiles = Arc::new(TileService::new(store.clone(), 64 << 20));
+    tokio::spawn(sync::run(store.clone(), index.clone(), vec![tiles.clone()]));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = router(AppState { store: store.clone(), index: index.clone() });
+    let web = Arc::new(WebConfig {
+        dist: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/dist"),
+        styles: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("styles"),
+    });
+    let app = router(AppState { store: store.clone(), index: index.clone(), tiles: tiles.clone(), web });
     tokio::spawn(async move { axum::serve(listener, app).await });
-    TestApp { addr, store, index, http: reqwest::Client::new(), db }
+    TestApp { addr, store, index, tiles, http: reqwest::Client::new(), db }
 }
 
 /// Asserts that `body` is our error format with `code`, and returns the message.

@@ -1,0 +1,332 @@
+//! The tile cache: encoded tiles by (source, z/x/y), bounded in bytes, with their gzip form
+//! made once at insertion (brotli on the first request that wants it), so a warm hit only
+//! copies a reference-counted buffer. Invalidation drops exactly the tiles whose buffered
+//! square meets a changed area's box, at every zoom of every source that shows that level.
+
+use super::layers::{BUFFER, EXTENT, Layer, Part, label_minzoom, polygon_minzoom};
+use super::tile_id::{MAX_ZOOM, TileId, tiles_covering};
+use crate::model::Level;
+use axum::body::Bytes;
+use moka::sync::Cache;
+use serde::Serialize;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// What a tile is cached under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub layer: Layer,
+    pub tile: TileId,
+}
+
+/// A content coding of the response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coding {
+    Identity,
+    Gzip,
+    Br,
+}
+
+impl Coding {
+    pub fn header(self) -> Option<&'static str> {
+        match self {
+            Coding::Identity => None,
+            Coding::Gzip => Some("gzip"),
+            Coding::Br => Some("br"),
+        }
+    }
+}
+
+/// One encoded tile and its compressed forms.
+pub struct Encoded {
+    pub raw: Bytes,
+    /// xxh3 of the raw bytes: the strong ETag (with a suffix per coding).
+    pub hash: u64,
+    gzip: OnceLock<Bytes>,
+    br: OnceLock<Bytes>,
+}
+
+impl Encoded {
+    pub fn new(raw: Vec<u8>) -> Encoded {
+        let hash = xxhash_rust::xxh3::xxh3_64(&raw);
+        Encoded { raw: Bytes::from(raw), hash, gzip: OnceLock::new(), br: OnceLock::new() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// True if the body in `coding` is ready (no compression work left).
+    pub fn has(&self, coding: Coding) -> bool {
+        match coding {
+            Coding::Identity => true,
+            Coding::Gzip => self.gzip.get().is_some(),
+            Coding::Br => self.br.get().is_some(),
+        }
+    }
+
+    /// The body in `coding`, compressing on first use.
+    pub fn body(&self, coding: Coding) -> Bytes {
+        match coding {
+            Coding::Identity => self.raw.clone(),
+            Coding::Gzip => self.gzip.get_or_init(|| gzip(&self.raw)).clone(),
+            Coding::Br => self.br.get_or_init(|| brotli(&self.raw)).clone(),
+        }
+    }
+
+    /// The strong ETag of the body in `coding` (each coding is its own representation).
+    pub fn etag(&self, coding: Coding) -> String {
+        match coding {
+            Coding::Identity => format!("\"{:016x}\"", self.hash),
+            Coding::Gzip => format!("\"{:016x}-gz\"", self.hash),
+            Coding::Br => format!("\"{:016x}-br\"", self.hash),
+        }
+    }
+
+    /// Bytes this entry holds, counting the brotli form it may grow (about the gzip size).
+    fn weight(&self) -> u32 {
+        let gz = self.gzip.get().map_or(self.raw.len(), Bytes::len);
+        (self.raw.len() + 2 * gz + 128).min(u32::MAX as usize) as u32
+    }
+}
+
+fn gzip(raw: &[u8]) -> Bytes {
+    let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 2 + 64), flate2::Compression::new(6));
+    // Writing to a Vec cannot fail.
+    let _ = e.write_all(raw);
+    Bytes::from(e.finish().unwrap_or_default())
+}
+
+fn brotli(raw: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(raw.len() / 2 + 64);
+    let params = brotli::enc::BrotliEncoderParams { quality: 5, lgwin: 22, ..Default::default() };
+    // Reading from a slice and writing to a Vec cannot fail.
+    let _ = brotli::BrotliCompress(&mut &raw[..], &mut out, &params);
+    Bytes::from(out)
+}
+
+/// Counters, for /tiles/stats and tests.
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheStats {
+    pub enabled: bool,
+    pub capacity_bytes: u64,
+    pub entries: u64,
+    pub bytes: u64,
+    pub hits: u64,
+    pub misses: u64,
+    pub invalidated: u64,
+    pub cleared: u64,
+}
+
+/// The cache (or none, when built with 0 bytes).
+pub struct TileCache {
+    inner: Option<Cache<Key, Arc<Encoded>>>,
+    capacity: u64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    invalidated: AtomicU64,
+    cleared: AtomicU64,
+}
+
+impl TileCache {
+    pub fn new(bytes: usize) -> TileCache {
+        let inner = (bytes > 0).then(|| {
+            Cache::builder()
+                .max_capacity(bytes as u64)
+                .weigher(|_: &Key, v: &Arc<Encoded>| v.weight())
+                .build()
+        });
+        TileCache {
+            inner,
+            capacity: bytes as u64,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            invalidated: AtomicU64::new(0),
+            cleared: AtomicU64::new(0),
+        }
+    }
+
+    /// A cached tile, if any (counts a hit).
+    pub fn get(&self, key: &Key) -> Option<Arc<Encoded>> {
+        let v = self.inner.as_ref()?.get(key)?;
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(v)
+    }
+
+    /// The cached tile, or `render`'s, stored with its gzip form. Concurrent misses of one key
+    /// render it once. The caller must hold the model's read lock (see `TileService`).
+    pub fn get_or_render(&self, key: Key, render: impl FnOnce() -> Vec<u8>) -> Arc<Encoded> {
+        let Some(cache) = &self.inner else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return Arc::new(Encoded::new(render()));
+        };
+        let entry = cache.entry(key).or_insert_with(|| {
+            let e = Encoded::new(render());
+            if !e.is_empty() {
+                e.body(Coding::Gzip);
+            }
+            Arc::new(e)
+        });
+        if entry.is_fresh() {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        entry.into_value()
+    }
+
+    /// Drops every tile.
+    pub fn clear(&self) {
+        if let Some(c) = &self.inner {
+            c.invalidate_all();
+            self.cleared.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Drops the tiles that show any of `boxes` (level, Mercator box); returns how many.
+    pub fn invalidate(&self, boxes: &[(Level, [f64; 4])]) -> u64 {
+        let Some(cache) = &self.inner else { return 0 };
+        if boxes.is_empty() {
+            return 0;
+        }
+        cache.run_pending_tasks();
+        // Walk whichever is smaller: the cache, or the tile ranges the boxes cover.
+        let mut ranges = Vec::new();
+        let mut candidates: u64 = 0;
+        for layer in Layer::all() {
+            for &(level, b) in boxes {
+                if !layer.depends_on(level) {
+                    continue;
+                }
+                for z in first_zoom(layer, level)..=MAX_ZOOM {
+                    if let Some((xs, ys)) = tiles_covering(b, z, EXTENT, BUFFER) {
+                        candidates += (xs[1] - xs[0] + 1) as u64 * (ys[1] - ys[0] + 1) as u64;
+                        ranges.push((layer, z, xs, ys));
+                    }
+                }
+            }
+        }
+        let mut dropped = 0;
+        if candidates <= cache.entry_count() {
+            for (layer, z, xs, ys) in ranges {
+                for x in xs[0]..=xs[1] {
+                    for y in ys[0]..=ys[1] {
+                        let key = Key { layer, tile: TileId { z, x, y } };
+                        if cache.contains_key(&key) {
+                            cache.invalidate(&key);
+                            dropped += 1;
+                        }
+                    }
+                }
+            }
+        } else {
+            let stale: Vec<Key> = cache
+                .iter()
+                .map(|(k, _)| *k)
+                .filter(|k| {
+                    ranges.iter().any(|(layer, z, xs, ys)| {
+                        k.layer == *layer
+                            && k.tile.z == *z
+                            && (xs[0]..=xs[1]).contains(&k.tile.x)
+                            && (ys[0]..=ys[1]).contains(&k.tile.y)
+                    })
+                })
+                .collect();
+            for k in &stale {
+                cache.invalidate(k);
+            }
+            dropped = stale.len() as u64;
+        }
+        self.invalidated.fetch_add(dropped, Ordering::Relaxed);
+        dropped
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let (entries, bytes) = match &self.inner {
+            Some(c) => {
+                c.run_pending_tasks();
+                (c.entry_count(), c.weighted_size())
+            }
+            None => (0, 0),
+        };
+        CacheStats {
+            enabled: self.inner.is_some(),
+            capacity_bytes: self.capacity,
+            entries,
+            bytes,
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            invalidated: self.invalidated.load(Ordering::Relaxed),
+            cleared: self.cleared.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The lowest zoom at which `layer` shows anything of `level`.
+fn first_zoom(layer: Layer, level: Level) -> u8 {
+    let parts = layer.vector_layers();
+    let mut z = MAX_ZOOM;
+    for p in parts {
+        match p {
+            Part::Polygons(l) if l == level => z = z.min(polygon_minzoom(level)),
+            Part::Labels => z = z.min(label_minzoom(level)),
+            _ => {}
+        }
+    }
+    z
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tiles::tile_id::to_mercator;
+
+    fn key(layer: Layer, z: u8, x: u32, y: u32) -> Key {
+        Key { layer, tile: TileId { z, x, y } }
+    }
+
+    #[test]
+    fn invalidates_only_tiles_over_the_box() {
+        let cache = TileCache::new(1 << 20);
+        let unit = Layer::Polygons(Level::Unit);
+        // Tile 14/13607/6996 holds (119°E, 25.4°N); 14/13600/6990 is far away.
+        let near = key(unit, 14, 13607, 6996);
+        let far = key(unit, 14, 13600, 6990);
+        let grid_near = key(Layer::Polygons(Level::Grid), 14, 13607, 6996);
+        for k in [near, far, grid_near] {
+            cache.get_or_render(k, || vec![1, 2, 3]);
+        }
+        let (x, y) = to_mercator(119.0, 25.4);
+        assert_eq!(cache.invalidate(&[(Level::Unit, [x - 1.0, y - 1.0, x + 1.0, y + 1.0])]), 1);
+        assert!(cache.get(&near).is_none());
+        assert!(cache.get(&far).is_some());
+        assert!(cache.get(&grid_near).is_some(), "other levels' layers are untouched");
+        let s = cache.stats();
+        assert_eq!((s.misses, s.invalidated), (3, 1));
+    }
+
+    #[test]
+    fn compressed_forms_round_trip() {
+        let raw: Vec<u8> = (0..5000u32).map(|i| (i % 7) as u8).collect();
+        let e = Encoded::new(raw.clone());
+        let gz = e.body(Coding::Gzip);
+        let mut back = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut back).unwrap();
+        assert_eq!(back, raw);
+        let br = e.body(Coding::Br);
+        let mut back = Vec::new();
+        brotli::BrotliDecompress(&mut &br[..], &mut back).unwrap();
+        assert_eq!(back, raw);
+        assert_ne!(e.etag(Coding::Gzip), e.etag(Coding::Identity));
+    }
+
+    #[test]
+    fn zero_bytes_means_no_cache() {
+        let cache = TileCache::new(0);
+        let k = key(Layer::Label, 3, 1, 1);
+        cache.get_or_render(k, || vec![1]);
+        assert!(cache.get(&k).is_none());
+        assert!(!cache.stats().enabled);
+    }
+}

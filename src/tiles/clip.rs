@@ -6,9 +6,11 @@
 //! drop repeated points and zero-width spikes (neither changes the covered area, so neighbours
 //! still meet exactly), drop rings that collapsed. Areas that reach past the buffered tile, or
 //! whose snapped rings touch or cross (found by a sweep over their segments), go through
-//! i_overlay on integers: intersection with the buffered tile square, or a plain union, with the
-//! non-zero rule. Its output is OGC-valid and covers exactly what the input covered inside the
-//! square, so two neighbours cut by the same square still share their edge.
+//! i_overlay on integers: intersection with the buffered tile square, or a plain union. Its
+//! output is OGC-valid and covers exactly what the input covered inside the square, so two
+//! neighbours cut by the same square still share their edge. The fill rule is "positive
+//! winding": a fold that a simplified ring makes over itself is left to the neighbour that winds
+//! positively there (see `overlay`).
 
 use super::model::AreaGeom;
 use super::topology::simplified;
@@ -65,6 +67,19 @@ fn clean(pts: &mut Vec<IPt>) {
         }
         out.push(p);
     }
+    // Points on a straight run add nothing (what ST_AsMVTGeom removes too); dropping one
+    // never changes the covered area, so neighbours still meet exactly.
+    let mut kept: Vec<IPt> = Vec::with_capacity(out.len());
+    for i in 0..out.len() {
+        let (p, q) = (kept.last().copied().unwrap_or(out[out.len() - 1]), out[(i + 1) % out.len()]);
+        if out.len() >= 3 && orient(p, out[i], q) == 0 && between(p, out[i], q) {
+            continue;
+        }
+        kept.push(out[i]);
+    }
+    if kept.len() >= 3 {
+        out = kept;
+    }
     loop {
         let n = out.len();
         if n < 3 {
@@ -85,22 +100,26 @@ fn clean(pts: &mut Vec<IPt>) {
 pub fn tile_polygons(area: &AreaGeom, tf: &TileTransform, tol_m: f64, clip: [i32; 4]) -> Vec<IPolygon> {
     let mut polys: Vec<IPolygon> = Vec::with_capacity(area.polygons.len());
     let mut bb = [i32::MAX, i32::MAX, i32::MIN, i32::MIN];
+    let mut folded = false;
     for poly in &area.polygons {
         let mut rings: IPolygon = Vec::with_capacity(poly.len());
         for (i, ring) in poly.iter().enumerate() {
             let mut pts: Vec<IPt> = simplified(&ring.pts, &ring.keep, tol_m).map(|p| tf.apply(p)).collect();
             clean(&mut pts);
-            let a = if pts.len() >= 3 { area2(&pts) } else { 0 };
-            if a == 0 {
+            if pts.len() < 3 || area2(&pts) == 0 {
                 if i == 0 {
                     break; // the outer ring collapsed: so did the polygon
                 }
                 continue;
             }
-            // Exterior positive, holes negative.
-            if (i == 0) != (a > 0) {
+            // Orient by the unsimplified ring (y flips, so counter-clockwise in Mercator is
+            // negative here): exterior positive, holes negative. A ring that comes out the
+            // other way has folded over under simplification; the overlay below then keeps
+            // only its positively wound part, as its neighbour's same (reversed) arc agrees.
+            if (i == 0) == ring.ccw {
                 pts.reverse();
             }
+            folded |= (area2(&pts) > 0) != (i == 0);
             for p in &pts {
                 bb = [bb[0].min(p[0]), bb[1].min(p[1]), bb[2].max(p[0]), bb[3].max(p[1])];
             }
@@ -114,7 +133,7 @@ pub fn tile_polygons(area: &AreaGeom, tf: &TileTransform, tol_m: f64, clip: [i32
         return Vec::new();
     }
     let inside = bb[0] >= clip[0] && bb[1] >= clip[1] && bb[2] <= clip[2] && bb[3] <= clip[3];
-    if inside && is_simple(&polys) {
+    if inside && !folded && is_simple(&polys) {
         return polys;
     }
     overlay(&polys, (!inside).then_some(clip))
@@ -140,7 +159,10 @@ fn overlay(polys: &[IPolygon], clip: Option<[i32; 4]>) -> Vec<IPolygon> {
         }
         None => OverlayRule::Subject,
     };
-    let shapes = ov.overlay(rule, FillRule::NonZero);
+    // Positive, not non-zero: where a simplified ring folds over itself, the fold winds
+    // negatively for this area and doubly for its neighbour; keeping only positive winding
+    // leaves the fold to exactly one of them, so the partition stays exact.
+    let shapes = ov.overlay(rule, FillRule::Positive);
     shapes
         .into_iter()
         .map(|shape| {
@@ -210,6 +232,12 @@ fn orient(a: IPt, b: IPt, c: IPt) -> i64 {
     (b[0] as i64 - a[0] as i64) * (c[1] as i64 - a[1] as i64) - (b[1] as i64 - a[1] as i64) * (c[0] as i64 - a[0] as i64)
 }
 
+/// `m` lies strictly inside the box of a–b on the way from a to b (not a fold-back).
+fn between(a: IPt, m: IPt, b: IPt) -> bool {
+    let d1 = (m[0] as i64 - a[0] as i64) * (b[0] as i64 - m[0] as i64) + (m[1] as i64 - a[1] as i64) * (b[1] as i64 - m[1] as i64);
+    d1 > 0
+}
+
 fn on_segment(a: IPt, b: IPt, p: IPt) -> bool {
     p[0] >= a[0].min(b[0]) && p[0] <= a[0].max(b[0]) && p[1] >= a[1].min(b[1]) && p[1] <= a[1].max(b[1])
 }
@@ -253,6 +281,9 @@ mod tests {
         clean(&mut spike_at_seam);
         assert_eq!(area2(&spike_at_seam).abs(), 200);
         assert_eq!(spike_at_seam.len(), 4);
+        let mut straight = vec![[0, 0], [5, 0], [10, 0], [10, 10], [0, 10], [0, 5]];
+        clean(&mut straight);
+        assert_eq!(straight, vec![[0, 0], [10, 0], [10, 10], [0, 10]]);
     }
 
     #[test]

@@ -27,6 +27,9 @@ use std::time::Instant;
 pub struct Ring {
     pub pts: Vec<Pt>,
     pub keep: Vec<f64>,
+    /// The unsimplified ring runs counter-clockwise in Mercator (positive area). A simplified
+    /// ring whose orientation differs has folded over: see `clip`.
+    pub ccw: bool,
 }
 
 /// An area as tiles need it.
@@ -444,7 +447,8 @@ fn area_geom(r: &TileRow, tree: &HashMap<Arc<str>, Node>) -> Option<AreaGeom> {
             for p in &pts {
                 bbox = [bbox[0].min(p[0]), bbox[1].min(p[1]), bbox[2].max(p[0]), bbox[3].max(p[1])];
             }
-            rings.push(Ring { pts, keep: Vec::new() });
+            let ccw = ring_area(&pts) > 0.0;
+            rings.push(Ring { pts, keep: Vec::new(), ccw });
         }
         // A polygon whose outer ring degenerated has nothing to draw.
         if !rings.is_empty() && poly.exterior().0.len() >= 4 {

@@ -91,11 +91,43 @@ impl Encoded {
     }
 }
 
+/// gzip (RFC 1952) around raw deflate from a compressor kept per thread: building one zeroes
+/// a few hundred KiB, which cost more than compressing a small tile.
 fn gzip(raw: &[u8]) -> Bytes {
-    let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 2 + 64), flate2::Compression::new(6));
-    // Writing to a Vec cannot fail.
-    let _ = e.write_all(raw);
-    Bytes::from(e.finish().unwrap_or_default())
+    use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+    thread_local! {
+        static DEFLATE: std::cell::RefCell<Compress> = std::cell::RefCell::new(Compress::new(Compression::new(6), false));
+    }
+    let mut out = Vec::with_capacity(raw.len() / 2 + 64);
+    // ID1 ID2, deflate, no flags, no mtime, no extra flags, OS unknown.
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+    let ok = DEFLATE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.reset();
+        let mut consumed = 0usize;
+        loop {
+            if out.capacity() - out.len() < 256 {
+                out.reserve(out.capacity().max(1024));
+            }
+            let before = c.total_in();
+            match c.compress_vec(&raw[consumed..], &mut out, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) => return true,
+                Ok(_) => consumed += (c.total_in() - before) as usize,
+                Err(_) => return false,
+            }
+        }
+    });
+    if !ok {
+        // Not reachable with in-memory buffers; fall back to the plain encoder all the same.
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), Compression::new(6));
+        let _ = e.write_all(raw);
+        return Bytes::from(e.finish().unwrap_or_default());
+    }
+    let mut crc = Crc::new();
+    crc.update(raw);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+    Bytes::from(out)
 }
 
 fn brotli(raw: &[u8]) -> Bytes {

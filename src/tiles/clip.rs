@@ -133,10 +133,97 @@ pub fn tile_polygons(area: &AreaGeom, tf: &TileTransform, tol_m: f64, clip: [i32
         return Vec::new();
     }
     let inside = bb[0] >= clip[0] && bb[1] >= clip[1] && bb[2] <= clip[2] && bb[3] <= clip[3];
-    if inside && !folded && is_simple(&polys) {
-        return polys;
+    if inside {
+        return if !folded && is_simple(&polys) { polys } else { overlay(&polys, None) };
     }
-    overlay(&polys, (!inside).then_some(clip))
+    if !folded {
+        // Most areas are convex or nearly so: cutting each ring by the square's four sides is
+        // enough, and exact where it applies. Where it leaves edges doubled along the square's
+        // side (a concave area leaving and re-entering), the sweep finds them and the overlay
+        // does it properly.
+        let cut = cut_by_square(&polys, clip);
+        if is_simple(&cut) {
+            return cut;
+        }
+    }
+    overlay(&polys, Some(clip))
+}
+
+/// Sutherland–Hodgman: each ring cut by the four sides of `c` in turn. Crossing points are
+/// rounded from the exact rational value, so a segment shared by two neighbours gives the same
+/// point whichever way it is walked.
+fn cut_by_square(polys: &[IPolygon], c: [i32; 4]) -> Vec<IPolygon> {
+    let mut out = Vec::with_capacity(polys.len());
+    let mut buf: Vec<IPt> = Vec::new();
+    for poly in polys {
+        let mut rings: IPolygon = Vec::with_capacity(poly.len());
+        for (i, ring) in poly.iter().enumerate() {
+            let mut pts = ring.clone();
+            for side in 0..4 {
+                buf.clear();
+                let n = pts.len();
+                for k in 0..n {
+                    let (a, b) = (pts[(k + n - 1) % n], pts[k]);
+                    let (ia, ib) = (keeps(a, side, c), keeps(b, side, c));
+                    if ib {
+                        if !ia {
+                            buf.push(crossing(a, b, side, c));
+                        }
+                        buf.push(b);
+                    } else if ia {
+                        buf.push(crossing(a, b, side, c));
+                    }
+                }
+                std::mem::swap(&mut pts, &mut buf);
+                if pts.is_empty() {
+                    break;
+                }
+            }
+            clean(&mut pts);
+            if pts.len() < 3 || area2(&pts) == 0 {
+                if i == 0 {
+                    break;
+                }
+                continue;
+            }
+            rings.push(pts);
+        }
+        if !rings.is_empty() {
+            out.push(rings);
+        }
+    }
+    out
+}
+
+fn keeps(p: IPt, side: usize, c: [i32; 4]) -> bool {
+    match side {
+        0 => p[0] >= c[0],
+        1 => p[0] <= c[2],
+        2 => p[1] >= c[1],
+        _ => p[1] <= c[3],
+    }
+}
+
+/// Where a–b crosses the side's line (a and b are on opposite sides of it).
+fn crossing(a: IPt, b: IPt, side: usize, c: [i32; 4]) -> IPt {
+    let (ax, ay, bx, by) = (a[0] as i64, a[1] as i64, b[0] as i64, b[1] as i64);
+    match side {
+        0 | 1 => {
+            let x = if side == 0 { c[0] } else { c[2] } as i64;
+            // y = ay + (x − ax)(by − ay)/(bx − ax), as one exact fraction.
+            [x as i32, div_round(ay * (bx - ax) + (x - ax) * (by - ay), bx - ax) as i32]
+        }
+        _ => {
+            let y = if side == 2 { c[1] } else { c[3] } as i64;
+            [div_round(ax * (by - ay) + (y - ay) * (bx - ax), by - ay) as i32, y as i32]
+        }
+    }
+}
+
+/// num/den rounded half up, for any signs.
+fn div_round(num: i64, den: i64) -> i64 {
+    let (num, den) = if den < 0 { (-num, -den) } else { (num, den) };
+    (2 * num + den).div_euclid(2 * den)
 }
 
 /// Union (or intersection with the square `clip`) of the polygons, as OGC-valid polygons.
@@ -306,17 +393,38 @@ mod tests {
         let out = overlay(&[vec![outer]], Some([0, 0, 100, 100]));
         assert_eq!(out.len(), 1);
         assert_eq!(area2(&out[0][0]), 2 * 100 * 100);
+        // A bow-tie winds one lobe each way: only the positive one is this area's.
         let bowtie = vec![[0, 0], [10, 10], [10, 0], [0, 10]];
         let out = overlay(&[vec![bowtie]], None);
-        assert_eq!(out.len(), 2, "{out:?}");
-        assert!(out.iter().all(|p| area2(&p[0]) == 50), "two triangles, exteriors positive: {out:?}");
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(area2(&out[0][0]), 50, "{out:?}");
+    }
+
+    #[test]
+    fn cutting_by_the_square_agrees_with_the_overlay() {
+        // A convex pentagon across the corner, and a shared slanted edge walked both ways.
+        let penta = vec![vec![vec![[-50, 30], [40, -60], [130, -10], [120, 90], [10, 110]]]];
+        let cut = cut_by_square(&penta, [0, 0, 100, 100]);
+        let ov = overlay(&penta, Some([0, 0, 100, 100]));
+        assert!(is_simple(&cut));
+        // Both round the crossing points to the grid, each its own way: within a unit per side.
+        assert!((area2(&cut[0][0]) - area2(&ov[0][0])).abs() <= 2 * 4 * 100, "{cut:?} {ov:?}");
+        let (a, b) = ([-7, 3], [9, 20]);
+        assert_eq!(crossing(a, b, 0, [0, 0, 100, 100]), crossing(b, a, 0, [0, 0, 100, 100]));
+        assert_eq!(div_round(-7, 2), -3);
+        assert_eq!(div_round(7, -2), -3);
+        assert_eq!(div_round(5, 2), 3);
+        // A "U" leaving and re-entering the square: the cut doubles an edge, the sweep says so.
+        let u = vec![vec![vec![[10, 10], [10, -50], [90, -50], [90, 10], [70, 10], [70, -20], [30, -20], [30, 10]]]];
+        let cut = cut_by_square(&u, [0, 0, 100, 100]);
+        assert!(!is_simple(&cut));
     }
 
     #[test]
     fn neighbours_clipped_by_the_same_square_still_share_their_edge() {
         // Two rectangles sharing x = 50, both reaching past the square.
-        let a = vec![[-20, -20], [-20, 120], [50, 120], [50, -20]];
-        let b = vec![[50, -20], [50, 120], [130, 120], [130, -20]];
+        let a = vec![[-20, -20], [50, -20], [50, 120], [-20, 120]];
+        let b = vec![[50, -20], [130, -20], [130, 120], [50, 120]];
         let ca = overlay(&[vec![a]], Some([0, 0, 100, 100]));
         let cb = overlay(&[vec![b]], Some([0, 0, 100, 100]));
         let total = area2(&ca[0][0]) + area2(&cb[0][0]);

@@ -10,6 +10,7 @@ use super::layers::EXTENT;
 use geozero::mvt::tile::{Feature, GeomType, Layer, Value};
 use geozero::mvt::{Message, Tile};
 use std::collections::HashMap;
+use xxhash_rust::xxh3::Xxh3Builder;
 
 const MOVE_TO: u32 = 1;
 const LINE_TO: u32 = 2;
@@ -24,19 +25,19 @@ fn zigzag(n: i32) -> u32 {
 }
 
 /// Builds one MVT layer.
-pub struct LayerBuilder {
+pub struct LayerBuilder<'a> {
     layer: Layer,
-    keys: HashMap<&'static str, u32>,
-    values: HashMap<String, u32>,
+    keys: HashMap<&'static str, u32, Xxh3Builder>,
+    values: HashMap<&'a str, u32, Xxh3Builder>,
     cursor: IPt,
 }
 
-impl LayerBuilder {
-    pub fn new(name: &str) -> LayerBuilder {
+impl<'a> LayerBuilder<'a> {
+    pub fn new(name: &str) -> LayerBuilder<'a> {
         LayerBuilder {
             layer: Layer { version: 2, name: name.to_string(), extent: Some(EXTENT), ..Default::default() },
-            keys: HashMap::new(),
-            values: HashMap::new(),
+            keys: HashMap::with_hasher(Xxh3Builder::new()),
+            values: HashMap::with_hasher(Xxh3Builder::new()),
             cursor: [0, 0],
         }
     }
@@ -45,7 +46,7 @@ impl LayerBuilder {
         self.layer.features.is_empty()
     }
 
-    fn tags(&mut self, props: &[(&'static str, &str)]) -> Vec<u32> {
+    fn tags(&mut self, props: &[(&'static str, &'a str)]) -> Vec<u32> {
         let mut tags = Vec::with_capacity(props.len() * 2);
         for &(k, v) in props {
             let next = self.keys.len() as u32;
@@ -58,7 +59,7 @@ impl LayerBuilder {
                 None => {
                     let i = self.layer.values.len() as u32;
                     self.layer.values.push(Value { string_value: Some(v.to_string()), ..Default::default() });
-                    self.values.insert(v.to_string(), i);
+                    self.values.insert(v, i);
                     i
                 }
             };
@@ -75,7 +76,7 @@ impl LayerBuilder {
     }
 
     /// Adds a (multi)polygon feature; rings must be open, exteriors wound positive.
-    pub fn add_polygons(&mut self, id: Option<u64>, props: &[(&'static str, &str)], polys: &[IPolygon]) {
+    pub fn add_polygons(&mut self, id: Option<u64>, props: &[(&'static str, &'a str)], polys: &[IPolygon]) {
         let tags = self.tags(props);
         self.cursor = [0, 0];
         let mut geom = Vec::with_capacity(polys.iter().flatten().map(|r| r.len() * 2 + 3).sum());
@@ -95,7 +96,7 @@ impl LayerBuilder {
     }
 
     /// Adds a point feature.
-    pub fn add_point(&mut self, id: Option<u64>, props: &[(&'static str, &str)], p: IPt) {
+    pub fn add_point(&mut self, id: Option<u64>, props: &[(&'static str, &'a str)], p: IPt) {
         let tags = self.tags(props);
         self.cursor = [0, 0];
         let mut geom = vec![command(MOVE_TO, 1)];

@@ -50,7 +50,12 @@ pub struct Encoded {
 impl Encoded {
     pub fn new(raw: Vec<u8>) -> Encoded {
         let hash = xxhash_rust::xxh3::xxh3_64(&raw);
-        Encoded { raw: Bytes::from(raw), hash, gzip: OnceLock::new(), br: OnceLock::new() }
+        Encoded {
+            raw: Bytes::from(raw),
+            hash,
+            gzip: OnceLock::new(),
+            br: OnceLock::new(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -132,7 +137,11 @@ fn gzip(raw: &[u8]) -> Bytes {
 
 fn brotli(raw: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(raw.len() / 2 + 64);
-    let params = brotli::enc::BrotliEncoderParams { quality: 5, lgwin: 22, ..Default::default() };
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 5,
+        lgwin: 22,
+        ..Default::default()
+    };
     // Reading from a slice and writing to a Vec cannot fail.
     let _ = brotli::BrotliCompress(&mut &raw[..], &mut out, &params);
     Bytes::from(out)
@@ -244,7 +253,10 @@ impl TileCache {
             for (layer, z, xs, ys) in ranges {
                 for x in xs[0]..=xs[1] {
                     for y in ys[0]..=ys[1] {
-                        let key = Key { layer, tile: TileId { z, x, y } };
+                        let key = Key {
+                            layer,
+                            tile: TileId { z, x, y },
+                        };
                         if cache.contains_key(&key) {
                             cache.invalidate(&key);
                             dropped += 1;
@@ -315,7 +327,10 @@ mod tests {
     use crate::tiles::tile_id::to_mercator;
 
     fn key(layer: Layer, z: u8, x: u32, y: u32) -> Key {
-        Key { layer, tile: TileId { z, x, y } }
+        Key {
+            layer,
+            tile: TileId { z, x, y },
+        }
     }
 
     #[test]
@@ -330,10 +345,16 @@ mod tests {
             cache.get_or_render(k, || vec![1, 2, 3]);
         }
         let (x, y) = to_mercator(119.0, 25.4);
-        assert_eq!(cache.invalidate(&[(Level::Unit, [x - 1.0, y - 1.0, x + 1.0, y + 1.0])]), 1);
+        assert_eq!(
+            cache.invalidate(&[(Level::Unit, [x - 1.0, y - 1.0, x + 1.0, y + 1.0])]),
+            1
+        );
         assert!(cache.get(&near).is_none());
         assert!(cache.get(&far).is_some());
-        assert!(cache.get(&grid_near).is_some(), "other levels' layers are untouched");
+        assert!(
+            cache.get(&grid_near).is_some(),
+            "other levels' layers are untouched"
+        );
         let s = cache.stats();
         assert_eq!((s.misses, s.invalidated), (3, 1));
     }

@@ -35,11 +35,18 @@ pub struct TileTransform {
 impl TileTransform {
     /// For the tile whose unbuffered Mercator bounds are `b`, with `extent` units across.
     pub fn new(b: [f64; 4], extent: u32) -> TileTransform {
-        TileTransform { x0: b[0], y1: b[3], scale: extent as f64 / (b[2] - b[0]) }
+        TileTransform {
+            x0: b[0],
+            y1: b[3],
+            scale: extent as f64 / (b[2] - b[0]),
+        }
     }
 
     pub fn apply(&self, p: [f64; 2]) -> IPt {
-        [((p[0] - self.x0) * self.scale).round() as i32, ((self.y1 - p[1]) * self.scale).round() as i32]
+        [
+            ((p[0] - self.x0) * self.scale).round() as i32,
+            ((self.y1 - p[1]) * self.scale).round() as i32,
+        ]
     }
 
     /// Tile units to Mercator metres.
@@ -51,7 +58,11 @@ impl TileTransform {
 /// Twice the signed area (surveyor's formula).
 pub fn area2(r: &[IPt]) -> i64 {
     let n = r.len();
-    (0..n).map(|i| r[i][0] as i64 * r[(i + 1) % n][1] as i64 - r[(i + 1) % n][0] as i64 * r[i][1] as i64).sum()
+    (0..n)
+        .map(|i| {
+            r[i][0] as i64 * r[(i + 1) % n][1] as i64 - r[(i + 1) % n][0] as i64 * r[i][1] as i64
+        })
+        .sum()
 }
 
 /// Removes repeated points and back-and-forth spikes, around the seam too.
@@ -71,7 +82,10 @@ fn clean(pts: &mut Vec<IPt>) {
     // never changes the covered area, so neighbours still meet exactly.
     let mut kept: Vec<IPt> = Vec::with_capacity(out.len());
     for i in 0..out.len() {
-        let (p, q) = (kept.last().copied().unwrap_or(out[out.len() - 1]), out[(i + 1) % out.len()]);
+        let (p, q) = (
+            kept.last().copied().unwrap_or(out[out.len() - 1]),
+            out[(i + 1) % out.len()],
+        );
         if out.len() >= 3 && orient(p, out[i], q) == 0 && between(p, out[i], q) {
             continue;
         }
@@ -97,14 +111,21 @@ fn clean(pts: &mut Vec<IPt>) {
 }
 
 /// The area at tolerance `tol_m` in tile units, clipped to `clip` = [min x, min y, max x, max y].
-pub fn tile_polygons(area: &AreaGeom, tf: &TileTransform, tol_m: f64, clip: [i32; 4]) -> Vec<IPolygon> {
+pub fn tile_polygons(
+    area: &AreaGeom,
+    tf: &TileTransform,
+    tol_m: f64,
+    clip: [i32; 4],
+) -> Vec<IPolygon> {
     let mut polys: Vec<IPolygon> = Vec::with_capacity(area.polygons.len());
     let mut bb = [i32::MAX, i32::MAX, i32::MIN, i32::MIN];
     let mut folded = false;
     for poly in &area.polygons {
         let mut rings: IPolygon = Vec::with_capacity(poly.len());
         for (i, ring) in poly.iter().enumerate() {
-            let mut pts: Vec<IPt> = simplified(&ring.pts, &ring.keep, tol_m).map(|p| tf.apply(p)).collect();
+            let mut pts: Vec<IPt> = simplified(&ring.pts, &ring.keep, tol_m)
+                .map(|p| tf.apply(p))
+                .collect();
             clean(&mut pts);
             if pts.len() < 3 || area2(&pts) == 0 {
                 if i == 0 {
@@ -121,7 +142,12 @@ pub fn tile_polygons(area: &AreaGeom, tf: &TileTransform, tol_m: f64, clip: [i32
             }
             folded |= (area2(&pts) > 0) != (i == 0);
             for p in &pts {
-                bb = [bb[0].min(p[0]), bb[1].min(p[1]), bb[2].max(p[0]), bb[3].max(p[1])];
+                bb = [
+                    bb[0].min(p[0]),
+                    bb[1].min(p[1]),
+                    bb[2].max(p[0]),
+                    bb[3].max(p[1]),
+                ];
             }
             rings.push(pts);
         }
@@ -129,12 +155,17 @@ pub fn tile_polygons(area: &AreaGeom, tf: &TileTransform, tol_m: f64, clip: [i32
             polys.push(rings);
         }
     }
-    if polys.is_empty() || bb[2] < clip[0] || bb[0] > clip[2] || bb[3] < clip[1] || bb[1] > clip[3] {
+    if polys.is_empty() || bb[2] < clip[0] || bb[0] > clip[2] || bb[3] < clip[1] || bb[1] > clip[3]
+    {
         return Vec::new();
     }
     let inside = bb[0] >= clip[0] && bb[1] >= clip[1] && bb[2] <= clip[2] && bb[3] <= clip[3];
     if inside {
-        return if !folded && is_simple(&polys) { polys } else { overlay(&polys, None) };
+        return if !folded && is_simple(&polys) {
+            polys
+        } else {
+            overlay(&polys, None)
+        };
     }
     if !folded {
         // Most areas are convex or nearly so: cutting each ring by the square's four sides is
@@ -211,11 +242,17 @@ fn crossing(a: IPt, b: IPt, side: usize, c: [i32; 4]) -> IPt {
         0 | 1 => {
             let x = if side == 0 { c[0] } else { c[2] } as i64;
             // y = ay + (x − ax)(by − ay)/(bx − ax), as one exact fraction.
-            [x as i32, div_round(ay * (bx - ax) + (x - ax) * (by - ay), bx - ax) as i32]
+            [
+                x as i32,
+                div_round(ay * (bx - ax) + (x - ax) * (by - ay), bx - ax) as i32,
+            ]
         }
         _ => {
             let y = if side == 2 { c[1] } else { c[3] } as i64;
-            [div_round(ax * (by - ay) + (y - ay) * (bx - ax), by - ay) as i32, y as i32]
+            [
+                div_round(ax * (by - ay) + (y - ay) * (bx - ax), by - ay) as i32,
+                y as i32,
+            ]
         }
     }
 }
@@ -228,8 +265,11 @@ fn div_round(num: i64, den: i64) -> i64 {
 
 /// Union (or intersection with the square `clip`) of the polygons, as OGC-valid polygons.
 fn overlay(polys: &[IPolygon], clip: Option<[i32; 4]>) -> Vec<IPolygon> {
-    let subject: Vec<Vec<IntPoint<i32>>> =
-        polys.iter().flatten().map(|r| r.iter().map(|p| IntPoint::new(p[0], p[1])).collect()).collect();
+    let subject: Vec<Vec<IntPoint<i32>>> = polys
+        .iter()
+        .flatten()
+        .map(|r| r.iter().map(|p| IntPoint::new(p[0], p[1])).collect())
+        .collect();
     let n: usize = subject.iter().map(Vec::len).sum();
     let mut ov = Overlay::<i32>::new_custom(n + 4, IntOverlayOptions::ogc(), Default::default());
     ov.add_source(&subject, ShapeType::Subject);
@@ -288,7 +328,15 @@ pub fn is_simple(polys: &[IPolygon]) -> bool {
         let n = r.len();
         for i in 0..n {
             let (a, b) = (r[i], r[(i + 1) % n]);
-            segs.push(Seg { a, b, ring: ring_id, idx: i as u32, len: n as u32, x0: a[0].min(b[0]), x1: a[0].max(b[0]) });
+            segs.push(Seg {
+                a,
+                b,
+                ring: ring_id,
+                idx: i as u32,
+                len: n as u32,
+                x0: a[0].min(b[0]),
+                x1: a[0].max(b[0]),
+            });
         }
         ring_id += 1;
     }
@@ -299,7 +347,8 @@ pub fn is_simple(polys: &[IPolygon]) -> bool {
             if t.x0 > s.x1 {
                 break;
             }
-            let adjacent = s.ring == t.ring && ((s.idx + 1) % s.len == t.idx || (t.idx + 1) % t.len == s.idx);
+            let adjacent =
+                s.ring == t.ring && ((s.idx + 1) % s.len == t.idx || (t.idx + 1) % t.len == s.idx);
             if adjacent {
                 // Consecutive segments may only meet at their common vertex: fold-backs fail.
                 if s.len <= 2 || collinear_overlap(s.a, s.b, t.a, t.b) {
@@ -316,22 +365,32 @@ pub fn is_simple(polys: &[IPolygon]) -> bool {
 }
 
 fn orient(a: IPt, b: IPt, c: IPt) -> i64 {
-    (b[0] as i64 - a[0] as i64) * (c[1] as i64 - a[1] as i64) - (b[1] as i64 - a[1] as i64) * (c[0] as i64 - a[0] as i64)
+    (b[0] as i64 - a[0] as i64) * (c[1] as i64 - a[1] as i64)
+        - (b[1] as i64 - a[1] as i64) * (c[0] as i64 - a[0] as i64)
 }
 
 /// `m` lies strictly inside the box of a–b on the way from a to b (not a fold-back).
 fn between(a: IPt, m: IPt, b: IPt) -> bool {
-    let d1 = (m[0] as i64 - a[0] as i64) * (b[0] as i64 - m[0] as i64) + (m[1] as i64 - a[1] as i64) * (b[1] as i64 - m[1] as i64);
+    let d1 = (m[0] as i64 - a[0] as i64) * (b[0] as i64 - m[0] as i64)
+        + (m[1] as i64 - a[1] as i64) * (b[1] as i64 - m[1] as i64);
     d1 > 0
 }
 
 fn on_segment(a: IPt, b: IPt, p: IPt) -> bool {
-    p[0] >= a[0].min(b[0]) && p[0] <= a[0].max(b[0]) && p[1] >= a[1].min(b[1]) && p[1] <= a[1].max(b[1])
+    p[0] >= a[0].min(b[0])
+        && p[0] <= a[0].max(b[0])
+        && p[1] >= a[1].min(b[1])
+        && p[1] <= a[1].max(b[1])
 }
 
 /// Closed segments a–b and c–d share at least one point.
 fn segments_meet(a: IPt, b: IPt, c: IPt, d: IPt) -> bool {
-    let (d1, d2, d3, d4) = (orient(c, d, a), orient(c, d, b), orient(a, b, c), orient(a, b, d));
+    let (d1, d2, d3, d4) = (
+        orient(c, d, a),
+        orient(c, d, b),
+        orient(a, b, c),
+        orient(a, b, d),
+    );
     if ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0)) {
         return true;
     }
@@ -361,7 +420,16 @@ mod tests {
 
     #[test]
     fn cleans_duplicates_and_spikes() {
-        let mut r = vec![[0, 0], [0, 0], [10, 0], [20, 0], [10, 0], [10, 10], [0, 10], [0, 0]];
+        let mut r = vec![
+            [0, 0],
+            [0, 0],
+            [10, 0],
+            [20, 0],
+            [10, 0],
+            [10, 10],
+            [0, 10],
+            [0, 0],
+        ];
         clean(&mut r);
         assert_eq!(r, vec![[0, 0], [10, 0], [10, 10], [0, 10]]);
         let mut spike_at_seam = vec![[5, 5], [0, 0], [10, 0], [10, 10], [0, 10], [0, 0]];
@@ -403,19 +471,40 @@ mod tests {
     #[test]
     fn cutting_by_the_square_agrees_with_the_overlay() {
         // A convex pentagon across the corner, and a shared slanted edge walked both ways.
-        let penta = vec![vec![vec![[-50, 30], [40, -60], [130, -10], [120, 90], [10, 110]]]];
+        let penta = vec![vec![vec![
+            [-50, 30],
+            [40, -60],
+            [130, -10],
+            [120, 90],
+            [10, 110],
+        ]]];
         let cut = cut_by_square(&penta, [0, 0, 100, 100]);
         let ov = overlay(&penta, Some([0, 0, 100, 100]));
         assert!(is_simple(&cut));
         // Both round the crossing points to the grid, each its own way: within a unit per side.
-        assert!((area2(&cut[0][0]) - area2(&ov[0][0])).abs() <= 2 * 4 * 100, "{cut:?} {ov:?}");
+        assert!(
+            (area2(&cut[0][0]) - area2(&ov[0][0])).abs() <= 2 * 4 * 100,
+            "{cut:?} {ov:?}"
+        );
         let (a, b) = ([-7, 3], [9, 20]);
-        assert_eq!(crossing(a, b, 0, [0, 0, 100, 100]), crossing(b, a, 0, [0, 0, 100, 100]));
+        assert_eq!(
+            crossing(a, b, 0, [0, 0, 100, 100]),
+            crossing(b, a, 0, [0, 0, 100, 100])
+        );
         assert_eq!(div_round(-7, 2), -3);
         assert_eq!(div_round(7, -2), -3);
         assert_eq!(div_round(5, 2), 3);
         // A "U" leaving and re-entering the square: the cut doubles an edge, the sweep says so.
-        let u = vec![vec![vec![[10, 10], [10, -50], [90, -50], [90, 10], [70, 10], [70, -20], [30, -20], [30, 10]]]];
+        let u = vec![vec![vec![
+            [10, 10],
+            [10, -50],
+            [90, -50],
+            [90, 10],
+            [70, 10],
+            [70, -20],
+            [30, -20],
+            [30, 10],
+        ]]];
         let cut = cut_by_square(&u, [0, 0, 100, 100]);
         assert!(!is_simple(&cut));
     }

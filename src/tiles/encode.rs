@@ -7,10 +7,13 @@
 
 use super::clip::{IPolygon, IPt};
 use super::layers::EXTENT;
+use super::topology::FastBuild;
 use geozero::mvt::tile::{Feature, GeomType, Layer, Value};
 use geozero::mvt::{Message, Tile};
 use std::collections::HashMap;
-use xxhash_rust::xxh3::Xxh3Builder;
+
+/// The property whose values are unique per feature (each area appears once per layer).
+pub const UNIQUE_KEY: &str = "code";
 
 const MOVE_TO: u32 = 1;
 const LINE_TO: u32 = 2;
@@ -27,17 +30,20 @@ fn zigzag(n: i32) -> u32 {
 /// Builds one MVT layer.
 pub struct LayerBuilder<'a> {
     layer: Layer,
-    keys: HashMap<&'static str, u32, Xxh3Builder>,
-    values: HashMap<&'a str, u32, Xxh3Builder>,
+    values: HashMap<&'a str, u32, FastBuild>,
     cursor: IPt,
 }
 
 impl<'a> LayerBuilder<'a> {
     pub fn new(name: &str) -> LayerBuilder<'a> {
         LayerBuilder {
-            layer: Layer { version: 2, name: name.to_string(), extent: Some(EXTENT), ..Default::default() },
-            keys: HashMap::with_hasher(Xxh3Builder::new()),
-            values: HashMap::with_hasher(Xxh3Builder::new()),
+            layer: Layer {
+                version: 2,
+                name: name.to_string(),
+                extent: Some(EXTENT),
+                ..Default::default()
+            },
+            values: HashMap::default(),
             cursor: [0, 0],
         }
     }
@@ -49,24 +55,39 @@ impl<'a> LayerBuilder<'a> {
     fn tags(&mut self, props: &[(&'static str, &'a str)]) -> Vec<u32> {
         let mut tags = Vec::with_capacity(props.len() * 2);
         for &(k, v) in props {
-            let next = self.keys.len() as u32;
-            let ki = *self.keys.entry(k).or_insert_with(|| {
-                self.layer.keys.push(k.to_string());
-                next
-            });
-            let vi = match self.values.get(v) {
-                Some(&i) => i,
+            // At most a dozen keys: a scan beats hashing.
+            let ki = match self.layer.keys.iter().position(|x| x == k) {
+                Some(i) => i as u32,
                 None => {
-                    let i = self.layer.values.len() as u32;
-                    self.layer.values.push(Value { string_value: Some(v.to_string()), ..Default::default() });
-                    self.values.insert(v, i);
-                    i
+                    self.layer.keys.push(k.to_string());
+                    self.layer.keys.len() as u32 - 1
+                }
+            };
+            // A feature's own code is unique in its layer: no point looking it up.
+            let vi = if k == UNIQUE_KEY {
+                self.push_value(v)
+            } else {
+                match self.values.get(v) {
+                    Some(&i) => i,
+                    None => {
+                        let i = self.push_value(v);
+                        self.values.insert(v, i);
+                        i
+                    }
                 }
             };
             tags.push(ki);
             tags.push(vi);
         }
         tags
+    }
+
+    fn push_value(&mut self, v: &str) -> u32 {
+        self.layer.values.push(Value {
+            string_value: Some(v.to_string()),
+            ..Default::default()
+        });
+        self.layer.values.len() as u32 - 1
     }
 
     fn push_point(&mut self, geom: &mut Vec<u32>, p: IPt) {
@@ -76,7 +97,12 @@ impl<'a> LayerBuilder<'a> {
     }
 
     /// Adds a (multi)polygon feature; rings must be open, exteriors wound positive.
-    pub fn add_polygons(&mut self, id: Option<u64>, props: &[(&'static str, &'a str)], polys: &[IPolygon]) {
+    pub fn add_polygons(
+        &mut self,
+        id: Option<u64>,
+        props: &[(&'static str, &'a str)],
+        polys: &[IPolygon],
+    ) {
         let tags = self.tags(props);
         self.cursor = [0, 0];
         let mut geom = Vec::with_capacity(polys.iter().flatten().map(|r| r.len() * 2 + 3).sum());
@@ -92,7 +118,12 @@ impl<'a> LayerBuilder<'a> {
             }
             geom.push(command(CLOSE_PATH, 1));
         }
-        self.layer.features.push(Feature { id, tags, r#type: Some(GeomType::Polygon as i32), geometry: geom });
+        self.layer.features.push(Feature {
+            id,
+            tags,
+            r#type: Some(GeomType::Polygon as i32),
+            geometry: geom,
+        });
     }
 
     /// Adds a point feature.
@@ -101,7 +132,12 @@ impl<'a> LayerBuilder<'a> {
         self.cursor = [0, 0];
         let mut geom = vec![command(MOVE_TO, 1)];
         self.push_point(&mut geom, p);
-        self.layer.features.push(Feature { id, tags, r#type: Some(GeomType::Point as i32), geometry: geom });
+        self.layer.features.push(Feature {
+            id,
+            tags,
+            r#type: Some(GeomType::Point as i32),
+            geometry: geom,
+        });
     }
 
     pub fn finish(self) -> Layer {
@@ -111,7 +147,10 @@ impl<'a> LayerBuilder<'a> {
 
 /// The bytes of a tile with `layers` (empty layers left out; no layers gives no bytes).
 pub fn encode(layers: Vec<Layer>) -> Vec<u8> {
-    let layers: Vec<Layer> = layers.into_iter().filter(|l| !l.features.is_empty()).collect();
+    let layers: Vec<Layer> = layers
+        .into_iter()
+        .filter(|l| !l.features.is_empty())
+        .collect();
     if layers.is_empty() {
         return Vec::new();
     }
@@ -126,10 +165,17 @@ mod tests {
     fn geometry_commands_follow_the_spec() {
         // The spec's example polygon: MoveTo(3,6) LineTo(8,12) (20,34) ClosePath.
         let mut b = LayerBuilder::new("t");
-        b.add_polygons(Some(7), &[("code", "1"), ("name", "a")], &[vec![vec![[3, 6], [8, 12], [20, 34]]]]);
+        b.add_polygons(
+            Some(7),
+            &[("code", "1"), ("name", "a")],
+            &[vec![vec![[3, 6], [8, 12], [20, 34]]]],
+        );
         b.add_point(None, &[("code", "2"), ("name", "a")], [25, 17]);
         let layer = b.finish();
-        assert_eq!(layer.features[0].geometry, vec![9, 6, 12, 18, 10, 12, 24, 44, 15]);
+        assert_eq!(
+            layer.features[0].geometry,
+            vec![9, 6, 12, 18, 10, 12, 24, 44, 15]
+        );
         assert_eq!(layer.features[1].geometry, vec![9, 50, 34]);
         // Keys and values are shared between features.
         assert_eq!(layer.keys, vec!["code", "name"]);

@@ -8,10 +8,10 @@
 //!   nothing falls in the tile, 304 when `If-None-Match` holds its ETag. Every malformed
 //!   address is a 4xx in the API's error format.
 
+use super::TileError;
 use super::cache::Coding;
 use super::layers::{EXTENT, Layer};
 use super::tile_id::{TileId, TileIdError};
-use super::TileError;
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use axum::Router;
@@ -53,15 +53,28 @@ fn tile_error(e: TileIdError) -> ApiError {
     match e {
         TileIdError::NotANumber { what, got } => ApiError::bad_request(
             "invalid_tile",
-            format!("瓦片坐标 {what} 应为非负整数 (tile {what} must be a whole number, got '{got}')"),
+            format!(
+                "瓦片坐标 {what} 应为非负整数 (tile {what} must be a whole number, got '{got}')"
+            ),
         ),
         TileIdError::Zoom(z) => ApiError::bad_request(
             "zoom_out_of_range",
-            format!("缩放级别 {z} 超出范围 0–{} (zoom must be 0..={}; clients overzoom beyond it)", super::tile_id::MAX_ZOOM, super::tile_id::MAX_ZOOM),
+            format!(
+                "缩放级别 {z} 超出范围 0–{} (zoom must be 0..={}; clients overzoom beyond it)",
+                super::tile_id::MAX_ZOOM,
+                super::tile_id::MAX_ZOOM
+            ),
         ),
-        TileIdError::OutOfRange { what, got, limit, z } => ApiError::bad_request(
+        TileIdError::OutOfRange {
+            what,
+            got,
+            limit,
+            z,
+        } => ApiError::bad_request(
             "tile_out_of_range",
-            format!("瓦片坐标 {what}={got} 超出范围，缩放级别 {z} 时应小于 {limit} ({what} must be below {limit} at zoom {z})"),
+            format!(
+                "瓦片坐标 {what}={got} 超出范围，缩放级别 {z} 时应小于 {limit} ({what} must be below {limit} at zoom {z})"
+            ),
         ),
     }
 }
@@ -83,7 +96,10 @@ fn strip_extension(y: &str) -> Result<&str, ApiError> {
 
 /// The best coding the client accepts: br, then gzip, else identity.
 fn coding(headers: &HeaderMap) -> Coding {
-    let Some(v) = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()) else {
+    let Some(v) = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Coding::Identity;
     };
     let (mut br, mut gz) = (false, false);
@@ -92,7 +108,9 @@ fn coding(headers: &HeaderMap) -> Coding {
         let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         let refused = parts.any(|p| {
             let p = p.trim();
-            p.strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()).is_some_and(|q| q <= 0.0)
+            p.strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
         });
         if refused {
             continue;
@@ -127,7 +145,9 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
 }
 
 fn unavailable() -> ApiError {
-    ApiError::unavailable("瓦片数据正在加载，请稍后重试 (tile geometry is still loading; retry shortly)")
+    ApiError::unavailable(
+        "瓦片数据正在加载，请稍后重试 (tile geometry is still loading; retry shortly)",
+    )
 }
 
 async fn tile(
@@ -139,15 +159,25 @@ async fn tile(
     let y = strip_extension(&y)?;
     let t = TileId::parse(&z, &x, y).map_err(tile_error)?;
     let coding = coding(&headers);
-    let encoded = state.tiles.tile(layer, t, coding).await.map_err(|e| match e {
-        TileError::NotReady => unavailable(),
-        other => ApiError::internal(other),
-    })?;
+    let encoded = state
+        .tiles
+        .tile(layer, t, coding)
+        .await
+        .map_err(|e| match e {
+            TileError::NotReady => unavailable(),
+            other => ApiError::internal(other),
+        })?;
     let vary = HeaderValue::from_static("accept-encoding");
     if encoded.is_empty() {
         return Ok((
             StatusCode::NO_CONTENT,
-            [(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL)), (header::VARY, vary)],
+            [
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static(CACHE_CONTROL),
+                ),
+                (header::VARY, vary),
+            ],
         )
             .into_response());
     }
@@ -156,7 +186,14 @@ async fn tile(
     if not_modified(&headers, &etag) {
         return Ok((
             StatusCode::NOT_MODIFIED,
-            [(header::ETAG, etag_value), (header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL)), (header::VARY, vary)],
+            [
+                (header::ETAG, etag_value),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static(CACHE_CONTROL),
+                ),
+                (header::VARY, vary),
+            ],
         )
             .into_response());
     }
@@ -164,14 +201,18 @@ async fn tile(
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE)),
             (header::ETAG, etag_value),
-            (header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(CACHE_CONTROL),
+            ),
             (header::VARY, vary),
         ],
         encoded.body(coding),
     )
         .into_response();
     if let Some(enc) = coding.header() {
-        resp.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
+        resp.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
     }
     Ok(resp)
 }
@@ -181,9 +222,16 @@ fn base_url(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c)))
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+        })
         .unwrap_or("localhost");
-    let proto = match headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) {
+    let proto = match headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+    {
         Some("https") => "https",
         _ => "http",
     };
@@ -225,9 +273,17 @@ fn tilejson_of(layer: Layer, base: &str, bounds: [f64; 4]) -> Value {
     })
 }
 
-async fn tilejson(State(state): State<AppState>, Path(layer): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn tilejson(
+    State(state): State<AppState>,
+    Path(layer): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let layer = layer_of(layer.strip_suffix(".json").unwrap_or(&layer))?;
-    let bounds = state.tiles.bounds_4326().filter(|_| state.tiles.is_loaded()).ok_or_else(unavailable)?;
+    let bounds = state
+        .tiles
+        .bounds_4326()
+        .filter(|_| state.tiles.is_loaded())
+        .ok_or_else(unavailable)?;
     Ok(axum::Json(tilejson_of(layer, &base_url(&headers), bounds)).into_response())
 }
 
@@ -267,10 +323,19 @@ mod tests {
     #[test]
     fn picks_the_coding() {
         assert_eq!(coding(&HeaderMap::new()), Coding::Identity);
-        assert_eq!(coding(&h(header::ACCEPT_ENCODING, "gzip, deflate, br, zstd")), Coding::Br);
+        assert_eq!(
+            coding(&h(header::ACCEPT_ENCODING, "gzip, deflate, br, zstd")),
+            Coding::Br
+        );
         assert_eq!(coding(&h(header::ACCEPT_ENCODING, "gzip")), Coding::Gzip);
-        assert_eq!(coding(&h(header::ACCEPT_ENCODING, "br;q=0, gzip;q=0.5")), Coding::Gzip);
-        assert_eq!(coding(&h(header::ACCEPT_ENCODING, "deflate")), Coding::Identity);
+        assert_eq!(
+            coding(&h(header::ACCEPT_ENCODING, "br;q=0, gzip;q=0.5")),
+            Coding::Gzip
+        );
+        assert_eq!(
+            coding(&h(header::ACCEPT_ENCODING, "deflate")),
+            Coding::Identity
+        );
     }
 
     #[test]
@@ -278,10 +343,19 @@ mod tests {
         assert_eq!(strip_extension("12.mvt").unwrap(), "12");
         assert_eq!(strip_extension("12.pbf").unwrap(), "12");
         assert_eq!(strip_extension("12").unwrap(), "12");
-        assert_eq!(strip_extension("12.png").unwrap_err().code, "unsupported_format");
-        assert!(not_modified(&h(header::IF_NONE_MATCH, "\"a\", \"b\""), "\"b\""));
+        assert_eq!(
+            strip_extension("12.png").unwrap_err().code,
+            "unsupported_format"
+        );
+        assert!(not_modified(
+            &h(header::IF_NONE_MATCH, "\"a\", \"b\""),
+            "\"b\""
+        ));
         assert!(!not_modified(&h(header::IF_NONE_MATCH, "\"a\""), "\"b\""));
-        assert_eq!(base_url(&h(header::HOST, "example.org:8080")), "http://example.org:8080");
+        assert_eq!(
+            base_url(&h(header::HOST, "example.org:8080")),
+            "http://example.org:8080"
+        );
         assert_eq!(base_url(&h(header::HOST, "bad\"host")), "http://localhost");
     }
 }

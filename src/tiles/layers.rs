@@ -16,7 +16,13 @@ pub const EXTENT: u32 = 4096;
 pub const BUFFER: u32 = 64;
 
 /// The polygon levels that have tiles, from the top.
-pub const POLYGON_LEVELS: [Level; 5] = [Level::District, Level::Town, Level::Village, Level::Grid, Level::Unit];
+pub const POLYGON_LEVELS: [Level; 5] = [
+    Level::District,
+    Level::Town,
+    Level::Village,
+    Level::Grid,
+    Level::Unit,
+];
 
 /// A tile source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,8 +81,11 @@ impl Layer {
             Layer::Polygons(_) => vec![],
             Layer::Label => vec![Part::Labels],
             Layer::Areas => {
-                let mut v: Vec<Part> =
-                    POLYGON_LEVELS.iter().filter(|&&l| z >= polygon_minzoom(l)).map(|&l| Part::Polygons(l)).collect();
+                let mut v: Vec<Part> = POLYGON_LEVELS
+                    .iter()
+                    .filter(|&&l| z >= polygon_minzoom(l))
+                    .map(|&l| Part::Polygons(l))
+                    .collect();
                 v.push(Part::Labels);
                 v
             }
@@ -114,7 +123,10 @@ impl fmt::Display for Layer {
 impl FromStr for Layer {
     type Err = UnknownLayer;
     fn from_str(s: &str) -> Result<Layer, UnknownLayer> {
-        Layer::all().into_iter().find(|l| l.id() == s).ok_or_else(|| UnknownLayer(s.chars().take(40).collect()))
+        Layer::all()
+            .into_iter()
+            .find(|l| l.id() == s)
+            .ok_or_else(|| UnknownLayer(s.chars().take(40).collect()))
     }
 }
 
@@ -206,16 +218,32 @@ mod tests {
             assert!(polygon_minzoom(w[0]) <= polygon_minzoom(w[1]));
             assert!(label_minzoom(w[0]) <= label_minzoom(w[1]));
         }
-        assert_eq!(Layer::Areas.parts_at(0), vec![Part::Polygons(Level::District), Part::Labels]);
+        assert_eq!(
+            Layer::Areas.parts_at(0),
+            vec![Part::Polygons(Level::District), Part::Labels]
+        );
         assert_eq!(Layer::Areas.parts_at(16).len(), 6);
         assert!(Layer::Polygons(Level::Unit).parts_at(13).is_empty());
     }
 
     #[test]
     fn fields_name_every_ancestor() {
-        let names: Vec<&str> = Part::Polygons(Level::Unit).fields().iter().map(|f| f.0).collect();
-        assert_eq!(names, ["code", "name", "level", "parent", "city", "district", "town", "village", "grid"]);
-        let names: Vec<&str> = Part::Polygons(Level::District).fields().iter().map(|f| f.0).collect();
+        let names: Vec<&str> = Part::Polygons(Level::Unit)
+            .fields()
+            .iter()
+            .map(|f| f.0)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "code", "name", "level", "parent", "city", "district", "town", "village", "grid"
+            ]
+        );
+        let names: Vec<&str> = Part::Polygons(Level::District)
+            .fields()
+            .iter()
+            .map(|f| f.0)
+            .collect();
         assert_eq!(names, ["code", "name", "level", "parent", "city"]);
     }
 }

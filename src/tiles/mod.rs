@@ -45,7 +45,11 @@ pub enum TileError {
     #[error("tile geometry is still loading")]
     NotReady,
     #[error("rendering tile {layer}/{tile} failed: {cause}")]
-    Render { layer: Layer, tile: TileId, cause: String },
+    Render {
+        layer: Layer,
+        tile: TileId,
+        cause: String,
+    },
 }
 
 /// State shared with the update worker.
@@ -119,7 +123,12 @@ impl TileService {
     }
 
     /// The tile, from the cache or rendered off the async runtime, with `coding` ready.
-    pub async fn tile(&self, layer: Layer, tile: TileId, coding: Coding) -> Result<Arc<Encoded>, TileError> {
+    pub async fn tile(
+        &self,
+        layer: Layer,
+        tile: TileId,
+        coding: Coding,
+    ) -> Result<Arc<Encoded>, TileError> {
         if !self.is_loaded() {
             return Err(TileError::NotReady);
         }
@@ -134,7 +143,9 @@ impl TileService {
             let encoded = {
                 // Held while the tile is stored: see the module docs.
                 let model = shared.read();
-                shared.cache.get_or_render(key, || render::render(&model, layer, tile))
+                shared
+                    .cache
+                    .get_or_render(key, || render::render(&model, layer, tile))
             };
             if !encoded.is_empty() {
                 encoded.body(coding);
@@ -142,7 +153,11 @@ impl TileService {
             encoded
         })
         .await
-        .map_err(|e| TileError::Render { layer, tile, cause: e.to_string() })
+        .map_err(|e| TileError::Render {
+            layer,
+            tile,
+            cause: e.to_string(),
+        })
     }
 
     fn sender(&self) -> Option<mpsc::UnboundedSender<AreaUpdate>> {
@@ -193,7 +208,8 @@ impl Shared {
         })
         .await
         .map_err(|e| StoreError::Geometry(format!("building tile geometry panicked: {e}")))?;
-        self.last_update_ms.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.last_update_ms
+            .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
         tracing::info!(
             areas = stats.areas,
             vertices = stats.vertices,
@@ -205,9 +221,17 @@ impl Shared {
         Ok(())
     }
 
-    async fn apply(self: &Arc<Self>, changes: Vec<crate::store::changes::AreaChange>) -> Result<(), StoreError> {
+    async fn apply(
+        self: &Arc<Self>,
+        changes: Vec<crate::store::changes::AreaChange>,
+    ) -> Result<(), StoreError> {
         let started = Instant::now();
-        let codes: Vec<String> = changes.iter().map(|c| c.code.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let codes: Vec<String> = changes
+            .iter()
+            .map(|c| c.code.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let rows = self.store.tile_rows_by_code(&codes).await?;
         let shared = self.clone();
         let n = codes.len();
@@ -231,8 +255,14 @@ impl Shared {
         .await
         .map_err(|e| StoreError::Geometry(format!("patching tile geometry panicked: {e}")))?;
         self.patches.fetch_add(1, Ordering::Relaxed);
-        self.last_update_ms.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
-        tracing::info!(areas = n, tiles_dropped = dropped, ms = started.elapsed().as_millis() as u64, "tile geometry patched");
+        self.last_update_ms
+            .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        tracing::info!(
+            areas = n,
+            tiles_dropped = dropped,
+            ms = started.elapsed().as_millis() as u64,
+            "tile geometry patched"
+        );
         Ok(())
     }
 }

@@ -82,7 +82,9 @@ impl AreaGeom {
                 let n = ring.pts.len();
                 for i in 0..n {
                     let (a, b) = (ring.pts[i], ring.pts[(i + 1) % n]);
-                    if (a[1] > c[1]) != (b[1] > c[1]) && c[0] < (b[0] - a[0]) * (c[1] - a[1]) / (b[1] - a[1]) + a[0] {
+                    if (a[1] > c[1]) != (b[1] > c[1])
+                        && c[0] < (b[0] - a[0]) * (c[1] - a[1]) / (b[1] - a[1]) + a[0]
+                    {
                         odd = !odd;
                     }
                 }
@@ -96,7 +98,12 @@ impl AreaGeom {
 fn segment_meets_box(a: Pt, b: Pt, env: [f64; 4]) -> bool {
     let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
     let (mut t0, mut t1) = (0.0f64, 1.0f64);
-    for (p, q) in [(-dx, a[0] - env[0]), (dx, env[2] - a[0]), (-dy, a[1] - env[1]), (dy, env[3] - a[1])] {
+    for (p, q) in [
+        (-dx, a[0] - env[0]),
+        (dx, env[2] - a[0]),
+        (-dy, a[1] - env[1]),
+        (dy, env[3] - a[1]),
+    ] {
         if p == 0.0 {
             if q < 0.0 {
                 return false;
@@ -119,7 +126,10 @@ fn segment_meets_box(a: Pt, b: Pt, env: [f64; 4]) -> bool {
 type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
 fn entry(bbox: [f64; 4], slot: usize) -> Entry {
-    GeomWithData::new(Rectangle::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]), slot)
+    GeomWithData::new(
+        Rectangle::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]),
+        slot,
+    )
 }
 
 /// The areas of one level.
@@ -139,9 +149,26 @@ impl LevelIndex {
             simplify_area(a, &junctions);
             a.label = label_point(a);
         });
-        let rtree = RTree::bulk_load(areas.iter().enumerate().map(|(i, a)| entry(a.bbox, i)).collect());
-        let by_code = areas.iter().enumerate().map(|(i, a)| (a.code.clone(), i)).collect();
-        LevelIndex { level, slots: areas.into_iter().map(Some).collect(), free: Vec::new(), by_code, rtree, junctions }
+        let rtree = RTree::bulk_load(
+            areas
+                .iter()
+                .enumerate()
+                .map(|(i, a)| entry(a.bbox, i))
+                .collect(),
+        );
+        let by_code = areas
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.code.clone(), i))
+            .collect();
+        LevelIndex {
+            level,
+            slots: areas.into_iter().map(Some).collect(),
+            free: Vec::new(),
+            by_code,
+            rtree,
+            junctions,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -155,7 +182,9 @@ impl LevelIndex {
     /// Areas whose bounding box meets `env` (Mercator metres).
     pub fn query(&self, env: [f64; 4]) -> impl Iterator<Item = &AreaGeom> {
         let aabb = AABB::from_corners([env[0], env[1]], [env[2], env[3]]);
-        self.rtree.locate_in_envelope_intersecting(&aabb).filter_map(|e| self.slots[e.data].as_ref())
+        self.rtree
+            .locate_in_envelope_intersecting(&aabb)
+            .filter_map(|e| self.slots[e.data].as_ref())
     }
 
     pub fn get(&self, code: &str) -> Option<&AreaGeom> {
@@ -190,7 +219,11 @@ impl LevelIndex {
         self.rtree
             .locate_in_envelope_intersecting(&AABB::from_point(v))
             .map(|e| e.data)
-            .filter(|&s| self.slots[s].as_ref().is_some_and(|a| a.rings().any(|r| r.iter().any(|p| topology::key(*p) == kv))))
+            .filter(|&s| {
+                self.slots[s]
+                    .as_ref()
+                    .is_some_and(|a| a.rings().any(|r| r.iter().any(|p| topology::key(*p) == kv)))
+            })
             .collect()
     }
 
@@ -200,7 +233,13 @@ impl LevelIndex {
         let mut redo = fresh;
         for (k, v) in touched {
             let slots = self.slots_at(v);
-            let now = topology::is_junction(v, slots.iter().filter_map(|&s| self.slots[s].as_ref()).flat_map(|a| a.rings()));
+            let now = topology::is_junction(
+                v,
+                slots
+                    .iter()
+                    .filter_map(|&s| self.slots[s].as_ref())
+                    .flat_map(|a| a.rings()),
+            );
             let was = self.junctions.contains(&k);
             if now != was {
                 if now {
@@ -231,18 +270,27 @@ fn simplify_area(a: &mut AreaGeom, junctions: &JunctionSet) {
 /// The label point: the pole of inaccessibility of the largest polygon, to within 1/100 of
 /// its size (at least 0.5 m).
 fn label_point(a: &AreaGeom) -> Option<Pt> {
-    let largest = a.polygons.iter().max_by(|p, q| ring_area(&p[0].pts).abs().total_cmp(&ring_area(&q[0].pts).abs()))?;
+    let largest = a.polygons.iter().max_by(|p, q| {
+        ring_area(&p[0].pts)
+            .abs()
+            .total_cmp(&ring_area(&q[0].pts).abs())
+    })?;
     let rings: Vec<Vec<Pt>> = largest.iter().map(|r| r.pts.clone()).collect();
-    let (x0, y0, x1, y1) = rings[0].iter().fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |b, p| {
-        (b.0.min(p[0]), b.1.min(p[1]), b.2.max(p[0]), b.3.max(p[1]))
-    });
+    let (x0, y0, x1, y1) = rings[0]
+        .iter()
+        .fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |b, p| {
+            (b.0.min(p[0]), b.1.min(p[1]), b.2.max(p[0]), b.3.max(p[1]))
+        });
     let precision = ((x1 - x0).min(y1 - y0) / 100.0).max(0.5);
     polylabel(&rings, precision, 20_000)
 }
 
 fn ring_area(r: &[Pt]) -> f64 {
     let n = r.len();
-    (0..n).map(|i| r[i][0] * r[(i + 1) % n][1] - r[(i + 1) % n][0] * r[i][1]).sum::<f64>() / 2.0
+    (0..n)
+        .map(|i| r[i][0] * r[(i + 1) % n][1] - r[(i + 1) % n][0] * r[i][1])
+        .sum::<f64>()
+        / 2.0
 }
 
 /// A node of the area tree (every level, the city included).
@@ -281,7 +329,12 @@ pub struct PatchOutcome {
 
 impl Model {
     pub fn empty() -> Model {
-        Model { levels: Vec::new(), tree: HashMap::new(), bounds_4326: None, stats: BuildStats::default() }
+        Model {
+            levels: Vec::new(),
+            tree: HashMap::new(),
+            bounds_4326: None,
+            stats: BuildStats::default(),
+        }
     }
 
     pub fn level(&self, level: Level) -> Option<&LevelIndex> {
@@ -293,7 +346,15 @@ impl Model {
         let started = Instant::now();
         let tree: HashMap<Arc<str>, Node> = rows
             .iter()
-            .map(|r| (Arc::from(r.code.as_str()), Node { level: r.level, parent: r.parent.as_deref().map(Arc::from) }))
+            .map(|r| {
+                (
+                    Arc::from(r.code.as_str()),
+                    Node {
+                        level: r.level,
+                        parent: r.parent.as_deref().map(Arc::from),
+                    },
+                )
+            })
             .collect();
         let mut by_level: HashMap<Level, Vec<TileRow>> = HashMap::new();
         for r in rows {
@@ -305,16 +366,30 @@ impl Model {
             .par_iter()
             .map(|&level| {
                 let rows = by_level.get(&level).map(Vec::as_slice).unwrap_or(&[]);
-                let areas: Vec<AreaGeom> = rows.par_iter().filter_map(|r| area_geom(r, &tree)).collect();
+                let areas: Vec<AreaGeom> = rows
+                    .par_iter()
+                    .filter_map(|r| area_geom(r, &tree))
+                    .collect();
                 LevelIndex::build(level, areas)
             })
             .collect();
         levels.sort_by_key(|l| l.level);
-        let mut model = Model { levels, tree, bounds_4326: None, stats: BuildStats::default() };
+        let mut model = Model {
+            levels,
+            tree,
+            bounds_4326: None,
+            stats: BuildStats::default(),
+        };
         model.bounds_4326 = model.compute_bounds();
         model.stats = BuildStats {
             areas: model.levels.iter().map(LevelIndex::len).sum(),
-            vertices: model.levels.iter().flat_map(|l| l.slots.iter().flatten()).flat_map(|a| a.rings()).map(<[Pt]>::len).sum(),
+            vertices: model
+                .levels
+                .iter()
+                .flat_map(|l| l.slots.iter().flatten())
+                .flat_map(|a| a.rings())
+                .map(<[Pt]>::len)
+                .sum(),
             junctions: model.levels.iter().map(|l| l.junctions.len()).sum(),
             build_ms: started.elapsed().as_millis() as u64,
         };
@@ -325,7 +400,12 @@ impl Model {
         let top = self.levels.iter().find(|l| !l.is_empty())?;
         let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
         for a in top.slots.iter().flatten() {
-            b = [b[0].min(a.bbox[0]), b[1].min(a.bbox[1]), b[2].max(a.bbox[2]), b[3].max(a.bbox[3])];
+            b = [
+                b[0].min(a.bbox[0]),
+                b[1].min(a.bbox[1]),
+                b[2].max(a.bbox[2]),
+                b[3].max(a.bbox[3]),
+            ];
         }
         let (w, s) = super::tile_id::to_4326(b[0], b[1]);
         let (e, n) = super::tile_id::to_4326(b[2], b[3]);
@@ -336,7 +416,8 @@ impl Model {
     /// deleted) and repairs the topology around them.
     pub fn patch(&mut self, codes: &[String], rows: Vec<TileRow>) -> PatchOutcome {
         let mut out = PatchOutcome::default();
-        let mut fresh: HashMap<String, TileRow> = rows.into_iter().map(|r| (r.code.clone(), r)).collect();
+        let mut fresh: HashMap<String, TileRow> =
+            rows.into_iter().map(|r| (r.code.clone(), r)).collect();
         let mut touched: HashMap<Level, HashMap<VKey, Pt>> = HashMap::new();
         let mut new_areas: Vec<AreaGeom> = Vec::new();
         for code in codes {
@@ -349,7 +430,13 @@ impl Model {
             }
             match &row {
                 Some(r) => {
-                    self.tree.insert(Arc::from(code.as_str()), Node { level: r.level, parent: r.parent.as_deref().map(Arc::from) });
+                    self.tree.insert(
+                        Arc::from(code.as_str()),
+                        Node {
+                            level: r.level,
+                            parent: r.parent.as_deref().map(Arc::from),
+                        },
+                    );
                 }
                 None => {
                     self.tree.remove(code.as_str());
@@ -445,10 +532,19 @@ fn area_geom(r: &TileRow, tree: &HashMap<Arc<str>, Node>) -> Option<AreaGeom> {
                 continue;
             }
             for p in &pts {
-                bbox = [bbox[0].min(p[0]), bbox[1].min(p[1]), bbox[2].max(p[0]), bbox[3].max(p[1])];
+                bbox = [
+                    bbox[0].min(p[0]),
+                    bbox[1].min(p[1]),
+                    bbox[2].max(p[0]),
+                    bbox[3].max(p[1]),
+                ];
             }
             let ccw = ring_area(&pts) > 0.0;
-            rings.push(Ring { pts, keep: Vec::new(), ccw });
+            rings.push(Ring {
+                pts,
+                keep: Vec::new(),
+                ccw,
+            });
         }
         // A polygon whose outer ring degenerated has nothing to draw.
         if !rings.is_empty() && poly.exterior().0.len() >= 4 {
@@ -477,7 +573,12 @@ mod tests {
     use geo_types::{LineString, Polygon};
 
     fn row(code: &str, level: Level, parent: Option<&str>, coords: &[(f64, f64)]) -> TileRow {
-        let ring: LineString<f64> = coords.iter().copied().chain(std::iter::once(coords[0])).collect::<Vec<_>>().into();
+        let ring: LineString<f64> = coords
+            .iter()
+            .copied()
+            .chain(std::iter::once(coords[0]))
+            .collect::<Vec<_>>()
+            .into();
         TileRow {
             code: code.into(),
             name: code.into(),
@@ -490,10 +591,48 @@ mod tests {
     /// Two units side by side sharing the edge x = 119.01, in one grid.
     fn city() -> Vec<TileRow> {
         vec![
-            TileRow { code: "3503".into(), name: "c".into(), level: Level::City, parent: None, geom: None },
-            row("350304", Level::District, Some("3503"), &[(119.0, 25.0), (119.02, 25.0), (119.02, 25.01), (119.0, 25.01)]),
-            row("3503041000010011001", Level::Unit, Some("350304100001001"), &[(119.0, 25.0), (119.01, 25.0), (119.01, 25.005), (119.01, 25.01), (119.0, 25.01)]),
-            row("3503041000010011002", Level::Unit, Some("350304100001001"), &[(119.01, 25.0), (119.02, 25.0), (119.02, 25.01), (119.01, 25.01), (119.01, 25.005)]),
+            TileRow {
+                code: "3503".into(),
+                name: "c".into(),
+                level: Level::City,
+                parent: None,
+                geom: None,
+            },
+            row(
+                "350304",
+                Level::District,
+                Some("3503"),
+                &[
+                    (119.0, 25.0),
+                    (119.02, 25.0),
+                    (119.02, 25.01),
+                    (119.0, 25.01),
+                ],
+            ),
+            row(
+                "3503041000010011001",
+                Level::Unit,
+                Some("350304100001001"),
+                &[
+                    (119.0, 25.0),
+                    (119.01, 25.0),
+                    (119.01, 25.005),
+                    (119.01, 25.01),
+                    (119.0, 25.01),
+                ],
+            ),
+            row(
+                "3503041000010011002",
+                Level::Unit,
+                Some("350304100001001"),
+                &[
+                    (119.01, 25.0),
+                    (119.02, 25.0),
+                    (119.02, 25.01),
+                    (119.01, 25.01),
+                    (119.01, 25.005),
+                ],
+            ),
         ]
     }
 
@@ -543,10 +682,16 @@ mod tests {
         let m = Model::build(city());
         let d = m.level(Level::District).unwrap().get("350304").unwrap();
         let (x, y) = to_mercator(119.01, 25.005);
-        assert!(d.intersects([x - 1.0, y - 1.0, x + 1.0, y + 1.0]), "inside, no boundary in the box");
+        assert!(
+            d.intersects([x - 1.0, y - 1.0, x + 1.0, y + 1.0]),
+            "inside, no boundary in the box"
+        );
         let (x, y) = to_mercator(119.03, 25.005);
         assert!(!d.intersects([x - 1.0, y - 1.0, x + 1.0, y + 1.0]));
         let (x, y) = to_mercator(119.02, 25.005);
-        assert!(d.intersects([x - 1.0, y - 1.0, x + 1.0, y + 1.0]), "box across the edge");
+        assert!(
+            d.intersects([x - 1.0, y - 1.0, x + 1.0, y + 1.0]),
+            "box across the edge"
+        );
     }
 }

@@ -19,7 +19,9 @@ fn signed_distance(p: Pt, rings: &[Vec<Pt>]) -> f64 {
         let mut j = n.wrapping_sub(1);
         for i in 0..n {
             let (a, b) = (ring[i], ring[j]);
-            if (a[1] > p[1]) != (b[1] > p[1]) && p[0] < (b[0] - a[0]) * (p[1] - a[1]) / (b[1] - a[1]) + a[0] {
+            if (a[1] > p[1]) != (b[1] > p[1])
+                && p[0] < (b[0] - a[0]) * (p[1] - a[1]) / (b[1] - a[1]) + a[0]
+            {
                 inside = !inside;
             }
             min_d2 = min_d2.min(seg_dist2(p, a, b));
@@ -33,7 +35,11 @@ fn signed_distance(p: Pt, rings: &[Vec<Pt>]) -> f64 {
 fn seg_dist2(p: Pt, a: Pt, b: Pt) -> f64 {
     let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
     let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 { (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+    let t = if len2 > 0.0 {
+        (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let (qx, qy) = (a[0] + t * dx - p[0], a[1] + t * dy - p[1]);
     qx * qx + qy * qy
 }
@@ -48,7 +54,12 @@ struct Cell {
 impl Cell {
     fn new(c: Pt, h: f64, rings: &[Vec<Pt>]) -> Cell {
         let d = signed_distance(c, rings);
-        Cell { c, h, d, max: d + h * std::f64::consts::SQRT_2 }
+        Cell {
+            c,
+            h,
+            d,
+            max: d + h * std::f64::consts::SQRT_2,
+        }
     }
 }
 
@@ -73,7 +84,12 @@ impl Ord for Cell {
 /// as the coordinates). Gives up refining after `max_cells` cells, keeping the best so far.
 pub fn polylabel(rings: &[Vec<Pt>], precision: f64, max_cells: usize) -> Option<Pt> {
     let outer = rings.first().filter(|r| r.len() >= 3)?;
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+    let (mut x0, mut y0, mut x1, mut y1) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
     for p in outer {
         x0 = x0.min(p[0]);
         y0 = y0.min(p[1]);
@@ -97,7 +113,11 @@ pub fn polylabel(rings: &[Vec<Pt>], precision: f64, max_cells: usize) -> Option<
         x += size;
     }
     // Start from the centroid of the outer ring if inside, else the bbox centre.
-    let mut best = Cell::new(centroid(outer).unwrap_or([x0 + w / 2.0, y0 + h / 2.0]), 0.0, rings);
+    let mut best = Cell::new(
+        centroid(outer).unwrap_or([x0 + w / 2.0, y0 + h / 2.0]),
+        0.0,
+        rings,
+    );
     let bbox_centre = Cell::new([x0 + w / 2.0, y0 + h / 2.0], 0.0, rings);
     if bbox_centre.d > best.d {
         best = bbox_centre;
@@ -105,7 +125,12 @@ pub fn polylabel(rings: &[Vec<Pt>], precision: f64, max_cells: usize) -> Option<
     let mut probed = heap.len();
     while let Some(cell) = heap.pop() {
         if cell.d > best.d {
-            best = Cell { c: cell.c, h: 0.0, d: cell.d, max: cell.d };
+            best = Cell {
+                c: cell.c,
+                h: 0.0,
+                d: cell.d,
+                max: cell.d,
+            };
         }
         if cell.max - best.d <= precision || probed >= max_cells {
             continue;
@@ -146,12 +171,24 @@ mod tests {
     #[test]
     fn label_of_a_u_shape_is_inside_not_at_the_centroid() {
         // A "U": its centroid and bbox centre fall in the notch, outside the shape.
-        let u = vec![[0.0, 0.0], [30.0, 0.0], [30.0, 30.0], [20.0, 30.0], [20.0, 10.0], [10.0, 10.0], [10.0, 30.0], [0.0, 30.0]];
+        let u = vec![
+            [0.0, 0.0],
+            [30.0, 0.0],
+            [30.0, 30.0],
+            [20.0, 30.0],
+            [20.0, 10.0],
+            [10.0, 10.0],
+            [10.0, 30.0],
+            [0.0, 30.0],
+        ];
         let rings = vec![u];
         let p = polylabel(&rings, 0.1, 10_000).unwrap();
         assert!(signed_distance(p, &rings) > 4.5, "{p:?} is deep inside");
         let c = centroid(&rings[0]).unwrap();
-        assert!(signed_distance(c, &rings) < 0.0, "the centroid {c:?} is outside");
+        assert!(
+            signed_distance(c, &rings) < 0.0,
+            "the centroid {c:?} is outside"
+        );
     }
 
     #[test]

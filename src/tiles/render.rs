@@ -21,7 +21,11 @@ pub const TOLERANCE_UNITS: f64 = 1.0;
 
 /// The encoded tile (empty if nothing falls in it).
 pub fn render(model: &Model, layer: Layer, t: TileId) -> Vec<u8> {
-    let layers = layer.parts_at(t.z).into_iter().filter_map(|p| render_part(model, p, t)).collect();
+    let layers = layer
+        .parts_at(t.z)
+        .into_iter()
+        .filter_map(|p| render_part(model, p, t))
+        .collect();
     encode(layers)
 }
 
@@ -33,7 +37,11 @@ fn render_part(model: &Model, part: Part, t: TileId) -> Option<tile::Layer> {
 }
 
 fn props<'a>(a: &'a AreaGeom, with_tree: bool) -> Vec<(&'static str, &'a str)> {
-    let mut p: Vec<(&'static str, &str)> = vec![("code", &a.code), ("name", &a.name), ("level", a.level.as_str())];
+    let mut p: Vec<(&'static str, &str)> = vec![
+        ("code", &a.code),
+        ("name", &a.name),
+        ("level", a.level.as_str()),
+    ];
     if with_tree {
         if let Some(parent) = &a.parent {
             p.push(("parent", parent));
@@ -69,8 +77,13 @@ fn labels(model: &Model, t: TileId) -> Option<tile::Layer> {
     let env = t.bounds_m(EXTENT, 0);
     let tf = TileTransform::new(env, EXTENT);
     let mut builder = LayerBuilder::new("label");
-    for level in POLYGON_LEVELS.into_iter().filter(|&l| t.z >= label_minzoom(l)) {
-        let Some(index) = model.level(level) else { continue };
+    for level in POLYGON_LEVELS
+        .into_iter()
+        .filter(|&l| t.z >= label_minzoom(l))
+    {
+        let Some(index) = model.level(level) else {
+            continue;
+        };
         let mut points: Vec<(&AreaGeom, [i32; 2])> = index
             .query(env)
             .filter_map(|a| {
@@ -82,7 +95,14 @@ fn labels(model: &Model, t: TileId) -> Option<tile::Layer> {
             .collect();
         points.sort_unstable_by(|a, b| a.0.code.cmp(&b.0.code));
         for (a, p) in points {
-            builder.add_point(a.id, &props(a, false), [p[0].clamp(0, EXTENT as i32 - 1), p[1].clamp(0, EXTENT as i32 - 1)]);
+            builder.add_point(
+                a.id,
+                &props(a, false),
+                [
+                    p[0].clamp(0, EXTENT as i32 - 1),
+                    p[1].clamp(0, EXTENT as i32 - 1),
+                ],
+            );
         }
     }
     (!builder.is_empty()).then(|| builder.finish())

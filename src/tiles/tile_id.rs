@@ -23,7 +23,12 @@ pub enum TileIdError {
     #[error("zoom {0} is outside 0..={MAX_ZOOM}")]
     Zoom(u64),
     #[error("{what} {got} is outside 0..{limit} at zoom {z}")]
-    OutOfRange { what: &'static str, got: u64, limit: u64, z: u8 },
+    OutOfRange {
+        what: &'static str,
+        got: u64,
+        limit: u64,
+        z: u8,
+    },
 }
 
 /// A validated tile address.
@@ -52,12 +57,26 @@ impl TileId {
         let z8 = z as u8;
         let limit = 1u64 << z;
         if x >= limit {
-            return Err(TileIdError::OutOfRange { what: "x", got: x, limit, z: z8 });
+            return Err(TileIdError::OutOfRange {
+                what: "x",
+                got: x,
+                limit,
+                z: z8,
+            });
         }
         if y >= limit {
-            return Err(TileIdError::OutOfRange { what: "y", got: y, limit, z: z8 });
+            return Err(TileIdError::OutOfRange {
+                what: "y",
+                got: y,
+                limit,
+                z: z8,
+            });
         }
-        Ok(TileId { z: z8, x: x as u32, y: y as u32 })
+        Ok(TileId {
+            z: z8,
+            x: x as u32,
+            y: y as u32,
+        })
     }
 
     /// Parses the three path parts (an extension on y must already be stripped).
@@ -65,9 +84,15 @@ impl TileId {
         let num = |what: &'static str, s: &str| -> Result<u64, TileIdError> {
             // Digits only: "+1", " 1" and "1e3" are not tile numbers.
             if s.is_empty() || s.len() > 12 || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(TileIdError::NotANumber { what, got: s.chars().take(40).collect() });
+                return Err(TileIdError::NotANumber {
+                    what,
+                    got: s.chars().take(40).collect(),
+                });
             }
-            s.parse().map_err(|_| TileIdError::NotANumber { what, got: s.to_string() })
+            s.parse().map_err(|_| TileIdError::NotANumber {
+                what,
+                got: s.to_string(),
+            })
         };
         TileId::new(num("z", z)?, num("x", x)?, num("y", y)?)
     }
@@ -99,7 +124,10 @@ impl TileId {
 pub fn to_mercator(lon: f64, lat: f64) -> (f64, f64) {
     let lat = lat.clamp(-MAX_LAT, MAX_LAT);
     let x = EARTH_RADIUS_M * lon.to_radians();
-    let y = EARTH_RADIUS_M * (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0).tan().ln();
+    let y = EARTH_RADIUS_M
+        * (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0)
+            .tan()
+            .ln();
     (x, y)
 }
 
@@ -113,7 +141,12 @@ pub fn to_4326(x: f64, y: f64) -> (f64, f64) {
 /// The inclusive ranges of x and y at zoom `z` of the tiles whose square, grown by `buffer`
 /// of `extent` units, meets `bbox` (Mercator metres). `None` if the bbox is empty or off the
 /// world.
-pub fn tiles_covering(bbox: BoundsM, z: u8, extent: u32, buffer: u32) -> Option<([u32; 2], [u32; 2])> {
+pub fn tiles_covering(
+    bbox: BoundsM,
+    z: u8,
+    extent: u32,
+    buffer: u32,
+) -> Option<([u32; 2], [u32; 2])> {
     if !(bbox[0] <= bbox[2] && bbox[1] <= bbox[3]) {
         return None;
     }
@@ -137,13 +170,38 @@ mod tests {
 
     #[test]
     fn parses_and_validates() {
-        assert_eq!(TileId::parse("14", "13727", "7010").unwrap(), TileId { z: 14, x: 13727, y: 7010 });
-        assert_eq!(TileId::parse("0", "0", "0").unwrap(), TileId { z: 0, x: 0, y: 0 });
-        assert!(matches!(TileId::parse("17", "0", "0"), Err(TileIdError::Zoom(17))));
-        assert!(matches!(TileId::parse("1", "2", "0"), Err(TileIdError::OutOfRange { what: "x", .. })));
-        assert!(matches!(TileId::parse("1", "0", "2"), Err(TileIdError::OutOfRange { what: "y", .. })));
+        assert_eq!(
+            TileId::parse("14", "13727", "7010").unwrap(),
+            TileId {
+                z: 14,
+                x: 13727,
+                y: 7010
+            }
+        );
+        assert_eq!(
+            TileId::parse("0", "0", "0").unwrap(),
+            TileId { z: 0, x: 0, y: 0 }
+        );
+        assert!(matches!(
+            TileId::parse("17", "0", "0"),
+            Err(TileIdError::Zoom(17))
+        ));
+        assert!(matches!(
+            TileId::parse("1", "2", "0"),
+            Err(TileIdError::OutOfRange { what: "x", .. })
+        ));
+        assert!(matches!(
+            TileId::parse("1", "0", "2"),
+            Err(TileIdError::OutOfRange { what: "y", .. })
+        ));
         for bad in ["", "-1", "+1", "1.5", "a", "1e3", "99999999999999999999"] {
-            assert!(matches!(TileId::parse(bad, "0", "0"), Err(TileIdError::NotANumber { .. })), "{bad}");
+            assert!(
+                matches!(
+                    TileId::parse(bad, "0", "0"),
+                    Err(TileIdError::NotANumber { .. })
+                ),
+                "{bad}"
+            );
         }
     }
 
@@ -178,8 +236,14 @@ mod tests {
         // A point just inside the tile's west edge is within the buffer of the tile to the west.
         let mid = (b[1] + b[3]) / 2.0;
         let p = [b[0] + 1.0, mid, b[0] + 1.0, mid];
-        assert_eq!(tiles_covering(p, 10, 4096, 0).unwrap(), ([500, 500], [400, 400]));
-        assert_eq!(tiles_covering(p, 10, 4096, 64).unwrap(), ([499, 500], [400, 400]));
+        assert_eq!(
+            tiles_covering(p, 10, 4096, 0).unwrap(),
+            ([500, 500], [400, 400])
+        );
+        assert_eq!(
+            tiles_covering(p, 10, 4096, 64).unwrap(),
+            ([499, 500], [400, 400])
+        );
         assert!(tiles_covering([1.0, 1.0, 0.0, 0.0], 10, 4096, 64).is_none());
     }
 }

@@ -16,14 +16,54 @@
 //! closed arc starting at its smallest vertex.
 
 use std::collections::{HashMap, HashSet};
-use xxhash_rust::xxh3::Xxh3Builder;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A small multiply-rotate hasher (the one rustc uses, "FxHash") for the hot maps here and in
+/// the encoder: keys are our own coordinates and codes, not attacker-chosen, and SipHash or a
+/// streaming xxh3 state cost more than the lookups themselves.
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl FastHasher {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type FastBuild = BuildHasherDefault<FastHasher>;
 
 /// A point in Mercator metres.
 pub type Pt = [f64; 2];
 /// A vertex's identity: the bits of its coordinates (shared vertices are bit-identical).
 pub type VKey = [u64; 2];
 
-pub type JunctionSet = HashSet<VKey, Xxh3Builder>;
+pub type JunctionSet = HashSet<VKey, FastBuild>;
 
 pub fn key(p: Pt) -> VKey {
     [p[0].to_bits(), p[1].to_bits()]
@@ -37,7 +77,7 @@ fn pair(a: Pt, b: Pt) -> [VKey; 2] {
 
 /// The junctions of a set of open rings (no repeated closing vertex).
 pub fn junctions<'a>(rings: impl Iterator<Item = &'a [Pt]>) -> JunctionSet {
-    let mut seen: HashMap<VKey, ([VKey; 2], bool), Xxh3Builder> = HashMap::with_hasher(Xxh3Builder::new());
+    let mut seen: HashMap<VKey, ([VKey; 2], bool), FastBuild> = HashMap::default();
     for ring in rings {
         let n = ring.len();
         for i in 0..n {
@@ -47,7 +87,10 @@ pub fn junctions<'a>(rings: impl Iterator<Item = &'a [Pt]>) -> JunctionSet {
                 .or_insert((p, false));
         }
     }
-    seen.into_iter().filter(|(_, (_, j))| *j).map(|(k, _)| k).collect()
+    seen.into_iter()
+        .filter(|(_, (_, j))| *j)
+        .map(|(k, _)| k)
+        .collect()
 }
 
 /// Whether `v` is a junction, from every ring of the level that passes through it.
@@ -81,10 +124,18 @@ pub fn thresholds(ring: &[Pt], junctions: &JunctionSet) -> Vec<f64> {
     if n == 0 {
         return out;
     }
-    let mut cuts: Vec<usize> = (0..n).filter(|&i| junctions.contains(&key(ring[i]))).collect();
+    let mut cuts: Vec<usize> = (0..n)
+        .filter(|&i| junctions.contains(&key(ring[i])))
+        .collect();
     if cuts.is_empty() {
         // A closed arc: start at the smallest vertex, which both sides agree on.
-        let s = (0..n).fold(0, |best, i| if lex_less(ring[i], ring[best]) { i } else { best });
+        let s = (0..n).fold(0, |best, i| {
+            if lex_less(ring[i], ring[best]) {
+                i
+            } else {
+                best
+            }
+        });
         cuts.push(s);
     }
     let mut idx: Vec<usize> = Vec::new();
@@ -135,7 +186,11 @@ pub fn thresholds(ring: &[Pt], junctions: &JunctionSet) -> Vec<f64> {
 fn seg_dist2(p: Pt, a: Pt, b: Pt) -> f64 {
     let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
     let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 { (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+    let t = if len2 > 0.0 {
+        (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let (qx, qy) = (a[0] + t * dx - p[0], a[1] + t * dy - p[1]);
     qx * qx + qy * qy
 }
@@ -167,7 +222,10 @@ fn douglas_peucker(pts: &[Pt], out: &mut [f64]) {
 
 /// The vertices of `ring` kept at `tolerance` (metres).
 pub fn simplified(ring: &[Pt], thresholds: &[f64], tolerance: f64) -> impl Iterator<Item = Pt> {
-    ring.iter().zip(thresholds).filter(move |(_, t)| **t > tolerance).map(|(p, _)| *p)
+    ring.iter()
+        .zip(thresholds)
+        .filter(move |(_, t)| **t > tolerance)
+        .map(|(p, _)| *p)
 }
 
 #[cfg(test)]
@@ -181,19 +239,46 @@ mod tests {
     #[test]
     fn junctions_of_two_squares_sharing_a_wavy_edge() {
         // Left square with a wavy right edge, right square with the same edge reversed.
-        let left = vec![[0.0, 0.0], [10.0, 0.0], [10.5, 3.0], [9.7, 6.0], [10.0, 10.0], [0.0, 10.0]];
-        let right = vec![[10.0, 0.0], [20.0, 0.0], [20.0, 10.0], [10.0, 10.0], [9.7, 6.0], [10.5, 3.0]];
+        let left = vec![
+            [0.0, 0.0],
+            [10.0, 0.0],
+            [10.5, 3.0],
+            [9.7, 6.0],
+            [10.0, 10.0],
+            [0.0, 10.0],
+        ];
+        let right = vec![
+            [10.0, 0.0],
+            [20.0, 0.0],
+            [20.0, 10.0],
+            [10.0, 10.0],
+            [9.7, 6.0],
+            [10.5, 3.0],
+        ];
         let j = junctions([left.as_slice(), right.as_slice()].into_iter());
-        let want: JunctionSet = [[10.0, 0.0], [10.0, 10.0]].iter().map(|p| key(*p)).collect();
+        let want: JunctionSet = [[10.0, 0.0], [10.0, 10.0]]
+            .iter()
+            .map(|p| key(*p))
+            .collect();
         assert_eq!(j, want);
-        assert!(is_junction([10.0, 0.0], [left.as_slice(), right.as_slice()].into_iter()));
-        assert!(!is_junction([10.5, 3.0], [left.as_slice(), right.as_slice()].into_iter()));
+        assert!(is_junction(
+            [10.0, 0.0],
+            [left.as_slice(), right.as_slice()].into_iter()
+        ));
+        assert!(!is_junction(
+            [10.5, 3.0],
+            [left.as_slice(), right.as_slice()].into_iter()
+        ));
 
         // The shared edge simplifies identically from both sides at every tolerance.
         let (tl, tr) = (thresholds(&left, &j), thresholds(&right, &j));
         for tol in [0.0, 0.1, 0.3, 0.5, 0.6, 1.0, 100.0] {
-            let a: Vec<Pt> = simplified(&left, &tl, tol).filter(|p| p[0] > 5.0 && p[0] < 15.0).collect();
-            let mut b: Vec<Pt> = simplified(&right, &tr, tol).filter(|p| p[0] > 5.0 && p[0] < 15.0).collect();
+            let a: Vec<Pt> = simplified(&left, &tl, tol)
+                .filter(|p| p[0] > 5.0 && p[0] < 15.0)
+                .collect();
+            let mut b: Vec<Pt> = simplified(&right, &tr, tol)
+                .filter(|p| p[0] > 5.0 && p[0] < 15.0)
+                .collect();
             b.reverse();
             // Right ring starts at (10,0); rotate b so both start at (10,0).
             let start = b.iter().position(|p| *p == [10.0, 0.0]).unwrap();
@@ -208,17 +293,32 @@ mod tests {
     #[test]
     fn thresholds_are_douglas_peucker() {
         // A flat line with one peak of height 4 and ripples of 0.1.
-        let line = vec![[0.0, 0.0], [1.0, 0.1], [2.0, -0.1], [3.0, 0.0], [3.5, 4.0], [4.0, 0.0], [5.0, 0.1], [6.0, 0.0]];
+        let line = vec![
+            [0.0, 0.0],
+            [1.0, 0.1],
+            [2.0, -0.1],
+            [3.0, 0.0],
+            [3.5, 4.0],
+            [4.0, 0.0],
+            [5.0, 0.1],
+            [6.0, 0.0],
+        ];
         let mut t = vec![0.0; line.len()];
         douglas_peucker(&line, &mut t);
         assert_eq!(t[4], 4.0, "the peak is the first split: {t:?}");
-        assert!(t.iter().filter(|v| v.is_finite()).all(|v| *v <= 4.0), "monotone: {t:?}");
+        assert!(
+            t.iter().filter(|v| v.is_finite()).all(|v| *v <= 4.0),
+            "monotone: {t:?}"
+        );
         for i in [1, 2, 6] {
             assert!(t[i] <= 0.1 + 1e-12, "ripple {i}: {t:?}");
         }
         // At 0.5 m: the ends, the peak and the feet of the peak.
         let kept: Vec<Pt> = simplified(&line, &t, 0.5).collect();
-        assert_eq!(kept, vec![[0.0, 0.0], [3.0, 0.0], [3.5, 4.0], [4.0, 0.0], [6.0, 0.0]]);
+        assert_eq!(
+            kept,
+            vec![[0.0, 0.0], [3.0, 0.0], [3.5, 4.0], [4.0, 0.0], [6.0, 0.0]]
+        );
     }
 
     #[test]

@@ -96,14 +96,22 @@ fn python() -> PathBuf {
         return p.into();
     }
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".onemap/pyvenv/bin/python");
-    assert!(venv.exists(), "{} is missing: run scripts/setup --test", venv.display());
+    assert!(
+        venv.exists(),
+        "{} is missing: run scripts/setup --test",
+        venv.display()
+    );
     venv
 }
 
 fn temp_dir() -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!("onemap-tiles-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let d = std::env::temp_dir().join(format!(
+        "onemap-tiles-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -124,8 +132,16 @@ fn decode(tiles: &[(TileId, Vec<u8>)]) -> Vec<Value> {
     std::fs::write(&script, DECODER).unwrap();
     let list = dir.join("tiles.json");
     std::fs::write(&list, serde_json::to_vec(&manifest).unwrap()).unwrap();
-    let out = std::process::Command::new(python()).arg(&script).arg(&list).output().expect("run the Python decoders");
-    assert!(out.status.success(), "decoder failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(python())
+        .arg(&script)
+        .arg(&list)
+        .output()
+        .expect("run the Python decoders");
+    assert!(
+        out.status.success(),
+        "decoder failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
     serde_json::from_slice(&out.stdout).expect("decoder output is JSON")
 }
@@ -134,14 +150,19 @@ fn decode(tiles: &[(TileId, Vec<u8>)]) -> Vec<Value> {
 async fn ready(app: &TestApp) {
     let started = Instant::now();
     while !app.tiles.is_loaded() {
-        assert!(started.elapsed() < Duration::from_secs(120), "tile geometry never loaded");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "tile geometry never loaded"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 /// The raw (identity) tile bytes and status.
 async fn fetch(app: &TestApp, layer: &str, t: TileId) -> (u16, Vec<u8>) {
-    let r = app.get(&format!("/tiles/{layer}/{}/{}/{}.mvt", t.z, t.x, t.y)).await;
+    let r = app
+        .get(&format!("/tiles/{layer}/{}/{}/{}.mvt", t.z, t.x, t.y))
+        .await;
     let status = r.status().as_u16();
     (status, r.bytes().await.unwrap().to_vec())
 }
@@ -171,7 +192,10 @@ async fn sample_points(app: &TestApp, level: i16, n: i64, seed: &str) -> Vec<(f6
 }
 
 fn level_rank(layer: &str) -> i16 {
-    ["city", "district", "town", "village", "grid", "unit"].iter().position(|l| *l == layer).unwrap() as i16
+    ["city", "district", "town", "village", "grid", "unit"]
+        .iter()
+        .position(|l| *l == layer)
+        .unwrap() as i16
 }
 
 /// Codes of `level` that PostGIS finds meeting the tile's envelope grown by `margin` units.
@@ -260,35 +284,81 @@ async fn tiles_decode_to_valid_geometry_and_hold_what_postgis_finds_in_the_buffe
     for ((layer, t), d) in tiles.iter().zip(&decoded) {
         let g = &d["gdal"][layer];
         let m = &d["mvt"][layer];
-        assert!(g.is_object() && m.is_object(), "{layer} {t}: layer missing in {}", &d.to_string()[..d.to_string().len().min(500)]);
+        assert!(
+            g.is_object() && m.is_object(),
+            "{layer} {t}: layer missing in {}",
+            &d.to_string()[..d.to_string().len().min(500)]
+        );
         let codes = |v: &Value| -> BTreeSet<String> {
-            v["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect()
+            v["codes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_string())
+                .collect()
         };
         let (gc, mc) = (codes(g), codes(m));
         assert_eq!(gc, mc, "{layer} {t}: both decoders see the same features");
-        assert_eq!(g["codes"].as_array().unwrap().len(), gc.len(), "{layer} {t}: one feature per area");
-        assert_eq!(g["invalid"], json!([]), "{layer} {t}: GDAL/GEOS finds invalid geometry");
-        assert_eq!(m["invalid"], json!([]), "{layer} {t}: mapbox-vector-tile + GEOS finds invalid geometry");
+        assert_eq!(
+            g["codes"].as_array().unwrap().len(),
+            gc.len(),
+            "{layer} {t}: one feature per area"
+        );
+        assert_eq!(
+            g["invalid"],
+            json!([]),
+            "{layer} {t}: GDAL/GEOS finds invalid geometry"
+        );
+        assert_eq!(
+            m["invalid"],
+            json!([]),
+            "{layer} {t}: mapbox-vector-tile + GEOS finds invalid geometry"
+        );
         for ty in g["types"].as_array().unwrap() {
-            assert!(ty == "Polygon" || ty == "Multi Polygon", "{layer} {t}: {ty}");
+            assert!(
+                ty == "Polygon" || ty == "Multi Polygon",
+                "{layer} {t}: {ty}"
+            );
         }
         let want = postgis_codes(&app, level_rank(layer), *t, 64.0).await;
         let extra: Vec<&String> = gc.difference(&want).collect();
-        assert!(extra.is_empty(), "{layer} {t}: codes PostGIS does not find in the buffered envelope: {extra:?}");
+        assert!(
+            extra.is_empty(),
+            "{layer} {t}: codes PostGIS does not find in the buffered envelope: {extra:?}"
+        );
         let missing: Vec<String> = want.difference(&gc).cloned().collect();
         let real = not_slivers(&app, &missing, *t).await;
-        assert!(real.is_empty(), "{layer} {t}: left out {real:?} (of {} missing)", missing.len());
-        assert!(missing.len() * 50 <= want.len().max(50), "{layer} {t}: {} of {} left out", missing.len(), want.len());
+        assert!(
+            real.is_empty(),
+            "{layer} {t}: left out {real:?} (of {} missing)",
+            missing.len()
+        );
+        assert!(
+            missing.len() * 50 <= want.len().max(50),
+            "{layer} {t}: {} of {} left out",
+            missing.len(),
+            want.len()
+        );
         features += gc.len();
     }
-    assert!(features > 2_000, "the sample covers real content: {features} features");
+    assert!(
+        features > 2_000,
+        "the sample covers real content: {features} features"
+    );
 
     // Properties: code, name, level, parent and every ancestor's code.
     let (_, unit_tile) = tiles.iter().find(|(l, _)| *l == "unit").unwrap();
-    let i = tiles.iter().position(|(l, t)| *l == "unit" && t == unit_tile).unwrap();
+    let i = tiles
+        .iter()
+        .position(|(l, t)| *l == "unit" && t == unit_tile)
+        .unwrap();
     let props = decoded[i]["mvt"]["unit"]["props"].as_object().unwrap();
     for (code, p) in props.iter().take(20) {
-        let r = sqlx::query("SELECT name, parent_code FROM area WHERE code = $1").bind(code).fetch_one(&app.store.pool).await.unwrap();
+        let r = sqlx::query("SELECT name, parent_code FROM area WHERE code = $1")
+            .bind(code)
+            .fetch_one(&app.store.pool)
+            .await
+            .unwrap();
         assert_eq!(p["name"], r.get::<String, _>("name"));
         assert_eq!(p["parent"], r.get::<String, _>("parent_code"));
         assert_eq!(p["level"], "unit");
@@ -302,8 +372,15 @@ async fn tiles_decode_to_valid_geometry_and_hold_what_postgis_finds_in_the_buffe
         .fetch_all(&app.store.pool)
         .await
         .unwrap();
-        let got: Vec<&str> = ["city", "district", "town", "village", "grid"].iter().map(|k| p[*k].as_str().unwrap()).collect();
-        assert_eq!(got, chain.iter().map(String::as_str).collect::<Vec<_>>(), "{code}");
+        let got: Vec<&str> = ["city", "district", "town", "village", "grid"]
+            .iter()
+            .map(|k| p[*k].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            got,
+            chain.iter().map(String::as_str).collect::<Vec<_>>(),
+            "{code}"
+        );
     }
 }
 
@@ -357,10 +434,21 @@ async fn villages_and_grids_tile_the_square_without_cracks_or_overlaps_at_every_
     for ((layer, t), d) in cases.iter().zip(&decoded) {
         let m = &d["mvt"][layer];
         let square = 4096.0f64 * 4096.0;
-        let (sum, union) = (m["sum_area"].as_f64().unwrap(), m["union_area"].as_f64().unwrap());
+        let (sum, union) = (
+            m["sum_area"].as_f64().unwrap(),
+            m["union_area"].as_f64().unwrap(),
+        );
         // Integer coordinates: every area is exact to a half unit; allow a little for GEOS.
-        assert!((union - square).abs() < 1.0, "{layer} {t}: cracks cover {} square units", square - union);
-        assert!((sum - union).abs() < 1.0, "{layer} {t}: overlaps cover {} square units", sum - union);
+        assert!(
+            (union - square).abs() < 1.0,
+            "{layer} {t}: cracks cover {} square units",
+            square - union
+        );
+        assert!(
+            (sum - union).abs() < 1.0,
+            "{layer} {t}: overlaps cover {} square units",
+            sum - union
+        );
         assert_eq!(m["hole_areas"], json!([]), "{layer} {t}");
     }
 
@@ -381,10 +469,20 @@ async fn villages_and_grids_tile_the_square_without_cracks_or_overlaps_at_every_
     // pixel). That overlaps two neighbours by a sub-pixel triangle and opens no gap.
     for ((layer, t), d) in low.iter().zip(decode(&fetched)) {
         let m = &d["mvt"][layer];
-        let (sum, union) = (m["sum_area"].as_f64().unwrap(), m["union_area"].as_f64().unwrap());
-        assert!((sum - union).abs() < 16.0, "{layer} {t}: overlaps cover {} square units", sum - union);
+        let (sum, union) = (
+            m["sum_area"].as_f64().unwrap(),
+            m["union_area"].as_f64().unwrap(),
+        );
+        assert!(
+            (sum - union).abs() < 16.0,
+            "{layer} {t}: overlaps cover {} square units",
+            sum - union
+        );
         for h in m["hole_areas"].as_array().unwrap() {
-            assert!(h.as_f64().unwrap() > 100.0, "{layer} {t}: a sliver hole of {h} square units");
+            assert!(
+                h.as_f64().unwrap() > 100.0,
+                "{layer} {t}: a sliver hole of {h} square units"
+            );
         }
     }
 }
@@ -406,25 +504,45 @@ async fn label_points_lie_inside_their_areas_and_levels_appear_by_zoom() {
     let mut checked = 0;
     for ((t, _), d) in fetched.iter().zip(&decoded) {
         let m = &d["mvt"]["label"];
-        let levels: BTreeSet<String> = m["props"].as_object().unwrap().values().map(|p| p["level"].as_str().unwrap().to_string()).collect();
-        let want: BTreeSet<String> = [("district", 0u8), ("town", 8), ("village", 10), ("grid", 12), ("unit", 15)]
-            .iter()
-            .filter(|(_, from)| t.z >= *from)
-            .map(|(l, _)| l.to_string())
+        let levels: BTreeSet<String> = m["props"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p["level"].as_str().unwrap().to_string())
             .collect();
-        assert!(levels.is_subset(&want), "label levels at zoom {}: {levels:?}", t.z);
+        let want: BTreeSet<String> = [
+            ("district", 0u8),
+            ("town", 8),
+            ("village", 10),
+            ("grid", 12),
+            ("unit", 15),
+        ]
+        .iter()
+        .filter(|(_, from)| t.z >= *from)
+        .map(|(l, _)| l.to_string())
+        .collect();
+        assert!(
+            levels.is_subset(&want),
+            "label levels at zoom {}: {levels:?}",
+            t.z
+        );
         let finest = want.iter().max_by_key(|l| level_rank(l)).unwrap();
-        assert!(levels.contains(finest), "labels of {finest} at zoom {}: {levels:?}", t.z);
+        assert!(
+            levels.contains(finest),
+            "labels of {finest} at zoom {}: {levels:?}",
+            t.z
+        );
         // Each point, back in degrees, is inside its area (within half a tile unit of rounding).
         let b = t.bounds_m(4096, 0);
         let unit = (b[2] - b[0]) / 4096.0;
         let pts = m["points"].as_array().unwrap();
-        let (codes, xs, ys): (Vec<String>, Vec<f64>, Vec<f64>) = pts.iter().fold((vec![], vec![], vec![]), |mut acc, p| {
-            acc.0.push(p[0].as_str().unwrap().to_string());
-            acc.1.push(b[0] + (p[1].as_f64().unwrap() + 0.0) * unit);
-            acc.2.push(b[3] - (p[2].as_f64().unwrap() + 0.0) * unit);
-            acc
-        });
+        let (codes, xs, ys): (Vec<String>, Vec<f64>, Vec<f64>) =
+            pts.iter().fold((vec![], vec![], vec![]), |mut acc, p| {
+                acc.0.push(p[0].as_str().unwrap().to_string());
+                acc.1.push(b[0] + (p[1].as_f64().unwrap() + 0.0) * unit);
+                acc.2.push(b[3] - (p[2].as_f64().unwrap() + 0.0) * unit);
+                acc
+            });
         let outside: Vec<String> = sqlx::query_scalar(
             "SELECT p.code FROM unnest($1::text[], $2::float8[], $3::float8[]) AS p(code, x, y)
              JOIN area a ON a.code = p.code
@@ -437,7 +555,11 @@ async fn label_points_lie_inside_their_areas_and_levels_appear_by_zoom() {
         .fetch_all(&app.store.pool)
         .await
         .unwrap();
-        assert!(outside.is_empty(), "zoom {}: labels outside their areas: {outside:?}", t.z);
+        assert!(
+            outside.is_empty(),
+            "zoom {}: labels outside their areas: {outside:?}",
+            t.z
+        );
         checked += codes.len();
     }
     assert!(checked > 100, "{checked} labels checked");
@@ -462,13 +584,21 @@ async fn label_points_lie_inside_their_areas_and_levels_appear_by_zoom() {
         let mut found = None;
         for dx in [-1i64, 0, 1] {
             for dy in [-1i64, 0, 1] {
-                let n = TileId::new(16, (t.x as i64 + dx) as u64, (t.y as i64 + dy) as u64).unwrap();
+                let n =
+                    TileId::new(16, (t.x as i64 + dx) as u64, (t.y as i64 + dy) as u64).unwrap();
                 let (_, bytes) = fetch(&app, "label", n).await;
                 let d = decode(&[(n, bytes)]);
-                if let Some(p) = d[0]["mvt"]["label"]["points"].as_array().and_then(|ps| ps.iter().find(|p| p[0] == code.as_str())) {
+                if let Some(p) = d[0]["mvt"]["label"]["points"]
+                    .as_array()
+                    .and_then(|ps| ps.iter().find(|p| p[0] == code.as_str()))
+                {
                     let b = n.bounds_m(4096, 0);
                     let unit = (b[2] - b[0]) / 4096.0;
-                    found = Some((b[0] + p[1].as_f64().unwrap() * unit, b[3] - p[2].as_f64().unwrap() * unit, unit));
+                    found = Some((
+                        b[0] + p[1].as_f64().unwrap() * unit,
+                        b[3] - p[2].as_f64().unwrap() * unit,
+                        unit,
+                    ));
                 }
             }
         }
@@ -487,7 +617,10 @@ async fn label_points_lie_inside_their_areas_and_levels_appear_by_zoom() {
             .unwrap();
             (r.get("inside"), r.get("c"))
         };
-        assert!(inside && !centroid_inside, "{code}: label inside, centroid outside");
+        assert!(
+            inside && !centroid_inside,
+            "{code}: label inside, centroid outside"
+        );
     }
 }
 
@@ -495,12 +628,24 @@ async fn label_points_lie_inside_their_areas_and_levels_appear_by_zoom() {
 async fn tilejson_catalog_and_the_combined_source() {
     let app = spawn_app(demo_db().await).await;
     ready(&app).await;
-    let r = app.http.get(app.url("/tiles/unit")).header("Host", "tiles.example:9000").send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url("/tiles/unit"))
+        .header("Host", "tiles.example:9000")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let tj: Value = r.json().await.unwrap();
     assert_eq!(tj["tilejson"], "3.0.0");
-    assert_eq!(tj["tiles"][0], "http://tiles.example:9000/tiles/unit/{z}/{x}/{y}.mvt");
-    assert_eq!((tj["minzoom"].as_u64(), tj["maxzoom"].as_u64()), (Some(14), Some(16)));
+    assert_eq!(
+        tj["tiles"][0],
+        "http://tiles.example:9000/tiles/unit/{z}/{x}/{y}.mvt"
+    );
+    assert_eq!(
+        (tj["minzoom"].as_u64(), tj["maxzoom"].as_u64()),
+        (Some(14), Some(16))
+    );
     let ext: Vec<f64> = {
         let r = sqlx::query("SELECT ST_XMin(e) AS a, ST_YMin(e) AS b, ST_XMax(e) AS c, ST_YMax(e) AS d FROM (SELECT ST_Extent(geom) AS e FROM area WHERE level = 1) s")
             .fetch_one(&app.store.pool)
@@ -509,12 +654,18 @@ async fn tilejson_catalog_and_the_combined_source() {
         vec![r.get("a"), r.get("b"), r.get("c"), r.get("d")]
     };
     for i in 0..4 {
-        assert!((tj["bounds"][i].as_f64().unwrap() - ext[i]).abs() < 1e-7, "bounds {} vs {ext:?}", tj["bounds"]);
+        assert!(
+            (tj["bounds"][i].as_f64().unwrap() - ext[i]).abs() < 1e-7,
+            "bounds {} vs {ext:?}",
+            tj["bounds"]
+        );
     }
     let c = &tj["center"];
     assert!(c[0].as_f64().unwrap() > ext[0] && c[0].as_f64().unwrap() < ext[2]);
     let fields = tj["vector_layers"][0]["fields"].as_object().unwrap();
-    for k in ["code", "name", "level", "parent", "city", "district", "town", "village", "grid"] {
+    for k in [
+        "code", "name", "level", "parent", "city", "district", "town", "village", "grid",
+    ] {
         assert!(fields.contains_key(k), "field {k} in {fields:?}");
     }
     // The GIS officer's URL with .json works too; unknown layers do not.
@@ -524,11 +675,29 @@ async fn tilejson_catalog_and_the_combined_source() {
 
     let (status, cat) = app.get_json("/tiles").await;
     assert_eq!(status, 200);
-    let ids: Vec<&str> = cat["layers"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["district", "town", "village", "grid", "unit", "label", "areas"]);
+    let ids: Vec<&str> = cat["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "district", "town", "village", "grid", "unit", "label", "areas"
+        ]
+    );
     let (_, tj) = app.get_json("/tiles/areas").await;
-    let ids: Vec<&str> = tj["vector_layers"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["district", "town", "village", "grid", "unit", "label"]);
+    let ids: Vec<&str> = tj["vector_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["district", "town", "village", "grid", "unit", "label"]
+    );
 
     // An `areas` tile holds every level's layer, each equal to that layer's own tile.
     let (x, y) = sample_points(&app, 5, 1, "areas").await[0];
@@ -538,9 +707,15 @@ async fn tilejson_catalog_and_the_combined_source() {
         fetched.push((t, fetch(&app, l, t).await.1));
     }
     let d = decode(&fetched);
-    for (i, l) in ["district", "town", "village", "grid", "unit", "label"].iter().enumerate() {
+    for (i, l) in ["district", "town", "village", "grid", "unit", "label"]
+        .iter()
+        .enumerate()
+    {
         assert_eq!(d[0]["mvt"][l]["codes"], d[i + 1]["mvt"][l]["codes"], "{l}");
-        assert!(!d[0]["mvt"][l]["codes"].as_array().unwrap().is_empty(), "{l} present at z16");
+        assert!(
+            !d[0]["mvt"][l]["codes"].as_array().unwrap().is_empty(),
+            "{l} present at z16"
+        );
     }
 }
 
@@ -553,36 +728,81 @@ async fn http_codings_etags_cors_and_empty_tiles() {
     let url = app.url(&format!("/tiles/unit/{}/{}/{}.pbf", t.z, t.x, t.y));
     let plain = app.http.get(&url).send().await.unwrap();
     assert_eq!(plain.status(), 200);
-    assert_eq!(plain.headers()["content-type"], "application/vnd.mapbox-vector-tile");
+    assert_eq!(
+        plain.headers()["content-type"],
+        "application/vnd.mapbox-vector-tile"
+    );
     assert!(plain.headers().get("content-encoding").is_none());
     let etag = plain.headers()["etag"].to_str().unwrap().to_string();
-    assert!(etag.starts_with('"') && etag.ends_with('"'), "a strong ETag: {etag}");
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "a strong ETag: {etag}"
+    );
     let raw = plain.bytes().await.unwrap();
     assert!(raw.len() > 1000);
 
-    let gz = app.http.get(&url).header("Accept-Encoding", "gzip").send().await.unwrap();
+    let gz = app
+        .http
+        .get(&url)
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gz.headers()["content-encoding"], "gzip");
     let gz_etag = gz.headers()["etag"].to_str().unwrap().to_string();
     let mut back = Vec::new();
-    flate2::read::GzDecoder::new(&gz.bytes().await.unwrap()[..]).read_to_end(&mut back).unwrap();
+    flate2::read::GzDecoder::new(&gz.bytes().await.unwrap()[..])
+        .read_to_end(&mut back)
+        .unwrap();
     assert_eq!(back, raw);
-    let br = app.http.get(&url).header("Accept-Encoding", "gzip, deflate, br").send().await.unwrap();
+    let br = app
+        .http
+        .get(&url)
+        .header("Accept-Encoding", "gzip, deflate, br")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(br.headers()["content-encoding"], "br");
     let mut back = Vec::new();
     brotli::BrotliDecompress(&mut &br.bytes().await.unwrap()[..], &mut back).unwrap();
     assert_eq!(back, raw);
 
     // Revalidation.
-    let r = app.http.get(&url).header("If-None-Match", &etag).send().await.unwrap();
+    let r = app
+        .http
+        .get(&url)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 304);
     assert!(r.bytes().await.unwrap().is_empty());
-    let r = app.http.get(&url).header("Accept-Encoding", "gzip").header("If-None-Match", &gz_etag).send().await.unwrap();
+    let r = app
+        .http
+        .get(&url)
+        .header("Accept-Encoding", "gzip")
+        .header("If-None-Match", &gz_etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 304);
-    let r = app.http.get(&url).header("If-None-Match", "\"0000000000000000\"").send().await.unwrap();
+    let r = app
+        .http
+        .get(&url)
+        .header("If-None-Match", "\"0000000000000000\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     // CORS for map clients on other origins.
-    let r = app.http.get(&url).header("Origin", "http://wall.example").send().await.unwrap();
+    let r = app
+        .http
+        .get(&url)
+        .header("Origin", "http://wall.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
     let r = app
         .http
@@ -615,7 +835,11 @@ async fn bad_tile_addresses_are_clear_4xx_errors() {
         ("/tiles/unit/3/x/0", 400, "invalid_tile"),
         ("/tiles/unit/3/0/-1", 400, "invalid_tile"),
         ("/tiles/unit/3/%20/0", 400, "invalid_tile"),
-        ("/tiles/unit/99999999999999999999999/0/0", 400, "invalid_tile"),
+        (
+            "/tiles/unit/99999999999999999999999/0/0",
+            400,
+            "invalid_tile",
+        ),
         ("/tiles/unit/3/0/0.png", 400, "unsupported_format"),
         ("/tiles/unit/3/0/0.mvt.gz", 400, "unsupported_format"),
         ("/tiles/units/3/0/0", 404, "unknown_layer"),
@@ -627,9 +851,17 @@ async fn bad_tile_addresses_are_clear_4xx_errors() {
     for (path, status, code) in cases {
         let (s, body) = app.get_json(path).await;
         let msg = assert_error(s, &body, status, code);
-        assert!(msg.contains('(') && msg.chars().any(|c| c > '\u{2e80}'), "{path}: zh-CN with English: {msg}");
+        assert!(
+            msg.contains('(') && msg.chars().any(|c| c > '\u{2e80}'),
+            "{path}: zh-CN with English: {msg}"
+        );
     }
-    let r = app.http.post(app.url("/tiles/unit/3/0/0")).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/tiles/unit/3/0/0"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 405);
 }
 
@@ -668,7 +900,12 @@ async fn an_edit_by_plain_sql_refreshes_exactly_the_affected_tiles() {
     let far16 = tile_at(far.0, far.1, 16);
     let before: Vec<Vec<u8>> = {
         let mut v = Vec::new();
-        for (l, t) in [("unit", near16), ("unit", near14), ("grid", near14), ("unit", far16)] {
+        for (l, t) in [
+            ("unit", near16),
+            ("unit", near14),
+            ("grid", near14),
+            ("unit", far16),
+        ] {
             let (s, b) = fetch(&app, l, t).await;
             assert_eq!(s, 200, "{l} {t}");
             v.push(b);
@@ -702,7 +939,10 @@ async fn an_edit_by_plain_sql_refreshes_exactly_the_affected_tiles() {
     eprintln!("the edit showed in its tile after {elapsed:?}");
     let dec = decode(&[(near16, after)]);
     let new_area = area_of(&dec[0], &code).expect("still in its tile");
-    assert!(new_area < old_area / 4.0, "the unit shrank in the tile: {old_area} -> {new_area}");
+    assert!(
+        new_area < old_area / 4.0,
+        "the unit shrank in the tile: {old_area} -> {new_area}"
+    );
 
     // The z14 unit tile changed too; the grid tile (grids untouched) and the far tile did not,
     // and the far tile is still served from the cache.
@@ -714,14 +954,26 @@ async fn an_edit_by_plain_sql_refreshes_exactly_the_affected_tiles() {
     let (_, b) = fetch(&app, "unit", far16).await;
     assert_eq!(b, before[3]);
     let s2 = cache_stats(&app).await;
-    assert_eq!(s2["hits"].as_u64().unwrap() - s1["hits"].as_u64().unwrap(), 2, "both were cache hits: {s1} {s2}");
+    assert_eq!(
+        s2["hits"].as_u64().unwrap() - s1["hits"].as_u64().unwrap(),
+        2,
+        "both were cache hits: {s1} {s2}"
+    );
     assert_eq!(s2["misses"], s1["misses"]);
     let dropped = s2["invalidated"].as_u64().unwrap() - s0["invalidated"].as_u64().unwrap();
-    assert!(dropped >= 2 && dropped < s0["entries"].as_u64().unwrap(), "dropped {dropped} of {}", s0["entries"]);
+    assert!(
+        dropped >= 2 && dropped < s0["entries"].as_u64().unwrap(),
+        "dropped {dropped} of {}",
+        s0["entries"]
+    );
     assert_eq!(s2["cleared"], s0["cleared"], "no full clear");
 
     // Deleting it (a child-less unit) removes it from the tiles.
-    sqlx::query("DELETE FROM area WHERE code = $1").bind(&code).execute(&app.store.pool).await.unwrap();
+    sqlx::query("DELETE FROM area WHERE code = $1")
+        .bind(&code)
+        .execute(&app.store.pool)
+        .await
+        .unwrap();
     let started = Instant::now();
     loop {
         let (_, b) = fetch(&app, "unit", near16).await;
@@ -729,7 +981,10 @@ async fn an_edit_by_plain_sql_refreshes_exactly_the_affected_tiles() {
         if area_of(&d[0], &code).is_none() {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "the deleted unit stays in its tile");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the deleted unit stays in its tile"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -18,7 +18,8 @@ pub struct TileRow {
     pub geom: Option<MultiPolygon<f64>>,
 }
 
-const COLUMNS: &str = "code, name, level, parent_code, CASE WHEN level > 0 THEN ST_AsBinary(geom) END AS wkb";
+const COLUMNS: &str =
+    "code, name, level, parent_code, CASE WHEN level > 0 THEN ST_AsBinary(geom) END AS wkb";
 
 fn tile_row(row: &PgRow) -> Result<TileRow, StoreError> {
     let rank: i16 = row.try_get("level").op("reading an area for tiles")?;
@@ -26,9 +27,13 @@ fn tile_row(row: &PgRow) -> Result<TileRow, StoreError> {
     Ok(TileRow {
         code: row.try_get("code").op("reading an area for tiles")?,
         name: row.try_get("name").op("reading an area for tiles")?,
-        level: Level::from_rank(rank).ok_or_else(|| StoreError::Geometry(format!("level rank {rank} out of range")))?,
+        level: Level::from_rank(rank)
+            .ok_or_else(|| StoreError::Geometry(format!("level rank {rank} out of range")))?,
         parent: row.try_get("parent_code").op("reading an area for tiles")?,
-        geom: wkb.map(|b| multipolygon_from_wkb(&b)).transpose().map_err(StoreError::Geometry)?,
+        geom: wkb
+            .map(|b| multipolygon_from_wkb(&b))
+            .transpose()
+            .map_err(StoreError::Geometry)?,
     })
 }
 

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{TestApp, assert_error, demo_db, spawn_app};
-use onemap::tiles::tile_id::{TileId, to_mercator};
+use onemap::tiles::tile_id::TileId;
 use serde_json::{Value, json};
 use sqlx::Row;
 use std::collections::BTreeSet;

@@ -323,22 +323,20 @@ pub fn is_simple(polys: &[IPolygon]) -> bool {
         x1: i32,
     }
     let mut segs: Vec<Seg> = Vec::new();
-    let mut ring_id = 0u32;
-    for r in polys.iter().flatten() {
+    for (ring_id, r) in polys.iter().flatten().enumerate() {
         let n = r.len();
         for i in 0..n {
             let (a, b) = (r[i], r[(i + 1) % n]);
             segs.push(Seg {
                 a,
                 b,
-                ring: ring_id,
+                ring: ring_id as u32,
                 idx: i as u32,
                 len: n as u32,
                 x0: a[0].min(b[0]),
                 x1: a[0].max(b[0]),
             });
         }
-        ring_id += 1;
     }
     segs.sort_unstable_by_key(|s| s.x0);
     for i in 0..segs.len() {

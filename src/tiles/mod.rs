@@ -133,10 +133,10 @@ impl TileService {
             return Err(TileError::NotReady);
         }
         let key = Key { layer, tile };
-        if let Some(e) = self.shared.cache.get(&key) {
-            if e.has(coding) || e.is_empty() {
-                return Ok(e);
-            }
+        if let Some(e) = self.shared.cache.get(&key)
+            && (e.has(coding) || e.is_empty())
+        {
+            return Ok(e);
         }
         let shared = self.shared.clone();
         tokio::task::spawn_blocking(move || {
@@ -293,17 +293,17 @@ async fn worker(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<AreaUpdate>
             // A reload reads every row: changes queued so far are in it.
             changes.clear();
         }
-        if !changes.is_empty() {
-            if let Err(e) = shared.apply(changes).await {
-                tracing::warn!(error = %e, "patching tile geometry failed; reloading it all");
-                must_reload = true;
-                while must_reload {
-                    match shared.reload().await {
-                        Ok(()) => must_reload = false,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "loading tile geometry failed; retrying in 1 s");
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                        }
+        if !changes.is_empty()
+            && let Err(e) = shared.apply(changes).await
+        {
+            tracing::warn!(error = %e, "patching tile geometry failed; reloading it all");
+            must_reload = true;
+            while must_reload {
+                match shared.reload().await {
+                    Ok(()) => must_reload = false,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "loading tile geometry failed; retrying in 1 s");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }
             }

@@ -423,10 +423,11 @@ impl Model {
         for code in codes {
             let row = fresh.remove(code.as_str());
             let old = self.tree.get(code.as_str()).cloned();
-            if let (Some(o), Some(r)) = (&old, &row) {
-                if o.parent.as_deref() != r.parent.as_deref() && r.level != Level::Unit {
-                    out.everything = true;
-                }
+            if let (Some(o), Some(r)) = (&old, &row)
+                && o.parent.as_deref() != r.parent.as_deref()
+                && r.level != Level::Unit
+            {
+                out.everything = true;
             }
             match &row {
                 Some(r) => {
@@ -442,21 +443,20 @@ impl Model {
                     self.tree.remove(code.as_str());
                 }
             }
-            if let Some(o) = old {
-                if let Some(level) = self.levels.iter_mut().find(|l| l.level == o.level) {
-                    if let Some(a) = level.remove(code) {
-                        let t = touched.entry(o.level).or_default();
-                        a.rings().flatten().for_each(|p| {
-                            t.insert(topology::key(*p), *p);
-                        });
-                        out.dirty.push((o.level, a.bbox));
-                    }
-                }
+            if let Some(o) = old
+                && let Some(level) = self.levels.iter_mut().find(|l| l.level == o.level)
+                && let Some(a) = level.remove(code)
+            {
+                let t = touched.entry(o.level).or_default();
+                a.rings().flatten().for_each(|p| {
+                    t.insert(topology::key(*p), *p);
+                });
+                out.dirty.push((o.level, a.bbox));
             }
-            if let Some(r) = row.filter(|r| r.level != Level::City) {
-                if let Some(a) = area_geom(&r, &self.tree) {
-                    new_areas.push(a);
-                }
+            if let Some(r) = row.filter(|r| r.level != Level::City)
+                && let Some(a) = area_geom(&r, &self.tree)
+            {
+                new_areas.push(a);
             }
         }
         let mut fresh_slots: HashMap<Level, HashSet<usize>> = HashMap::new();

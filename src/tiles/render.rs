@@ -36,7 +36,7 @@ fn render_part(model: &Model, part: Part, t: TileId) -> Option<tile::Layer> {
     }
 }
 
-fn props<'a>(a: &'a AreaGeom, with_tree: bool) -> Vec<(&'static str, &'a str)> {
+fn props(a: &AreaGeom, with_tree: bool) -> Vec<(&'static str, &str)> {
     let mut p: Vec<(&'static str, &str)> = vec![
         ("code", &a.code),
         ("name", &a.name),

@@ -140,7 +140,36 @@ impl<'a> LayerBuilder<'a> {
         });
     }
 
-    pub fn finish(self) -> Layer {
+    /// The layer, with its values ordered by how often features use them: tags are varints,
+    /// so the shared values (level, city, district, ...) get one-byte indices.
+    pub fn finish(mut self) -> Layer {
+        let n = self.layer.values.len();
+        let mut uses = vec![0u32; n];
+        for f in &self.layer.features {
+            for v in f.tags.iter().skip(1).step_by(2) {
+                uses[*v as usize] += 1;
+            }
+        }
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        // Stable: equal counts keep their first-seen order, so equal input gives equal bytes.
+        order.sort_by_key(|&i| std::cmp::Reverse(uses[i as usize]));
+        let mut new_index = vec![0u32; n];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old as usize] = new as u32;
+        }
+        for f in &mut self.layer.features {
+            for v in f.tags.iter_mut().skip(1).step_by(2) {
+                *v = new_index[*v as usize];
+            }
+        }
+        let mut values: Vec<Option<Value>> = std::mem::take(&mut self.layer.values)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.layer.values = order
+            .iter()
+            .filter_map(|&i| values[i as usize].take())
+            .collect();
         self.layer
     }
 }
@@ -177,10 +206,12 @@ mod tests {
             vec![9, 6, 12, 18, 10, 12, 24, 44, 15]
         );
         assert_eq!(layer.features[1].geometry, vec![9, 50, 34]);
-        // Keys and values are shared between features.
+        // Keys and values are shared between features; the most used value comes first.
         assert_eq!(layer.keys, vec!["code", "name"]);
         assert_eq!(layer.values.len(), 3);
-        assert_eq!(layer.features[1].tags, vec![0, 2, 1, 1]);
+        assert_eq!(layer.values[0].string_value.as_deref(), Some("a"));
+        assert_eq!(layer.features[0].tags, vec![0, 1, 1, 0]);
+        assert_eq!(layer.features[1].tags, vec![0, 2, 1, 0]);
         let bytes = encode(vec![layer]);
         let back = Tile::decode(bytes.as_slice()).unwrap();
         assert_eq!(back.layers[0].extent, Some(4096));

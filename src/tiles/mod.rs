@@ -52,6 +52,10 @@ pub enum TileError {
     },
 }
 
+/// Tiles with at most this many areas (all layers together) are rendered on the async thread;
+/// larger ones on the blocking pool.
+const INLINE_MAX_AREAS: usize = 32;
+
 /// State shared with the update worker.
 struct Shared {
     store: Store,
@@ -137,6 +141,21 @@ impl TileService {
             && (e.has(coding) || e.is_empty())
         {
             return Ok(e);
+        }
+        // A tile with a handful of areas renders in tens of microseconds, less than handing it
+        // to the blocking pool costs: do it here. Never wait for the lock on this thread.
+        if let Ok(model) = self.shared.model.try_read()
+            && render::is_light(&model, layer, tile, INLINE_MAX_AREAS)
+        {
+            let encoded = self
+                .shared
+                .cache
+                .get_or_render(key, || render::render(&model, layer, tile));
+            drop(model);
+            if !encoded.is_empty() {
+                encoded.body(coding);
+            }
+            return Ok(encoded);
         }
         let shared = self.shared.clone();
         tokio::task::spawn_blocking(move || {

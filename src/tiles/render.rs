@@ -29,6 +29,33 @@ pub fn render(model: &Model, layer: Layer, t: TileId) -> Vec<u8> {
     encode(layers)
 }
 
+/// True if the tile holds at most `max_areas` candidate areas: cheap to render.
+pub fn is_light(model: &Model, layer: Layer, t: TileId, max_areas: usize) -> bool {
+    let mut n = 0;
+    for part in layer.parts_at(t.z) {
+        let levels: Vec<Level> = match part {
+            Part::Polygons(l) => vec![l],
+            Part::Labels => POLYGON_LEVELS
+                .into_iter()
+                .filter(|&l| t.z >= label_minzoom(l))
+                .collect(),
+        };
+        let env = t.bounds_m(EXTENT, BUFFER);
+        for level in levels {
+            if let Some(index) = model.level(level) {
+                n += index
+                    .query(env)
+                    .take(max_areas + 1 - n.min(max_areas))
+                    .count();
+                if n > max_areas {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
 fn render_part(model: &Model, part: Part, t: TileId) -> Option<tile::Layer> {
     match part {
         Part::Polygons(level) => polygons(model, level, t),

@@ -102,7 +102,8 @@ pub async fn subtree(conn: &mut PgConnection, root: &str) -> Result<Vec<(String,
 /// Invalid and empty geometries among `codes`.
 pub async fn check_geometries(conn: &mut PgConnection, codes: &[String]) -> Result<Vec<Issue>, StoreError> {
     let rows = sqlx::query(
-        "SELECT code, parent_code, ST_IsValidReason(geom) AS reason, ST_IsEmpty(geom) OR ST_Area(geom) = 0 AS empty,
+        "SELECT code, parent_code, ST_IsValidReason(geom) AS reason,
+                ST_IsEmpty(geom) OR (ST_IsValid(geom) AND ST_Area(geom) = 0) AS empty,
                 ST_X(ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1)) AS x,
                 ST_Y(ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1)) AS y
          FROM area WHERE code = ANY($1) AND (NOT ST_IsValid(geom) OR ST_IsEmpty(geom) OR ST_Area(geom) = 0)",

@@ -234,12 +234,10 @@ async fn a_batch_of_100000_points_is_accepted_and_agrees_with_single_lookups() {
     }
 }
 
-#[tokio::test]
-async fn after_live_edits_the_patched_index_still_agrees_with_st_covers() {
-    let app = spawn_app(demo_db().await).await;
-    let before = app.index.snapshot().stats.build_ms;
-    // Merge 20 pairs of neighbouring units, shift a grid's worth of units' shared vertex area,
-    // and add a new unit over the sea: inserts, updates and deletes in one transaction.
+/// Edits the demo city in one transaction (merges 20 pairs of neighbouring units, adds a unit
+/// over open water at `(x, y)`), waits for the live index to show it, and checks the index
+/// against `ST_Covers` around the edits. Returns whether the index was patched (not rebuilt).
+async fn edit_and_compare(app: &common::TestApp, x: f64, y: f64) -> bool {
     let pairs: Vec<(String, String)> = sqlx::query_as(
         "SELECT DISTINCT ON (a.code) a.code, b.code FROM area a JOIN area b
            ON b.parent_code = a.parent_code AND b.code > a.code AND ST_Touches(a.geom, b.geom)
@@ -250,6 +248,7 @@ async fn after_live_edits_the_patched_index_still_agrees_with_st_covers() {
     .unwrap();
     let mut tx = app.store.pool.begin().await.unwrap();
     let mut gone = std::collections::HashSet::new();
+    let mut kept = Vec::new();
     for (a, b) in &pairs {
         if gone.contains(a) || gone.contains(b) {
             continue;
@@ -262,49 +261,82 @@ async fn after_live_edits_the_patched_index_still_agrees_with_st_covers() {
             .unwrap();
         sqlx::query("DELETE FROM area WHERE code = $1").bind(b).execute(&mut *tx).await.unwrap();
         gone.insert(b.clone());
+        kept.push(a.clone());
     }
-    let grid: String = sqlx::query_scalar("SELECT parent_code FROM area WHERE code = $1").bind(&pairs[0].0).fetch_one(&mut *tx).await.unwrap();
+    let grid: String = sqlx::query_scalar("SELECT parent_code FROM area WHERE code = $1").bind(&kept[0]).fetch_one(&mut *tx).await.unwrap();
     sqlx::query(
         "INSERT INTO area (code, name, level, parent_code, geom)
-         VALUES ($1 || '9999', '新建楼', 5, $1, ST_Multi(ST_GeomFromText('POLYGON((119.70 25.00, 119.701 25.00, 119.701 25.001, 119.70 25.00))', 4326)))",
+         VALUES ($1 || '9999', '新建楼', 5, $1,
+                 ST_Multi(ST_MakeEnvelope($2 - 0.0005, $3 - 0.0005, $2 + 0.0005, $3 + 0.0005, 4326)))",
     )
     .bind(&grid)
+    .bind(x)
+    .bind(y)
     .execute(&mut *tx)
     .await
     .unwrap();
     tx.commit().await.unwrap();
     let new_code = format!("{grid}9999");
-    // Wait for the sync loop to patch the index.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while app.index.snapshot().locate_unit(119.7008, 25.0002).map(|u| app.index.snapshot().unit_code(u).to_string()) != Some(new_code.clone()) {
+    loop {
+        let snap = app.index.snapshot();
+        if snap.locate_unit(x, y).map(|u| snap.unit_code(u).to_string()) == Some(new_code.clone()) {
+            break;
+        }
         assert!(std::time::Instant::now() < deadline, "the index never saw the edit");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let snap = app.index.snapshot();
-    assert!(snap.stats.build_ms < before, "a patch ({} ms) is cheaper than a full build ({before} ms)", snap.stats.build_ms);
-    // Random points over the edited district plus the boundaries of the merged units.
     let bbox: Vec<f64> = sqlx::query_scalar("SELECT area_bbox(ST_Collect(geom)) FROM area WHERE code = ANY($1)")
-        .bind(pairs.iter().map(|p| p.0.clone()).collect::<Vec<_>>())
+        .bind(&kept)
         .fetch_one(&app.store.pool)
         .await
         .unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let mut pts: Vec<(f64, f64)> = (0..5_000).map(|_| (rng.random_range(bbox[0]..bbox[2]), rng.random_range(bbox[1]..bbox[3]))).collect();
-    let verts: Vec<(f64, f64)> = sqlx::query_as(
-        "SELECT ST_X(p.geom), ST_Y(p.geom) FROM area a, ST_DumpPoints(a.geom) p WHERE a.code = ANY($1)",
-    )
-    .bind(pairs.iter().map(|p| p.0.clone()).collect::<Vec<_>>())
-    .fetch_all(&app.store.pool)
-    .await
-    .unwrap();
+    let verts: Vec<(f64, f64)> =
+        sqlx::query_as("SELECT ST_X(p.geom), ST_Y(p.geom) FROM area a, ST_DumpPoints(a.geom) p WHERE a.code = ANY($1)")
+            .bind(&kept)
+            .fetch_all(&app.store.pool)
+            .await
+            .unwrap();
     pts.extend(verts);
-    pts.push((119.7008, 25.0002));
+    for i in 0..=20 {
+        for j in 0..=20 {
+            pts.push((x - 0.0006 + i as f64 * 0.00006, y - 0.0006 + j as f64 * 0.00006));
+        }
+    }
     let want = postgis_units(&app.store, &pts).await;
-    let got = index_units(&app, &pts);
+    let got = index_units(app, &pts);
     for (i, (w, g)) in want.iter().zip(&got).enumerate() {
         assert_eq!(w, g, "point {i} {:?}", pts[i]);
     }
     for b in &gone {
         assert!(!snap.contains_code(b), "{b} was deleted");
     }
+    snap.stats.patched
+}
+
+#[tokio::test]
+async fn after_live_edits_the_patched_index_still_agrees_with_st_covers() {
+    let app = spawn_app(demo_db().await).await;
+    // Open water inside the city's extent: the edit is patched into the cover in place.
+    let snap = app.index.snapshot();
+    let b = snap.units_bbox().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let (x, y) = loop {
+        let (x, y) = (rng.random_range(b[0] + 0.05..b[2] - 0.05), rng.random_range(b[1] + 0.05..b[3] - 0.05));
+        let clear = (-2..=2).all(|i| (-2..=2).all(|j| snap.locate_unit(x + i as f64 * 0.0005, y + j as f64 * 0.0005).is_none()));
+        if clear {
+            break (x, y);
+        }
+    };
+    assert!(edit_and_compare(&app, x, y).await, "an edit inside the extent is patched, not rebuilt");
+}
+
+#[tokio::test]
+async fn an_edit_beyond_the_index_extent_rebuilds_it_and_still_agrees() {
+    let app = spawn_app(demo_db().await).await;
+    let b = app.index.snapshot().units_bbox().unwrap();
+    assert!(!edit_and_compare(&app, b[2] + 0.2, b[1] + 0.1).await, "an edit outside the extent rebuilds the cover");
 }

@@ -74,6 +74,11 @@ pub struct CoverCounts {
 impl CellCover {
     /// Builds the cover of `units` over `extent` ([min x, min y, max x, max y]) with cells of
     /// about `cell_deg` degrees of latitude.
+    ///
+    /// Pairs are gathered unit by unit in slot order and kept in that order, so for a fresh
+    /// build (slots in code order) the lists come out sorted by code. A cell's candidates are the units whose edges meet it and the units that contain it
+    /// whole (found by testing the centres of the untouched cells of each unit's bounding box).
+    /// A cell whose only candidate contains it is "full".
     pub fn build(units: &dyn Units, extent: [f64; 4], cell_deg: f64) -> CellCover {
         let [x0, y0, x1, y1] = extent;
         let ch = cell_deg;
@@ -85,43 +90,49 @@ impl CellCover {
         let by = ny.div_ceil(B);
         let mut cover = CellCover { x0, y0, cw, ch, nx, ny, bx, blocks: Vec::new() };
 
-        // Candidates per cell (by bbox), in unit order (= code order for a fresh build), and
-        // which cells any edge touches.
-        let mut lists: Vec<Vec<u32>> = vec![Vec::new(); nx * ny];
-        let mut touched = vec![false; nx * ny];
+        // (cell, unit | FULL-if-contains) pairs, gathered unit by unit.
+        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(units.len() * 12);
+        let mut touched: Vec<u32> = Vec::new();
         for u in 0..units.len() as u32 {
             let Some(bbox) = units.bbox(u) else { continue };
+            touched.clear();
+            for_each_segment(units.geom(u), |a, b| cover.segment_cells(a, b, &mut touched));
+            touched.sort_unstable();
+            touched.dedup();
+            pairs.extend(touched.iter().map(|&c| (c, u)));
             let (cx0, cy0, cx1, cy1) = cover.cell_range(bbox);
             for cy in cy0..=cy1 {
                 for cx in cx0..=cx1 {
-                    lists[cy * nx + cx].push(u);
-                }
-            }
-            for_each_segment(units.geom(u), |a, b| cover.mark_segment(a, b, &mut touched));
-        }
-        for (cell, list) in lists.iter_mut().enumerate() {
-            if list.len() > 1 && !list.is_sorted_by(|&a, &b| units.code_cmp(a, b).is_le()) {
-                list.sort_by(|&a, &b| units.code_cmp(a, b));
-            }
-            if !touched[cell] && !list.is_empty() {
-                let centre = cover.cell_centre(cell);
-                *list = match list.iter().find(|&&u| covers_point(units, u, centre)) {
-                    Some(&u) => vec![u | FULL],
-                    None => Vec::new(),
-                };
-            }
-        }
-        for byi in 0..by {
-            for bxi in 0..bx {
-                let mut block_lists = Vec::with_capacity(B * B);
-                for ly in 0..B {
-                    for lx in 0..B {
-                        let (cx, cy) = (bxi * B + lx, byi * B + ly);
-                        block_lists.push(if cx < nx && cy < ny { std::mem::take(&mut lists[cy * nx + cx]) } else { Vec::new() });
+                    let cell = (cy * nx + cx) as u32;
+                    if touched.binary_search(&cell).is_err() && covers_point(units, u, cover.cell_centre(cell as usize)) {
+                        pairs.push((cell, u | FULL));
                     }
                 }
-                cover.blocks.push(Arc::new(Block::from_lists(block_lists)));
             }
+        }
+        let empty = Arc::new(Block { offsets: vec![0; B * B + 1], entries: Vec::new() });
+        cover.blocks = vec![empty; bx * by];
+        let mut lists: Vec<Vec<u32>> = vec![Vec::new(); B * B];
+        // Group pairs by block.
+        let mut by_block: Vec<Vec<(u32, u32)>> = vec![Vec::new(); bx * by];
+        for &(cell, u) in &pairs {
+            let (cx, cy) = (cell as usize % nx, cell as usize / nx);
+            by_block[(cy / B) * bx + cx / B].push((cell, u));
+        }
+        drop(pairs);
+        for (bi, block_pairs) in by_block.into_iter().enumerate() {
+            if block_pairs.is_empty() {
+                continue;
+            }
+            for l in lists.iter_mut() {
+                l.clear();
+            }
+            for (cell, u) in block_pairs {
+                let (cx, cy) = (cell as usize % nx, cell as usize / nx);
+                lists[(cy % B) * B + cx % B].push(u);
+            }
+            let block_lists: Vec<Vec<u32>> = lists.iter_mut().map(|l| finish_cell(units, std::mem::take(l))).collect();
+            cover.blocks[bi] = Arc::new(Block::from_lists(block_lists));
         }
         cover
     }
@@ -168,31 +179,25 @@ impl CellCover {
                 let local = (cy % B) * B + cx % B;
                 let mut cands: Vec<u32> = lists[local]
                     .iter()
-                    .map(|&e| e & !FULL)
-                    .filter(|u| !changed.contains(u))
+                    .copied()
+                    .filter(|&e| !changed.contains(&(e & !FULL)))
                     .collect();
                 let rect = self.cell_rect(cx, cy);
+                let centre = self.cell_centre(cell);
                 for &u in changed {
-                    if units.bbox(u).is_some_and(|b| b[0] <= rect[2] && b[2] >= rect[0] && b[1] <= rect[3] && b[3] >= rect[1]) {
-                        cands.push(u);
+                    let Some(b) = units.bbox(u) else { continue };
+                    if !(b[0] <= rect[2] && b[2] >= rect[0] && b[1] <= rect[3] && b[3] >= rect[1]) {
+                        continue;
                     }
-                }
-                cands.sort_by(|&a, &b| units.code_cmp(a, b));
-                cands.dedup();
-                let touched = cands.iter().any(|&u| {
                     let mut hit = false;
                     for_each_segment(units.geom(u), |a, b| hit = hit || segment_meets_rect(a, b, rect));
-                    hit
-                });
-                lists[local] = if touched {
-                    cands
-                } else {
-                    let centre = self.cell_centre(cell);
-                    match cands.iter().find(|&&u| covers_point(units, u, centre)) {
-                        Some(&u) => vec![u | FULL],
-                        None => Vec::new(),
+                    if hit {
+                        cands.push(u);
+                    } else if covers_point(units, u, centre) {
+                        cands.push(u | FULL);
                     }
-                };
+                }
+                lists[local] = finish_cell(units, cands);
             }
             cover.blocks[bi] = Arc::new(Block::from_lists(lists));
         }
@@ -224,9 +229,9 @@ impl CellCover {
         [x - eps, y - eps, x + self.cw + eps, y + self.ch + eps]
     }
 
-    /// Marks every cell the segment meets (plus a hair), so an untouched cell is certainly
-    /// free of edges. Marking too many only costs speed.
-    fn mark_segment(&self, a: Coord<f64>, b: Coord<f64>, touched: &mut [bool]) {
+    /// Pushes every cell the segment meets (with a hair of margin), so a cell not pushed is
+    /// certainly free of this unit's edges. Pushing too many only costs speed.
+    fn segment_cells(&self, a: Coord<f64>, b: Coord<f64>, out: &mut Vec<u32>) {
         let (cx0, cy0) = self.cell_of(a.x.min(b.x), a.y.min(b.y));
         let (cx1, cy1) = self.cell_of(a.x.max(b.x), a.y.max(b.y));
         let (cx0, cy0) = (cx0.saturating_sub(1), cy0.saturating_sub(1));
@@ -234,7 +239,7 @@ impl CellCover {
         for cy in cy0..=cy1 {
             for cx in cx0..=cx1 {
                 if segment_meets_rect(a, b, self.cell_rect(cx, cy)) {
-                    touched[cy * self.nx + cx] = true;
+                    out.push((cy * self.nx + cx) as u32);
                 }
             }
         }
@@ -279,6 +284,22 @@ impl CellCover {
         }
         c
     }
+}
+
+/// Orders a cell's candidates by code and decides its kind: a single unit that contains the
+/// cell makes it full; a unit containing it among others (overlapping data) is just a candidate.
+fn finish_cell(units: &dyn Units, mut cands: Vec<u32>) -> Vec<u32> {
+    if cands.len() == 1 {
+        return cands;
+    }
+    for c in cands.iter_mut() {
+        *c &= !FULL;
+    }
+    if !cands.is_sorted_by(|&a, &b| units.code_cmp(a, b).is_le()) {
+        cands.sort_by(|&a, &b| units.code_cmp(a, b));
+    }
+    cands.dedup();
+    cands
 }
 
 fn for_each_segment(mp: &MultiPolygon<f64>, mut f: impl FnMut(Coord<f64>, Coord<f64>)) {

@@ -18,8 +18,8 @@ use std::time::Instant;
 
 const NONE: u32 = u32::MAX;
 
-/// Cell size of the unit cover, in degrees of latitude (about 110 m).
-pub const COVER_CELL_DEG: f64 = 0.001;
+/// Cell size of the unit cover, in degrees of latitude (about 33 m).
+pub const COVER_CELL_DEG: f64 = 0.0003;
 
 /// An area of the tree as the index keeps it.
 #[derive(Debug, Clone)]
@@ -77,6 +77,8 @@ pub struct SnapshotStats {
     pub memory_bytes: usize,
     /// Time to build this version (a full build, or a patch).
     pub build_ms: f64,
+    /// True if this version was patched from the previous one rather than built anew.
+    pub patched: bool,
 }
 
 type GridEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
@@ -216,7 +218,9 @@ impl Snapshot {
         changed_units.sort_unstable();
         changed_units.dedup();
         let fits = snap.extent.is_some_and(|_| dirty.iter().all(|b| self.cover.contains_extent(*b)));
+        let mut was_patched = false;
         if fits {
+            was_patched = true;
             snap.cover = self.cover.patched(&snap.units, &changed_units, &dirty);
         } else {
             // The change reaches outside the cover (or there was none): build it anew.
@@ -227,6 +231,7 @@ impl Snapshot {
             }
         }
         snap.finish_stats(started);
+        snap.stats.patched = was_patched;
         snap
     }
 
@@ -346,6 +351,7 @@ impl Snapshot {
                 + self.nodes.iter().map(|n| n.code.len() + n.name.len() + 80).sum::<usize>()
                 + self.by_code.len() * 40,
             build_ms: started.elapsed().as_secs_f64() * 1000.0,
+            patched: false,
         };
     }
 

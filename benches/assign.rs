@@ -34,8 +34,11 @@ fn demo_rows() -> Vec<IndexRow> {
 
 fn bench(c: &mut Criterion) {
     let rows = demo_rows();
-    let units: Vec<(String, Arc<MultiPolygon<f64>>)> =
-        rows.iter().filter(|r| r.level == Level::Unit).map(|r| (r.code.clone(), r.geom.clone().unwrap())).collect();
+    let units: Vec<(String, Arc<MultiPolygon<f64>>)> = rows
+        .iter()
+        .filter(|r| r.level == Level::Unit)
+        .map(|r| (r.code.clone(), r.geom.clone().unwrap()))
+        .collect();
     let t = Instant::now();
     let snap = Snapshot::from_rows(rows);
     eprintln!(
@@ -48,9 +51,20 @@ fn bench(c: &mut Criterion) {
     );
     let bbox = snap.units_bbox().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(2026);
-    let pts: Vec<(f64, f64)> = (0..100_000).map(|_| (rng.random_range(bbox[0]..bbox[2]), rng.random_range(bbox[1]..bbox[3]))).collect();
+    let pts: Vec<(f64, f64)> = (0..100_000)
+        .map(|_| {
+            (
+                rng.random_range(bbox[0]..bbox[2]),
+                rng.random_range(bbox[1]..bbox[3]),
+            )
+        })
+        .collect();
     // Points on land only: the harder half (the sea answers from empty cells).
-    let land: Vec<(f64, f64)> = pts.iter().copied().filter(|&(x, y)| snap.locate_unit(x, y).is_some()).collect();
+    let land: Vec<(f64, f64)> = pts
+        .iter()
+        .copied()
+        .filter(|&(x, y)| snap.locate_unit(x, y).is_some())
+        .collect();
 
     // The reference: an R-tree over unit bounding boxes, then geo's point-in-polygon.
     type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
@@ -60,7 +74,10 @@ fn bench(c: &mut Criterion) {
             .enumerate()
             .map(|(i, (_, g))| {
                 let r = geo::BoundingRect::bounding_rect(g.as_ref()).unwrap();
-                Entry::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), i)
+                Entry::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                )
             })
             .collect(),
     );
@@ -73,7 +90,9 @@ fn bench(c: &mut Criterion) {
     };
     // Both give the same answers.
     for &(x, y) in pts.iter().step_by(13) {
-        let a = snap.locate_unit(x, y).map(|u| snap.unit_code(u).to_string());
+        let a = snap
+            .locate_unit(x, y)
+            .map(|u| snap.unit_code(u).to_string());
         let b = rtree_locate(x, y).map(|i| units[i].0.clone());
         assert_eq!(a, b, "({x},{y})");
     }
@@ -82,13 +101,25 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(pts.len() as u64));
     g.sample_size(20);
     g.bench_function("cell_cover_exact (onemap)", |b| {
-        b.iter(|| pts.iter().filter(|&&(x, y)| black_box(snap.locate_unit(x, y)).is_some()).count())
+        b.iter(|| {
+            pts.iter()
+                .filter(|&&(x, y)| black_box(snap.locate_unit(x, y)).is_some())
+                .count()
+        })
     });
     g.bench_function("rtree_then_geo_intersects (reference)", |b| {
-        b.iter(|| pts.iter().filter(|&&(x, y)| black_box(rtree_locate(x, y)).is_some()).count())
+        b.iter(|| {
+            pts.iter()
+                .filter(|&&(x, y)| black_box(rtree_locate(x, y)).is_some())
+                .count()
+        })
     });
     g.bench_function("full_assignment_with_chain (onemap)", |b| {
-        b.iter(|| pts.iter().filter(|&&(x, y)| black_box(snap.assign(x, y, 50.0)).assigned).count())
+        b.iter(|| {
+            pts.iter()
+                .filter(|&&(x, y)| black_box(snap.assign(x, y, 50.0)).assigned)
+                .count()
+        })
     });
     g.finish();
 
@@ -96,10 +127,18 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(land.len() as u64));
     g.sample_size(20);
     g.bench_function("cell_cover_exact (onemap)", |b| {
-        b.iter(|| land.iter().filter(|&&(x, y)| black_box(snap.locate_unit(x, y)).is_some()).count())
+        b.iter(|| {
+            land.iter()
+                .filter(|&&(x, y)| black_box(snap.locate_unit(x, y)).is_some())
+                .count()
+        })
     });
     g.bench_function("rtree_then_geo_intersects (reference)", |b| {
-        b.iter(|| land.iter().filter(|&&(x, y)| black_box(rtree_locate(x, y)).is_some()).count())
+        b.iter(|| {
+            land.iter()
+                .filter(|&&(x, y)| black_box(rtree_locate(x, y)).is_some())
+                .count()
+        })
     });
     g.finish();
 }

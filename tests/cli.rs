@@ -32,9 +32,17 @@ async fn assign_adds_the_chain_to_every_row_and_keeps_the_rest() {
         .arg(&output)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bytes = std::fs::read(&output).unwrap();
-    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "the BOM is kept so Excel shows Chinese");
+    assert_eq!(
+        &bytes[..3],
+        b"\xEF\xBB\xBF",
+        "the BOM is kept so Excel shows Chinese"
+    );
     let mut reader = csv::Reader::from_reader(&bytes[3..]);
     let headers = reader.headers().unwrap().clone();
     assert_eq!(&headers[0], "工单号");
@@ -59,18 +67,30 @@ async fn assign_adds_the_chain_to_every_row_and_keeps_the_rest() {
     // A file without coordinate columns is refused with a clear message.
     let bad = dir.join("bad.csv");
     std::fs::write(&bad, "a,b\n1,2\n").unwrap();
-    let out = onemap(&app.db.url).args(["assign", "--input"]).arg(&bad).arg("--output").arg(dir.join("x.csv")).output().unwrap();
+    let out = onemap(&app.db.url)
+        .args(["assign", "--input"])
+        .arg(&bad)
+        .arg("--output")
+        .arg(dir.join("x.csv"))
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--lon-col"));
 }
 
 #[test]
 fn help_names_every_command() {
-    let out = Command::new(env!("CARGO_BIN_EXE_onemap")).arg("--help").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_onemap"))
+        .arg("--help")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     for cmd in ["serve", "migrate", "import", "validate", "assign", "db"] {
         assert!(text.contains(cmd), "{cmd} missing from --help:\n{text}");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_onemap")).args(["assign", "--help"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_onemap"))
+        .args(["assign", "--help"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("gcj02"));
 }

@@ -34,37 +34,67 @@ fn start_server(database_url: &str) -> Server {
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line.trim().rsplit(' ').next().unwrap().trim_end_matches('/').to_string();
-    assert!(base.starts_with("http://127.0.0.1:"), "unexpected first line: {line}");
+    let base = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    assert!(
+        base.starts_with("http://127.0.0.1:"),
+        "unexpected first line: {line}"
+    );
     Server { child, base }
 }
 
 async fn wait_ready(http: &reqwest::Client, s: &Server) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(r) = http.get(format!("{}/readyz", s.base)).send().await {
-            if r.status() == 200 {
-                return;
-            }
+        if let Ok(r) = http.get(format!("{}/readyz", s.base)).send().await
+            && r.status() == 200
+        {
+            return;
         }
-        assert!(Instant::now() < deadline, "server {} never became ready", s.base);
+        assert!(
+            Instant::now() < deadline,
+            "server {} never became ready",
+            s.base
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 async fn unit_at(http: &reqwest::Client, s: &Server, x: f64, y: f64) -> Value {
-    http.get(format!("{}/api/assign?lon={x}&lat={y}", s.base)).send().await.unwrap().json::<Value>().await.unwrap()["unit"].clone()
+    http.get(format!("{}/api/assign?lon={x}&lat={y}", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["unit"]
+        .clone()
 }
 
 /// Polls both servers until `check` holds for each; returns how long that took.
-async fn until_both(http: &reqwest::Client, servers: &[&Server], x: f64, y: f64, check: impl Fn(&Value) -> bool) -> Duration {
+async fn until_both(
+    http: &reqwest::Client,
+    servers: &[&Server],
+    x: f64,
+    y: f64,
+    check: impl Fn(&Value) -> bool,
+) -> Duration {
     let started = Instant::now();
     for s in servers {
         loop {
             if check(&unit_at(http, s, x, y).await) {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "{} never reflected the change", s.base);
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{} never reflected the change",
+                s.base
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -101,7 +131,11 @@ async fn two_servers_follow_sql_and_api_edits() {
         .execute(&mut *tx)
         .await
         .unwrap();
-    sqlx::query("DELETE FROM area WHERE code = $1").bind(&gone).execute(&mut *tx).await.unwrap();
+    sqlx::query("DELETE FROM area WHERE code = $1")
+        .bind(&gone)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let took = until_both(&http, &[&a, &b], x, y, |u| u["code"] == keep.as_str()).await;
     eprintln!("SQL edit reflected by both servers after {took:?}");

@@ -9,7 +9,10 @@ pub fn multipolygon_from_wkb(bytes: &[u8]) -> Result<MultiPolygon<f64>, String> 
     match Wkb(bytes.to_vec()).to_geo().map_err(|e| e.to_string())? {
         Geometry::MultiPolygon(mp) => Ok(mp),
         Geometry::Polygon(p) => Ok(MultiPolygon(vec![p])),
-        other => Err(format!("expected a (multi)polygon, got {}", geometry_type(&other))),
+        other => Err(format!(
+            "expected a (multi)polygon, got {}",
+            geometry_type(&other)
+        )),
     }
 }
 
@@ -54,7 +57,9 @@ mod tests {
 
     #[test]
     fn ewkb_round_trip() {
-        let mp = MultiPolygon(vec![polygon![(x: 119.0, y: 25.4), (x: 119.1, y: 25.4), (x: 119.0, y: 25.5)]]);
+        let mp = MultiPolygon(vec![
+            polygon![(x: 119.0, y: 25.4), (x: 119.1, y: 25.4), (x: 119.0, y: 25.5)],
+        ]);
         let bytes = multipolygon_to_ewkb(&mp);
         assert_eq!(multipolygon_from_wkb(&bytes).unwrap(), mp);
         assert!(multipolygon_to_hex_ewkb(&mp).starts_with("0106000020E6100000"));

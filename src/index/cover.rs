@@ -41,7 +41,10 @@ impl Block {
     }
 
     fn from_lists(lists: Vec<Vec<u32>>) -> Block {
-        let mut b = Block { offsets: Vec::with_capacity(B * B + 1), entries: Vec::new() };
+        let mut b = Block {
+            offsets: Vec::with_capacity(B * B + 1),
+            entries: Vec::new(),
+        };
         b.offsets.push(0);
         for l in lists {
             b.entries.extend_from_slice(&l);
@@ -88,7 +91,16 @@ impl CellCover {
         let ny = (((y1 - y0) / ch).ceil() as usize).max(1);
         let bx = nx.div_ceil(B);
         let by = ny.div_ceil(B);
-        let mut cover = CellCover { x0, y0, cw, ch, nx, ny, bx, blocks: Vec::new() };
+        let mut cover = CellCover {
+            x0,
+            y0,
+            cw,
+            ch,
+            nx,
+            ny,
+            bx,
+            blocks: Vec::new(),
+        };
 
         // (cell, unit | FULL-if-contains) pairs, gathered unit by unit.
         let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(units.len() * 12);
@@ -96,7 +108,9 @@ impl CellCover {
         for u in 0..units.len() as u32 {
             let Some(bbox) = units.bbox(u) else { continue };
             touched.clear();
-            for_each_segment(units.geom(u), |a, b| cover.segment_cells(a, b, &mut touched));
+            for_each_segment(units.geom(u), |a, b| {
+                cover.segment_cells(a, b, &mut touched)
+            });
             touched.sort_unstable();
             touched.dedup();
             pairs.extend(touched.iter().map(|&c| (c, u)));
@@ -104,13 +118,18 @@ impl CellCover {
             for cy in cy0..=cy1 {
                 for cx in cx0..=cx1 {
                     let cell = (cy * nx + cx) as u32;
-                    if touched.binary_search(&cell).is_err() && covers_point(units, u, cover.cell_centre(cell as usize)) {
+                    if touched.binary_search(&cell).is_err()
+                        && covers_point(units, u, cover.cell_centre(cell as usize))
+                    {
                         pairs.push((cell, u | FULL));
                     }
                 }
             }
         }
-        let empty = Arc::new(Block { offsets: vec![0; B * B + 1], entries: Vec::new() });
+        let empty = Arc::new(Block {
+            offsets: vec![0; B * B + 1],
+            entries: Vec::new(),
+        });
         cover.blocks = vec![empty; bx * by];
         let mut lists: Vec<Vec<u32>> = vec![Vec::new(); B * B];
         // Group pairs by block.
@@ -131,7 +150,10 @@ impl CellCover {
                 let (cx, cy) = (cell as usize % nx, cell as usize / nx);
                 lists[(cy % B) * B + cx % B].push(u);
             }
-            let block_lists: Vec<Vec<u32>> = lists.iter_mut().map(|l| finish_cell(units, std::mem::take(l))).collect();
+            let block_lists: Vec<Vec<u32>> = lists
+                .iter_mut()
+                .map(|l| finish_cell(units, std::mem::take(l)))
+                .collect();
             cover.blocks[bi] = Arc::new(Block::from_lists(block_lists));
         }
         cover
@@ -139,7 +161,16 @@ impl CellCover {
 
     /// A cover for an empty set of units.
     pub fn empty() -> CellCover {
-        CellCover { x0: 0.0, y0: 0.0, cw: 1.0, ch: 1.0, nx: 0, ny: 0, bx: 0, blocks: Vec::new() }
+        CellCover {
+            x0: 0.0,
+            y0: 0.0,
+            cw: 1.0,
+            ch: 1.0,
+            nx: 0,
+            ny: 0,
+            bx: 0,
+            blocks: Vec::new(),
+        }
     }
 
     /// True if `bbox` lies within the cover's extent (a patch cannot grow the extent).
@@ -169,7 +200,10 @@ impl CellCover {
         let mut by_block: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
         for cell in cells {
             let (cx, cy) = (cell % self.nx, cell / self.nx);
-            by_block.entry((cy / B) * self.bx + cx / B).or_default().push(cell);
+            by_block
+                .entry((cy / B) * self.bx + cx / B)
+                .or_default()
+                .push(cell);
         }
         for (bi, cells) in by_block {
             let old = &self.blocks[bi];
@@ -190,7 +224,9 @@ impl CellCover {
                         continue;
                     }
                     let mut hit = false;
-                    for_each_segment(units.geom(u), |a, b| hit = hit || segment_meets_rect(a, b, rect));
+                    for_each_segment(units.geom(u), |a, b| {
+                        hit = hit || segment_meets_rect(a, b, rect)
+                    });
                     if hit {
                         cands.push(u);
                     } else if covers_point(units, u, centre) {
@@ -211,14 +247,21 @@ impl CellCover {
     }
 
     fn cell_of(&self, x: f64, y: f64) -> (usize, usize) {
-        let cx = ((x - self.x0) / self.cw).floor().clamp(0.0, (self.nx.max(1) - 1) as f64) as usize;
-        let cy = ((y - self.y0) / self.ch).floor().clamp(0.0, (self.ny.max(1) - 1) as f64) as usize;
+        let cx = ((x - self.x0) / self.cw)
+            .floor()
+            .clamp(0.0, (self.nx.max(1) - 1) as f64) as usize;
+        let cy = ((y - self.y0) / self.ch)
+            .floor()
+            .clamp(0.0, (self.ny.max(1) - 1) as f64) as usize;
         (cx, cy)
     }
 
     fn cell_centre(&self, cell: usize) -> Coord<f64> {
         let (cx, cy) = (cell % self.nx, cell / self.nx);
-        Coord { x: self.x0 + (cx as f64 + 0.5) * self.cw, y: self.y0 + (cy as f64 + 0.5) * self.ch }
+        Coord {
+            x: self.x0 + (cx as f64 + 0.5) * self.cw,
+            y: self.y0 + (cy as f64 + 0.5) * self.ch,
+        }
     }
 
     /// The cell's rectangle grown by a hair (0.1 mm), so edges that only graze it count.
@@ -259,7 +302,10 @@ impl CellCover {
             return None;
         }
         // Points on the far edge of the last cell belong to it.
-        let (cx, cy) = ((fx as usize).min(self.nx - 1), (fy as usize).min(self.ny - 1));
+        let (cx, cy) = (
+            (fx as usize).min(self.nx - 1),
+            (fy as usize).min(self.ny - 1),
+        );
         let block = &self.blocks[(cy / B) * self.bx + cx / B];
         let list = block.cell((cy % B) * B + cx % B);
         match list.first() {
@@ -314,7 +360,9 @@ fn for_each_segment(mp: &MultiPolygon<f64>, mut f: impl FnMut(Coord<f64>, Coord<
 
 #[inline]
 fn covers_point(units: &dyn Units, u: u32, p: Coord<f64>) -> bool {
-    units.bbox(u).is_some_and(|b| p.x >= b[0] && p.x <= b[2] && p.y >= b[1] && p.y <= b[3])
+    units
+        .bbox(u)
+        .is_some_and(|b| p.x >= b[0] && p.x <= b[2] && p.y >= b[1] && p.y <= b[3])
         && units.geom(u).0.iter().any(|poly| covers(poly, p))
 }
 
@@ -322,7 +370,12 @@ fn covers_point(units: &dyn Units, u: u32, p: Coord<f64>) -> bool {
 fn segment_meets_rect(a: Coord<f64>, b: Coord<f64>, r: [f64; 4]) -> bool {
     let (dx, dy) = (b.x - a.x, b.y - a.y);
     let (mut t0, mut t1) = (0.0f64, 1.0f64);
-    for (p, q) in [(-dx, a.x - r[0]), (dx, r[2] - a.x), (-dy, a.y - r[1]), (dy, r[3] - a.y)] {
+    for (p, q) in [
+        (-dx, a.x - r[0]),
+        (dx, r[2] - a.x),
+        (-dy, a.y - r[1]),
+        (dy, r[3] - a.y),
+    ] {
         if p == 0.0 {
             if q < 0.0 {
                 return false;
@@ -364,7 +417,9 @@ mod tests {
     }
 
     fn square(code: &str, x: f64, w: f64) -> (String, Option<[f64; 4]>, MultiPolygon<f64>) {
-        let mp = MultiPolygon(vec![polygon![(x: x, y: 0.0), (x: x + w, y: 0.0), (x: x + w, y: 1.0), (x: x, y: 1.0)]]);
+        let mp = MultiPolygon(vec![
+            polygon![(x: x, y: 0.0), (x: x + w, y: 0.0), (x: x + w, y: 1.0), (x: x, y: 1.0)],
+        ]);
         (code.to_string(), Some([x, 0.0, x + w, 1.0]), mp)
     }
 
@@ -385,7 +440,9 @@ mod tests {
         let extent = [0.0, 0.0, 3.0, 1.0];
         let cover = CellCover::build(&units, extent, 0.1);
         assert!(cover.counts().full > 0);
-        let at = |c: &CellCover, u: &Squares, x, y| c.locate_with(|i| covers_point(u, i, Coord { x, y }), Coord { x, y });
+        let at = |c: &CellCover, u: &Squares, x, y| {
+            c.locate_with(|i| covers_point(u, i, Coord { x, y }), Coord { x, y })
+        };
         assert_eq!(at(&cover, &units, 0.5, 0.5), Some(0));
         assert_eq!(at(&cover, &units, 1.5, 0.5), Some(1));
         assert_eq!(at(&cover, &units, 1.0, 0.5), Some(0)); // shared edge
@@ -398,12 +455,20 @@ mod tests {
         let old_b = units.0[1].1.unwrap();
         units.0[1] = square("b", 1.0, 2.0);
         units.0.push(square("0", 0.0, 0.5));
-        let patched = cover.patched(&units, &[1, 2], &[old_b, units.0[1].1.unwrap(), units.0[2].1.unwrap()]);
+        let patched = cover.patched(
+            &units,
+            &[1, 2],
+            &[old_b, units.0[1].1.unwrap(), units.0[2].1.unwrap()],
+        );
         let rebuilt = CellCover::build(&units, extent, 0.1);
         for i in 0..=300 {
             for j in 0..=10 {
                 let (x, y) = (i as f64 * 0.01, j as f64 * 0.1);
-                assert_eq!(at(&patched, &units, x, y), at(&rebuilt, &units, x, y), "({x},{y})");
+                assert_eq!(
+                    at(&patched, &units, x, y),
+                    at(&rebuilt, &units, x, y),
+                    "({x},{y})"
+                );
             }
         }
         assert_eq!(at(&patched, &units, 0.25, 0.5), Some(2));

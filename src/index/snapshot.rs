@@ -122,13 +122,19 @@ pub struct Snapshot {
 }
 
 fn bbox_of(g: &MultiPolygon<f64>) -> Option<[f64; 4]> {
-    g.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+    g.bounding_rect()
+        .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
 }
 
 fn union_box(a: Option<[f64; 4]>, b: [f64; 4]) -> [f64; 4] {
     match a {
         None => b,
-        Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
+        Some(a) => [
+            a[0].min(b[0]),
+            a[1].min(b[1]),
+            a[2].max(b[2]),
+            a[3].max(b[3]),
+        ],
     }
 }
 
@@ -160,7 +166,12 @@ impl Snapshot {
             }
         }
         snap.link_parents(None);
-        snap.extent = snap.units.bbox.iter().flatten().fold(None, |acc, b| Some(union_box(acc, *b)));
+        snap.extent = snap
+            .units
+            .bbox
+            .iter()
+            .flatten()
+            .fold(None, |acc, b| Some(union_box(acc, *b)));
         if let Some(extent) = snap.extent {
             // Margin so small later growth at the edge can be patched in place.
             let m = 0.01;
@@ -192,7 +203,9 @@ impl Snapshot {
         let mut changed_units: Vec<u32> = Vec::new();
         // Retire every changed code first (deleted ones stay retired).
         for code in changed {
-            let Some(&slot) = snap.by_code.get(code.as_str()) else { continue };
+            let Some(&slot) = snap.by_code.get(code.as_str()) else {
+                continue;
+            };
             snap.retire(slot, &mut dirty, &mut changed_units);
         }
         let mut new_grids = Vec::new();
@@ -217,14 +230,21 @@ impl Snapshot {
         snap.link_parents(Some(&slots));
         changed_units.sort_unstable();
         changed_units.dedup();
-        let fits = snap.extent.is_some_and(|_| dirty.iter().all(|b| self.cover.contains_extent(*b)));
+        let fits = snap
+            .extent
+            .is_some_and(|_| dirty.iter().all(|b| self.cover.contains_extent(*b)));
         let mut was_patched = false;
         if fits {
             was_patched = true;
             snap.cover = self.cover.patched(&snap.units, &changed_units, &dirty);
         } else {
             // The change reaches outside the cover (or there was none): build it anew.
-            let extent = snap.units.bbox.iter().flatten().fold(None, |acc, b| Some(union_box(acc, *b)));
+            let extent = snap
+                .units
+                .bbox
+                .iter()
+                .flatten()
+                .fold(None, |acc, b| Some(union_box(acc, *b)));
             snap.extent = extent.map(|e| [e[0] - 0.01, e[1] - 0.01, e[2] + 0.01, e[3] + 0.01]);
             if let Some(e) = snap.extent {
                 snap.cover = CellCover::build(&snap.units, e, COVER_CELL_DEG);
@@ -283,7 +303,10 @@ impl Snapshot {
             }
             Level::Grid => {
                 self.grid_geom.insert(slot, Arc::clone(geom));
-                Some(GridEntry::new(Rectangle::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]), slot))
+                Some(GridEntry::new(
+                    Rectangle::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]),
+                    slot,
+                ))
             }
             _ => None,
         }
@@ -300,10 +323,13 @@ impl Snapshot {
             }
             changed_units.push(node.unit);
         }
-        if let Some(g) = self.grid_geom.remove(&slot) {
-            if let Some(b) = bbox_of(&g) {
-                self.grid_tree.remove(&GridEntry::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), slot));
-            }
+        if let Some(g) = self.grid_geom.remove(&slot)
+            && let Some(b) = bbox_of(&g)
+        {
+            self.grid_tree.remove(&GridEntry::new(
+                Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]),
+                slot,
+            ));
         }
     }
 
@@ -321,7 +347,12 @@ impl Snapshot {
         for &i in slots {
             let i = i as usize;
             let parent = match &self.nodes[i].parent_code {
-                Some(p) => self.by_code.get(p).copied().filter(|&s| self.nodes[s as usize].alive).unwrap_or(NONE),
+                Some(p) => self
+                    .by_code
+                    .get(p)
+                    .copied()
+                    .filter(|&s| self.nodes[s as usize].alive)
+                    .unwrap_or(NONE),
                 None => NONE,
             };
             self.nodes[i].parent = parent;
@@ -329,14 +360,26 @@ impl Snapshot {
     }
 
     fn finish_stats(&mut self, started: Instant) {
-        self.unit_extent = self.units.bbox.iter().flatten().fold(None, |acc, b| Some(union_box(acc, *b)));
+        self.unit_extent = self
+            .units
+            .bbox
+            .iter()
+            .flatten()
+            .fold(None, |acc, b| Some(union_box(acc, *b)));
         let counts = self.cover.counts();
         let vertices: usize = self
             .units
             .geom
             .iter()
             .chain(self.grid_geom.values())
-            .map(|g| g.0.iter().map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()).sum::<usize>())
+            .map(|g| {
+                g.0.iter()
+                    .map(|p| {
+                        p.exterior().0.len()
+                            + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()
+                    })
+                    .sum::<usize>()
+            })
             .sum();
         self.stats = SnapshotStats {
             areas: self.nodes.iter().filter(|n| n.alive).count(),
@@ -348,7 +391,11 @@ impl Snapshot {
                 + vertices * 16
                 + self.units.node.len() * 80
                 + self.grid_geom.len() * 120
-                + self.nodes.iter().map(|n| n.code.len() + n.name.len() + 80).sum::<usize>()
+                + self
+                    .nodes
+                    .iter()
+                    .map(|n| n.code.len() + n.name.len() + 80)
+                    .sum::<usize>()
                 + self.by_code.len() * 40,
             build_ms: started.elapsed().as_secs_f64() * 1000.0,
             patched: false,
@@ -357,7 +404,10 @@ impl Snapshot {
 
     fn area_ref(&self, node: u32) -> AreaRef {
         let n = &self.nodes[node as usize];
-        AreaRef { code: n.code.to_string(), name: n.name.to_string() }
+        AreaRef {
+            code: n.code.to_string(),
+            name: n.name.to_string(),
+        }
     }
 
     /// The chain from `node` up to the city.
@@ -388,8 +438,12 @@ impl Snapshot {
         let units = &self.units;
         self.cover.locate_with(
             |u| {
-                units.bbox[u as usize].is_some_and(|b| p.x >= b[0] && p.x <= b[2] && p.y >= b[1] && p.y <= b[3])
-                    && units.geom[u as usize].0.iter().any(|poly| crate::geom::covers::covers(poly, p))
+                units.bbox[u as usize]
+                    .is_some_and(|b| p.x >= b[0] && p.x <= b[2] && p.y >= b[1] && p.y <= b[3])
+                    && units.geom[u as usize]
+                        .0
+                        .iter()
+                        .any(|poly| crate::geom::covers::covers(poly, p))
             },
             p,
         )
@@ -404,9 +458,17 @@ impl Snapshot {
     /// `tolerance_m` metres.
     pub fn assign(&self, lon: f64, lat: f64, tolerance_m: f64) -> Assignment {
         if let Some(u) = self.locate_unit(lon, lat) {
-            return Assignment { assigned: true, chain: self.chain(self.units.node[u as usize]), nearest: None };
+            return Assignment {
+                assigned: true,
+                chain: self.chain(self.units.node[u as usize]),
+                nearest: None,
+            };
         }
-        Assignment { assigned: false, chain: Chain::default(), nearest: self.nearest_grid(lon, lat, tolerance_m) }
+        Assignment {
+            assigned: false,
+            chain: Chain::default(),
+            nearest: self.nearest_grid(lon, lat, tolerance_m),
+        }
     }
 
     /// The grid whose boundary is nearest to the point, within `tolerance_m`.
@@ -421,20 +483,35 @@ impl Snapshot {
             .locate_in_envelope_intersecting(&env)
             .filter_map(|e| {
                 let geom = self.grid_geom.get(&e.data)?;
-                let d = if geom.0.iter().any(|poly| crate::geom::covers::covers(poly, p)) {
+                let d = if geom
+                    .0
+                    .iter()
+                    .any(|poly| crate::geom::covers::covers(poly, p))
+                {
                     0.0
                 } else {
                     distance_to_boundary_m(p, geom)
                 };
                 (d <= tolerance_m).then_some((d, e.data))
             })
-            .min_by(|a, b| a.0.total_cmp(&b.0).then(self.nodes[a.1 as usize].code.cmp(&self.nodes[b.1 as usize].code)))
-            .map(|(d, node)| Nearest { distance_m: (d * 100.0).round() / 100.0, chain: self.chain(node) })
+            .min_by(|a, b| {
+                a.0.total_cmp(&b.0).then(
+                    self.nodes[a.1 as usize]
+                        .code
+                        .cmp(&self.nodes[b.1 as usize].code),
+                )
+            })
+            .map(|(d, node)| Nearest {
+                distance_m: (d * 100.0).round() / 100.0,
+                chain: self.chain(node),
+            })
     }
 
     /// True if an area with this code is loaded.
     pub fn contains_code(&self, code: &str) -> bool {
-        self.by_code.get(code).is_some_and(|&s| self.nodes[s as usize].alive)
+        self.by_code
+            .get(code)
+            .is_some_and(|&s| self.nodes[s as usize].alive)
     }
 
     /// Bounding box of all units: [min lon, min lat, max lon, max lat].

@@ -36,5 +36,19 @@ fn main() {
             pts.len() as f64 / dt / 1e6
         );
     }
+    let land: Vec<(f64, f64)> = pts
+        .iter()
+        .copied()
+        .filter(|&(x, y)| snap.locate_unit(x, y).is_some())
+        .collect();
+    for _ in 0..10 {
+        let t = Instant::now();
+        let n = land
+            .iter()
+            .filter(|&&(x, y)| snap.locate_unit(x, y).is_some())
+            .count();
+        let dt = t.elapsed().as_secs_f64();
+        println!("land {n}: {:.0} ns/point", dt * 1e9 / land.len() as f64);
+    }
     println!("{:?}", snap.stats);
 }

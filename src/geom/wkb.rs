@@ -1,12 +1,17 @@
 //! (E)WKB to and from geo types, via geozero.
 
 use geo_types::{Geometry, MultiPolygon};
-use geozero::wkb::Wkb;
+use geozero::wkb::{Ewkb, Wkb};
 use geozero::{CoordDimensions, ToGeo, ToWkb};
 
-/// Decodes WKB (as `ST_AsBinary` returns it) into a MultiPolygon. A Polygon is promoted.
+/// Decodes WKB (as `ST_AsBinary` returns it) or EWKB into a MultiPolygon. A Polygon is
+/// promoted.
 pub fn multipolygon_from_wkb(bytes: &[u8]) -> Result<MultiPolygon<f64>, String> {
-    match Wkb(bytes.to_vec()).to_geo().map_err(|e| e.to_string())? {
+    let geometry = match Wkb(bytes.to_vec()).to_geo() {
+        Ok(g) => g,
+        Err(_) => Ewkb(bytes.to_vec()).to_geo().map_err(|e| e.to_string())?,
+    };
+    match geometry {
         Geometry::MultiPolygon(mp) => Ok(mp),
         Geometry::Polygon(p) => Ok(MultiPolygon(vec![p])),
         other => Err(format!(

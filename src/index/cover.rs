@@ -28,27 +28,52 @@ pub trait Units {
     fn code_cmp(&self, a: u32, b: u32) -> std::cmp::Ordering;
 }
 
-#[derive(Clone, Default)]
+/// 32×32 cells. A cell word is `EMPTY`, `FULL | unit`, or an offset into `lists` where a
+/// length-prefixed list of candidates starts: a full cell answers with a single load.
+#[derive(Clone)]
 struct Block {
-    /// CSR: local cell i's entries are `entries[offsets[i]..offsets[i + 1]]`.
-    offsets: Vec<u32>,
-    entries: Vec<u32>,
+    cells: Vec<u32>,
+    lists: Vec<u32>,
 }
 
+const EMPTY: u32 = u32::MAX;
+
 impl Block {
-    fn cell(&self, i: usize) -> &[u32] {
-        &self.entries[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    fn empty() -> Block {
+        Block {
+            cells: vec![EMPTY; B * B],
+            lists: Vec::new(),
+        }
+    }
+
+    /// The cell's entries as build and patch see them (full cells as one `FULL | unit`).
+    fn entries(&self, i: usize) -> Vec<u32> {
+        match self.cells[i] {
+            EMPTY => Vec::new(),
+            w if w & FULL != 0 => vec![w],
+            w => {
+                let start = w as usize + 1;
+                self.lists[start..start + self.lists[w as usize] as usize].to_vec()
+            }
+        }
     }
 
     fn from_lists(lists: Vec<Vec<u32>>) -> Block {
         let mut b = Block {
-            offsets: Vec::with_capacity(B * B + 1),
-            entries: Vec::new(),
+            cells: Vec::with_capacity(B * B),
+            lists: Vec::new(),
         };
-        b.offsets.push(0);
         for l in lists {
-            b.entries.extend_from_slice(&l);
-            b.offsets.push(b.entries.len() as u32);
+            b.cells.push(match l.as_slice() {
+                [] => EMPTY,
+                [one] if one & FULL != 0 => *one,
+                many => {
+                    let at = b.lists.len() as u32;
+                    b.lists.push(many.len() as u32);
+                    b.lists.extend_from_slice(many);
+                    at
+                }
+            });
         }
         b
     }
@@ -126,10 +151,7 @@ impl CellCover {
                 }
             }
         }
-        let empty = Arc::new(Block {
-            offsets: vec![0; B * B + 1],
-            entries: Vec::new(),
-        });
+        let empty = Arc::new(Block::empty());
         cover.blocks = vec![empty; bx * by];
         let mut lists: Vec<Vec<u32>> = vec![Vec::new(); B * B];
         // Group pairs by block.
@@ -207,7 +229,7 @@ impl CellCover {
         }
         for (bi, cells) in by_block {
             let old = &self.blocks[bi];
-            let mut lists: Vec<Vec<u32>> = (0..B * B).map(|i| old.cell(i).to_vec()).collect();
+            let mut lists: Vec<Vec<u32>> = (0..B * B).map(|i| old.entries(i)).collect();
             for cell in cells {
                 let (cx, cy) = (cell % self.nx, cell / self.nx);
                 let local = (cy % B) * B + cx % B;
@@ -307,24 +329,31 @@ impl CellCover {
             (fy as usize).min(self.ny - 1),
         );
         let block = &self.blocks[(cy / B) * self.bx + cx / B];
-        let list = block.cell((cy % B) * B + cx % B);
-        match list.first() {
-            None => None,
+        match block.cells[(cy % B) * B + cx % B] {
+            EMPTY => None,
             // The closed cell lies strictly inside this unit and no other unit's edge meets it.
-            Some(&first) if first & FULL != 0 => Some(first & !FULL),
-            Some(_) => list.iter().copied().find(|&u| covers(u)),
+            w if w & FULL != 0 => Some(w & !FULL),
+            w => {
+                let start = w as usize + 1;
+                let list = &block.lists[start..start + block.lists[w as usize] as usize];
+                list.iter().copied().find(|&u| covers(u))
+            }
         }
     }
 
     pub fn counts(&self) -> CoverCounts {
         let mut c = CoverCounts::default();
+        let mut seen = std::collections::HashSet::new();
         for b in &self.blocks {
-            c.memory_bytes += b.offsets.capacity() * 4 + b.entries.capacity() * 4 + 48;
-            for i in 0..b.offsets.len().saturating_sub(1) {
-                match b.cell(i).first() {
-                    Some(&e) if e & FULL != 0 => c.full += 1,
-                    Some(_) => c.list += 1,
-                    None => {}
+            // Empty blocks share one allocation.
+            if seen.insert(Arc::as_ptr(b)) {
+                c.memory_bytes += b.cells.capacity() * 4 + b.lists.capacity() * 4 + 48;
+            }
+            for &w in &b.cells {
+                match w {
+                    EMPTY => {}
+                    w if w & FULL != 0 => c.full += 1,
+                    _ => c.list += 1,
                 }
             }
         }

@@ -113,13 +113,22 @@ pub fn cut(
 
     tracing::debug!(faces = faces.len(), lines = lines.len(), "sliced the city");
     // Each face belongs to one district and one seed's cell: group faces by (district, seed).
+    // (An R-tree answers nearest-seed queries faster than walking the triangulation.)
+    let nearest_seed: rstar::RTree<rstar::primitives::GeomWithData<[f64; 2], u32>> =
+        rstar::RTree::bulk_load(
+            seeds
+                .iter()
+                .enumerate()
+                .map(|(i, s)| rstar::primitives::GeomWithData::new([s.x, s.y], i as u32))
+                .collect(),
+        );
     let mut units: HashMap<(usize, u32), UnitCell> = HashMap::new();
     for face in faces {
         let (ix, iy) = interior_point(&face);
         let (mx, my) = proj.metres(ix, iy);
-        let site = dt
-            .nearest_neighbor(Point2::new(mx, my))
-            .map(|v| v.data().id)
+        let site = nearest_seed
+            .nearest_neighbor(&[mx, my])
+            .map(|e| e.data)
             .unwrap_or(FRAME);
         let district = index
             .locate(ix, iy)

@@ -29,7 +29,12 @@ pub struct CrsError(pub String);
 impl FromStr for Crs {
     type Err = CrsError;
     fn from_str(s: &str) -> Result<Crs, CrsError> {
-        match s.trim().to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', '_'], "")
+            .as_str()
+        {
             "wgs84" | "epsg4326" | "4326" => Ok(Crs::Wgs84),
             "cgcs2000" | "epsg4490" | "4490" => Ok(Crs::Cgcs2000),
             "gcj02" => Ok(Crs::Gcj02),
@@ -186,7 +191,11 @@ mod tests {
         // The reference value came from the approximate one-step formula; ours is exact, so it
         // may differ from it by up to a few decimetres, and round-trips to the millimetre.
         let g = bd09_to_gcj02(116.404, 39.915);
-        assert!(metres(g, GCJ_OF_BD_IN) < 0.5, "{} m", metres(g, GCJ_OF_BD_IN));
+        assert!(
+            metres(g, GCJ_OF_BD_IN) < 0.5,
+            "{} m",
+            metres(g, GCJ_OF_BD_IN)
+        );
         let back = gcj02_to_bd09(g.0, g.1);
         assert!(metres(back, (116.404, 39.915)) < 0.001);
     }

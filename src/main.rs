@@ -9,7 +9,10 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("onemap=info,tower_http=warn,sqlx=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("onemap=info,tower_http=warn,sqlx=warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run(cli).await {
@@ -43,9 +46,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(url, &cli.home, 4).await?;
             match what {
                 import::ImportCommand::Demo { seed, units } => {
-                    import::demo(&store, onemap::demo::DemoParams { seed, units: units as usize, ..Default::default() }).await
+                    import::demo(
+                        &store,
+                        onemap::demo::DemoParams {
+                            seed,
+                            units: units as usize,
+                            ..Default::default()
+                        },
+                    )
+                    .await
                 }
-                import::ImportCommand::Areas { file, allow_gaps } => import::areas(&store, &file, allow_gaps).await,
+                import::ImportCommand::Areas { file, allow_gaps } => {
+                    import::areas(&store, &file, allow_gaps).await
+                }
             }
         }
         Command::Validate(args) => validate::run(&open_store(url, &cli.home, 2).await?, args).await,

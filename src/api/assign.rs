@@ -44,7 +44,9 @@ struct Options {
 fn options(params: &Params) -> Result<Options, ApiError> {
     let crs = match params.get("crs") {
         None => Crs::Wgs84,
-        Some(s) => s.parse().map_err(|e: crate::crs::CrsError| ApiError::bad_request("unknown_crs", e.to_string()))?,
+        Some(s) => s.parse().map_err(|e: crate::crs::CrsError| {
+            ApiError::bad_request("unknown_crs", e.to_string())
+        })?,
     };
     let tolerance_m = params.number_in("tolerance_m", 0.0..=5_000.0, DEFAULT_TOLERANCE_M)?;
     Ok(Options { crs, tolerance_m })
@@ -52,7 +54,9 @@ fn options(params: &Params) -> Result<Options, ApiError> {
 
 fn ready_snapshot(state: &AppState) -> Result<Arc<Snapshot>, ApiError> {
     if !state.index.is_loaded() {
-        return Err(ApiError::unavailable("分配索引正在加载，请稍候 (the assignment index is still loading)"));
+        return Err(ApiError::unavailable(
+            "分配索引正在加载，请稍候 (the assignment index is still loading)",
+        ));
     }
     Ok(state.index.snapshot())
 }
@@ -67,7 +71,16 @@ pub async fn get_one(State(state): State<AppState>, params: Params) -> Result<Re
         .map_err(|e| ApiError::bad_request(e.code, e.message))?;
     let assignment = snapshot.assign(x, y, opts.tolerance_m);
     let crs = opts.crs.to_string();
-    Ok(Json(OneAnswer { assignment, input: Input { lon, lat, crs: &crs, wgs84: [x, y] } }).into_response())
+    Ok(Json(OneAnswer {
+        assignment,
+        input: Input {
+            lon,
+            lat,
+            crs: &crs,
+            wgs84: [x, y],
+        },
+    })
+    .into_response())
 }
 
 /// A point of a batch as the client sent it: fields are checked one by one so that each bad
@@ -100,7 +113,7 @@ struct RowAnswer {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Outcome {
-    Assigned(Assignment),
+    Assigned(Box<Assignment>),
     Failed { error: PointError },
 }
 
@@ -158,7 +171,9 @@ fn too_many(n: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "too_many_points",
-        format!("一次最多提交 {MAX_BATCH_POINTS} 个点，本次 {n} 个，请分批提交 (at most {MAX_BATCH_POINTS} points per request, got {n})"),
+        format!(
+            "一次最多提交 {MAX_BATCH_POINTS} 个点，本次 {n} 个，请分批提交 (at most {MAX_BATCH_POINTS} points per request, got {n})"
+        ),
     )
 }
 
@@ -182,16 +197,25 @@ fn parse_json_point(item: &RawValue) -> Row {
             id: None,
             point: Err(PointError {
                 code: "invalid_point",
-                message: format!("每个点应为对象 {{\"id\"?, \"lon\", \"lat\"}} (each point must be an object with lon and lat, got {})", clip(item.get())),
+                message: format!(
+                    "每个点应为对象 {{\"id\"?, \"lon\", \"lat\"}} (each point must be an object with lon and lat, got {})",
+                    clip(item.get())
+                ),
             }),
         };
     };
     let id = p.id.map(|v| v.to_owned());
     let field = |name: &str, v: Option<&RawValue>| -> Result<f64, PointError> {
-        let v = v.ok_or_else(|| PointError { code: "missing_field", message: format!("缺少字段 {name} (missing field '{name}')") })?;
+        let v = v.ok_or_else(|| PointError {
+            code: "missing_field",
+            message: format!("缺少字段 {name} (missing field '{name}')"),
+        })?;
         serde_json::from_str::<f64>(v.get()).map_err(|_| PointError {
             code: "wrong_type",
-            message: format!("字段 {name} 应为数字 ({name} must be a number, got {})", clip(v.get())),
+            message: format!(
+                "字段 {name} 应为数字 ({name} must be a number, got {})",
+                clip(v.get())
+            ),
         })
     };
     let point = field("lon", p.lon).and_then(|lon| Ok((lon, field("lat", p.lat)?)));
@@ -199,25 +223,46 @@ fn parse_json_point(item: &RawValue) -> Row {
 }
 
 fn clip(s: &str) -> String {
-    if s.chars().count() > 40 { format!("{}…", s.chars().take(40).collect::<String>()) } else { s.to_string() }
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s.to_string()
+    }
 }
 
 /// CSV with a header row naming lon and lat columns (also lng/longitude/x, latitude/y) and
 /// optionally id.
 fn parse_csv(body: &[u8]) -> Result<Vec<Row>, ApiError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(body);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(body);
     let headers = reader
         .headers()
-        .map_err(|e| ApiError::bad_request("malformed_csv", format!("CSV 表头无法读取 (cannot read the CSV header): {e}")))?
+        .map_err(|e| {
+            ApiError::bad_request(
+                "malformed_csv",
+                format!("CSV 表头无法读取 (cannot read the CSV header): {e}"),
+            )
+        })?
         .clone();
-    let find = |names: &[&str]| headers.iter().position(|h| names.iter().any(|n| h.trim_start_matches('\u{feff}').eq_ignore_ascii_case(n)));
+    let find = |names: &[&str]| {
+        headers.iter().position(|h| {
+            names
+                .iter()
+                .any(|n| h.trim_start_matches('\u{feff}').eq_ignore_ascii_case(n))
+        })
+    };
     let lon_col = find(&["lon", "lng", "longitude", "x", "经度"]);
     let lat_col = find(&["lat", "latitude", "y", "纬度"]);
     let id_col = find(&["id"]);
     let (Some(lon_col), Some(lat_col)) = (lon_col, lat_col) else {
         return Err(ApiError::bad_request(
             "missing_column",
-            format!("CSV 表头需包含 lon 和 lat 列 (the CSV header must name lon and lat columns; found: {})", headers.iter().collect::<Vec<_>>().join(",")),
+            format!(
+                "CSV 表头需包含 lon 和 lat 列 (the CSV header must name lon and lat columns; found: {})",
+                headers.iter().collect::<Vec<_>>().join(",")
+            ),
         ));
     };
     let mut rows = Vec::new();
@@ -228,21 +273,39 @@ fn parse_csv(body: &[u8]) -> Result<Vec<Row>, ApiError> {
         let row = match record {
             Err(e) => Row {
                 id: None,
-                point: Err(PointError { code: "malformed_row", message: format!("第 {} 行无法解析 (row {} is malformed): {e}", i + 2, i + 2) }),
+                point: Err(PointError {
+                    code: "malformed_row",
+                    message: format!("第 {} 行无法解析 (row {} is malformed): {e}", i + 2, i + 2),
+                }),
             },
             Ok(r) => {
-                let id = id_col.and_then(|c| r.get(c)).map(|s| json_string(s));
+                let id = id_col.and_then(|c| r.get(c)).map(json_string);
                 let cell = |c: usize, name: &str| -> Result<f64, PointError> {
-                    let s = r.get(c).filter(|s| !s.is_empty()).ok_or_else(|| PointError {
-                        code: "missing_field",
-                        message: format!("第 {} 行缺少 {name} (row {} has no {name})", i + 2, i + 2),
-                    })?;
+                    let s = r
+                        .get(c)
+                        .filter(|s| !s.is_empty())
+                        .ok_or_else(|| PointError {
+                            code: "missing_field",
+                            message: format!(
+                                "第 {} 行缺少 {name} (row {} has no {name})",
+                                i + 2,
+                                i + 2
+                            ),
+                        })?;
                     s.parse::<f64>().map_err(|_| PointError {
                         code: "wrong_type",
-                        message: format!("第 {} 行的 {name} 不是数字 (row {}: {name} '{}' is not a number)", i + 2, i + 2, clip(s)),
+                        message: format!(
+                            "第 {} 行的 {name} 不是数字 (row {}: {name} '{}' is not a number)",
+                            i + 2,
+                            i + 2,
+                            clip(s)
+                        ),
                     })
                 };
-                Row { id, point: cell(lon_col, "lon").and_then(|lon| Ok((lon, cell(lat_col, "lat")?))) }
+                Row {
+                    id,
+                    point: cell(lon_col, "lon").and_then(|lon| Ok((lon, cell(lat_col, "lat")?))),
+                }
             }
         };
         rows.push(row);
@@ -252,7 +315,8 @@ fn parse_csv(body: &[u8]) -> Result<Vec<Row>, ApiError> {
 
 fn json_string(s: &str) -> Box<RawValue> {
     let quoted = serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string());
-    RawValue::from_string(quoted).unwrap_or_else(|_| RawValue::from_string("null".to_string()).expect("null is JSON"))
+    RawValue::from_string(quoted)
+        .unwrap_or_else(|_| RawValue::from_string("null".to_string()).expect("null is JSON"))
 }
 
 fn assign_rows(snapshot: &Snapshot, rows: Vec<Row>, crs: Crs, tolerance_m: f64) -> BatchAnswer {
@@ -262,11 +326,18 @@ fn assign_rows(snapshot: &Snapshot, rows: Vec<Row>, crs: Crs, tolerance_m: f64) 
         .enumerate()
         .with_min_len(2048)
         .map(|(index, row)| {
-            let outcome = match row.point.and_then(|(lon, lat)| check_point(lon, lat, crs, bbox)) {
-                Ok((x, y)) => Outcome::Assigned(snapshot.assign(x, y, tolerance_m)),
+            let outcome = match row
+                .point
+                .and_then(|(lon, lat)| check_point(lon, lat, crs, bbox))
+            {
+                Ok((x, y)) => Outcome::Assigned(Box::new(snapshot.assign(x, y, tolerance_m))),
                 Err(error) => Outcome::Failed { error },
             };
-            RowAnswer { index, id: row.id, outcome }
+            RowAnswer {
+                index,
+                id: row.id,
+                outcome,
+            }
         })
         .collect();
     let (mut assigned, mut unassigned, mut errors) = (0, 0, 0);
@@ -277,5 +348,12 @@ fn assign_rows(snapshot: &Snapshot, rows: Vec<Row>, crs: Crs, tolerance_m: f64) 
             Outcome::Failed { .. } => errors += 1,
         }
     }
-    BatchAnswer { count: results.len(), assigned, unassigned, errors, crs: crs.to_string(), results }
+    BatchAnswer {
+        count: results.len(),
+        assigned,
+        unassigned,
+        errors,
+        crs: crs.to_string(),
+        results,
+    }
 }

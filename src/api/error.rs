@@ -36,7 +36,12 @@ struct Inner<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), details: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
@@ -51,7 +56,11 @@ impl ApiError {
     /// A server-side failure: logged in full, answered with a generic message.
     pub fn internal(err: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %err, "request failed");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "服务器内部错误，请稍后重试 (internal error)")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "服务器内部错误，请稍后重试 (internal error)",
+        )
     }
     pub fn unavailable(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
@@ -61,7 +70,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body {
-            error: Inner { code: self.code, message: &self.message, details: self.details.as_ref() },
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                details: self.details.as_ref(),
+            },
         };
         (self.status, axum::Json(body)).into_response()
     }
@@ -79,7 +92,10 @@ pub fn json_rejection(r: JsonRejection) -> ApiError {
         JsonRejection::JsonDataError(e) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_body",
-            format!("请求体字段不符合要求 (body does not match the expected shape): {}", e.body_text()),
+            format!(
+                "请求体字段不符合要求 (body does not match the expected shape): {}",
+                e.body_text()
+            ),
         ),
         JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
             "malformed_json",
@@ -98,7 +114,11 @@ pub fn json_rejection(r: JsonRejection) -> ApiError {
 /// Maps a failure to read the body (most often: too large) to our format.
 pub fn body_rejection(status: StatusCode, text: String) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(status, "payload_too_large", format!("请求体超过大小上限，请分批提交 (request body too large): {text}"))
+        ApiError::new(
+            status,
+            "payload_too_large",
+            format!("请求体超过大小上限，请分批提交 (request body too large): {text}"),
+        )
     } else {
         ApiError::new(status, "invalid_body", text)
     }
@@ -110,7 +130,10 @@ pub struct Json<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(req, state).await.map(|axum::Json(v)| Json(v)).map_err(json_rejection)
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(v)| Json(v))
+            .map_err(json_rejection)
     }
 }
 
@@ -129,12 +152,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
 impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|s| !s.trim().is_empty())
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|s| !s.trim().is_empty())
     }
 
     pub fn require(&self, name: &str) -> Result<&str, ApiError> {
         self.get(name).ok_or_else(|| {
-            ApiError::bad_request("missing_parameter", format!("缺少参数 {name} (missing query parameter '{name}')"))
+            ApiError::bad_request(
+                "missing_parameter",
+                format!("缺少参数 {name} (missing query parameter '{name}')"),
+            )
         })
     }
 
@@ -144,27 +173,54 @@ impl Params {
     }
 
     /// A number parameter within `range`, or `default`.
-    pub fn number_in(&self, name: &str, range: std::ops::RangeInclusive<f64>, default: f64) -> Result<f64, ApiError> {
+    pub fn number_in(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<f64>,
+        default: f64,
+    ) -> Result<f64, ApiError> {
         let v = self.number(name)?.unwrap_or(default);
         if !range.contains(&v) {
             return Err(ApiError::bad_request(
                 "out_of_range",
-                format!("参数 {name} 应在 {} 到 {} 之间 ({name} must be between {} and {})", range.start(), range.end(), range.start(), range.end()),
+                format!(
+                    "参数 {name} 应在 {} 到 {} 之间 ({name} must be between {} and {})",
+                    range.start(),
+                    range.end(),
+                    range.start(),
+                    range.end()
+                ),
             ));
         }
         Ok(v)
     }
 
     /// An integer parameter within `range`, or `default`.
-    pub fn integer_in(&self, name: &str, range: std::ops::RangeInclusive<i64>, default: i64) -> Result<i64, ApiError> {
-        let Some(s) = self.get(name) else { return Ok(default) };
+    pub fn integer_in(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<i64>,
+        default: i64,
+    ) -> Result<i64, ApiError> {
+        let Some(s) = self.get(name) else {
+            return Ok(default);
+        };
         let v: i64 = s.trim().parse().map_err(|_| {
-            ApiError::bad_request("invalid_number", format!("参数 {name} 应为整数 ({name} must be an integer, got '{s}')"))
+            ApiError::bad_request(
+                "invalid_number",
+                format!("参数 {name} 应为整数 ({name} must be an integer, got '{s}')"),
+            )
         })?;
         if !range.contains(&v) {
             return Err(ApiError::bad_request(
                 "out_of_range",
-                format!("参数 {name} 应在 {} 到 {} 之间 ({name} must be between {} and {})", range.start(), range.end(), range.start(), range.end()),
+                format!(
+                    "参数 {name} 应在 {} 到 {} 之间 ({name} must be between {} and {})",
+                    range.start(),
+                    range.end(),
+                    range.start(),
+                    range.end()
+                ),
             ));
         }
         Ok(v)
@@ -176,7 +232,10 @@ impl Params {
             None => Ok(false),
             Some(s) if s == "true" || s == "1" || s == "yes" => Ok(true),
             Some(s) if s == "false" || s == "0" || s == "no" => Ok(false),
-            Some(s) => Err(ApiError::bad_request("invalid_parameter", format!("参数 {name} 应为 true 或 false ({name} must be true or false, got '{s}')"))),
+            Some(s) => Err(ApiError::bad_request(
+                "invalid_parameter",
+                format!("参数 {name} 应为 true 或 false ({name} must be true or false, got '{s}')"),
+            )),
         }
     }
 }
@@ -184,7 +243,10 @@ impl Params {
 /// Parses a finite number, naming the parameter in the error.
 pub fn parse_finite(name: &str, s: &str) -> Result<f64, ApiError> {
     let v: f64 = s.trim().parse().map_err(|_| {
-        ApiError::bad_request("invalid_number", format!("参数 {name} 不是数字 ({name} must be a number, got '{s}')"))
+        ApiError::bad_request(
+            "invalid_number",
+            format!("参数 {name} 不是数字 ({name} must be a number, got '{s}')"),
+        )
     })?;
     if !v.is_finite() {
         return Err(ApiError::bad_request(

@@ -15,7 +15,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let db = state.store.ping().await;
     let index = state.index.is_loaded();
     let stats = state.index.snapshot().stats.clone();
-    let status = if db && index { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if db && index {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({
         "status": if db && index { "ready" } else { "not_ready" },
         "database": db,

@@ -56,15 +56,24 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Unknown API paths get a JSON 404; anything else is the map client's (single page) route.
-async fn not_found(axum::extract::State(state): axum::extract::State<AppState>, uri: Uri) -> Response {
-    if !uri.path().starts_with("/api/") && !uri.path().starts_with("/tiles/") {
-        if let Some(page) = crate::web::index_page(&state.web).await {
-            return page;
-        }
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    uri: Uri,
+) -> Response {
+    if !uri.path().starts_with("/api/")
+        && !uri.path().starts_with("/tiles/")
+        && let Some(page) = crate::web::index_page(&state.web).await
+    {
+        return page;
     }
     ApiError::not_found(format!("没有这个地址 (no such endpoint): {}", uri.path())).into_response()
 }
 
 async fn method_not_allowed() -> Response {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "此地址不支持该请求方法 (method not allowed on this endpoint)").into_response()
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "此地址不支持该请求方法 (method not allowed on this endpoint)",
+    )
+    .into_response()
 }

@@ -39,9 +39,21 @@ pub struct AssignArgs {
 
 /// Columns appended to every row.
 pub const OUTPUT_COLUMNS: [&str; 15] = [
-    "assigned", "unit_code", "unit_name", "grid_code", "grid_name", "village_code", "village_name",
-    "town_code", "town_name", "district_code", "district_name", "nearest_grid_code", "nearest_grid_name",
-    "nearest_distance_m", "assign_error",
+    "assigned",
+    "unit_code",
+    "unit_name",
+    "grid_code",
+    "grid_name",
+    "village_code",
+    "village_name",
+    "town_code",
+    "town_name",
+    "district_code",
+    "district_name",
+    "nearest_grid_code",
+    "nearest_grid_name",
+    "nearest_distance_m",
+    "assign_error",
 ];
 
 const BATCH: usize = 50_000;
@@ -58,14 +70,23 @@ pub async fn run(store: &Store, args: AssignArgs) -> anyhow::Result<()> {
     if snapshot.stats.units == 0 {
         bail!("no units loaded: run `onemap import demo` or import a layout first");
     }
-    tracing::info!(units = snapshot.stats.units, seconds = started.elapsed().as_secs_f64(), "index ready");
-    let (n, assigned) = tokio::task::spawn_blocking(move || assign_file(&snapshot, &args)).await??;
-    eprintln!("assigned {assigned} of {n} rows in {:.1} s", started.elapsed().as_secs_f64());
+    tracing::info!(
+        units = snapshot.stats.units,
+        seconds = started.elapsed().as_secs_f64(),
+        "index ready"
+    );
+    let (n, assigned) =
+        tokio::task::spawn_blocking(move || assign_file(&snapshot, &args)).await??;
+    eprintln!(
+        "assigned {assigned} of {n} rows in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
 fn assign_file(snapshot: &Snapshot, args: &AssignArgs) -> anyhow::Result<(u64, u64)> {
-    let file = File::open(&args.input).with_context(|| format!("cannot open {}", args.input.display()))?;
+    let file =
+        File::open(&args.input).with_context(|| format!("cannot open {}", args.input.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = progress::bar(size, "assigning", true);
     let mut reader = BufReader::with_capacity(1 << 20, bar.wrap_read(file));
@@ -75,12 +96,19 @@ fn assign_file(snapshot: &Snapshot, args: &AssignArgs) -> anyhow::Result<(u64, u
     let has_bom = n == 3 && head == [0xEF, 0xBB, 0xBF];
     bom.copy_from_slice(&[0xEF, 0xBB, 0xBF]);
     let prefix: &[u8] = if has_bom { &[] } else { &head };
-    let mut csv_in = csv::ReaderBuilder::new().flexible(true).from_reader(prefix.chain(reader));
-    let headers = csv_in.headers().context("cannot read the CSV header")?.clone();
+    let mut csv_in = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(prefix.chain(reader));
+    let headers = csv_in
+        .headers()
+        .context("cannot read the CSV header")?
+        .clone();
     let find = |wanted: &Option<String>, names: &[&str]| -> Option<usize> {
         match wanted {
             Some(w) => headers.iter().position(|h| h == w),
-            None => headers.iter().position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n))),
+            None => headers
+                .iter()
+                .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n))),
         }
     };
     let lon_col = find(&args.lon_col, &["lon", "lng", "longitude", "x", "经度"]);
@@ -92,7 +120,8 @@ fn assign_file(snapshot: &Snapshot, args: &AssignArgs) -> anyhow::Result<(u64, u
         );
     };
 
-    let out = File::create(&args.output).with_context(|| format!("cannot create {}", args.output.display()))?;
+    let out = File::create(&args.output)
+        .with_context(|| format!("cannot create {}", args.output.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, out);
     if has_bom {
         out.write_all(&bom)?;
@@ -125,8 +154,13 @@ fn assign_file(snapshot: &Snapshot, args: &AssignArgs) -> anyhow::Result<(u64, u
             .par_iter()
             .map(|r| {
                 let parse = |c: usize, name: &str| -> Result<f64, String> {
-                    let s = r.get(c).map(str::trim).filter(|s| !s.is_empty()).ok_or(format!("missing {name}"))?;
-                    s.parse::<f64>().map_err(|_| format!("{name} '{s}' is not a number"))
+                    let s = r
+                        .get(c)
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .ok_or(format!("missing {name}"))?;
+                    s.parse::<f64>()
+                        .map_err(|_| format!("{name} '{s}' is not a number"))
                 };
                 match parse(lon_col, "lon").and_then(|lon| Ok((lon, parse(lat_col, "lat")?))) {
                     Err(e) => error_columns(&e),
@@ -166,7 +200,13 @@ fn columns(a: &Assignment) -> Vec<String> {
         None => [String::new(), String::new()],
     };
     let mut v = vec![a.assigned.to_string()];
-    for r in [&a.chain.unit, &a.chain.grid, &a.chain.village, &a.chain.town, &a.chain.district] {
+    for r in [
+        &a.chain.unit,
+        &a.chain.grid,
+        &a.chain.village,
+        &a.chain.town,
+        &a.chain.district,
+    ] {
         v.extend(pair(r));
     }
     match &a.nearest {

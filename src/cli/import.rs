@@ -57,22 +57,44 @@ pub async fn demo(store: &Store, params: DemoParams) -> anyhow::Result<()> {
     );
     let bar = progress::bar(n, "loading", false);
     let b = bar.clone();
-    store.replace_all_areas(&city.areas, &move |done| b.set_position(done)).await?;
+    store
+        .replace_all_areas(&city.areas, &move |done| b.set_position(done))
+        .await?;
     bar.finish_and_clear();
-    tracing::info!(areas = n, seconds = started.elapsed().as_secs_f64(), "demo city loaded");
-    eprintln!("loaded the demo city: {n} areas in {:.1} s", started.elapsed().as_secs_f64());
+    tracing::info!(
+        areas = n,
+        seconds = started.elapsed().as_secs_f64(),
+        "demo city loaded"
+    );
+    eprintln!(
+        "loaded the demo city: {n} areas in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
 /// Applies a GeoJSON file of areas, or explains why not.
 pub async fn areas(store: &Store, file: &PathBuf, allow_gaps: bool) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let drafts = match drafts_from_geojson(&text) {
         Ok(d) => d,
         Err(problems) => {
-            eprintln!("{} problem(s) in {}; nothing was changed:", problems.len(), file.display());
+            eprintln!(
+                "{} problem(s) in {}; nothing was changed:",
+                problems.len(),
+                file.display()
+            );
             for p in &problems {
-                eprintln!("  [{}] {}{}", p.kind, p.code.as_ref().map(|c| format!("{c}: ")).unwrap_or_default(), p.message);
+                eprintln!(
+                    "  [{}] {}{}",
+                    p.kind,
+                    p.code
+                        .as_ref()
+                        .map(|c| format!("{c}: "))
+                        .unwrap_or_default(),
+                    p.message
+                );
             }
             bail!("the file was rejected");
         }
@@ -90,6 +112,10 @@ pub async fn areas(store: &Store, file: &PathBuf, allow_gaps: bool) -> anyhow::R
         }
         bail!("the change was rejected");
     }
-    eprintln!("applied: {} created, {} updated", report.created.len(), report.updated.len());
+    eprintln!(
+        "applied: {} created, {} updated",
+        report.created.len(),
+        report.updated.len()
+    );
     Ok(())
 }

@@ -12,7 +12,11 @@ pub fn bar(total: u64, what: &str, bytes: bool) -> ProgressBar {
     } else {
         "{msg:>12} [{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} ({per_sec}, eta {eta})"
     };
-    pb.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+    pb.set_style(
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
     pb.set_message(what.to_string());
     if !std::io::stderr().is_terminal() {
         pb.set_draw_target(ProgressDrawTarget::hidden());
@@ -23,7 +27,10 @@ pub fn bar(total: u64, what: &str, bytes: bool) -> ProgressBar {
 /// A spinner with a message, for steps of unknown length.
 pub fn spinner(what: &str) -> ProgressBar {
     let pb = ProgressBar::new_spinner();
-    pb.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     pb.set_message(what.to_string());
     if std::io::stderr().is_terminal() {
         pb.enable_steady_tick(Duration::from_millis(120));

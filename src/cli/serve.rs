@@ -5,10 +5,10 @@ use crate::index::{AssignIndex, sync};
 use crate::store::Store;
 use crate::tiles::TileService;
 use crate::web::WebConfig;
-use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,7 +43,12 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
-        .with_context(|| format!("cannot listen on {} (is another server running there? use --addr)", args.addr))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another server running there? use --addr)",
+                args.addr
+            )
+        })?;
     let addr = listener.local_addr()?;
     let city = store.city_code().await?.unwrap_or_default();
     // The one line scripts and people look for: where to point the browser.
@@ -52,9 +57,19 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
     if !args.web_dir.join("index.html").exists() {
         tracing::warn!(dir = %args.web_dir.display(), "the map client is not built (run `npm run build` in web/); serving the API only");
     }
-    let web = Arc::new(WebConfig { dist: args.web_dir, styles: args.styles_dir });
-    let app = router(AppState { store, index, tiles, web });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    let web = Arc::new(WebConfig {
+        dist: args.web_dir,
+        styles: args.styles_dir,
+    });
+    let app = router(AppState {
+        store,
+        index,
+        tiles,
+        web,
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -28,7 +28,9 @@ pub async fn run(store: &Store, args: ValidateArgs) -> anyhow::Result<()> {
         Some(r) => crate::model::AreaCode::parse(&r)?.to_string(),
         None => match store.city_code().await? {
             Some(c) => c,
-            None => bail!("no areas loaded yet: run `onemap import demo` or `onemap import areas FILE`"),
+            None => {
+                bail!("no areas loaded yet: run `onemap import demo` or `onemap import areas FILE`")
+            }
         },
     };
     let bar = progress::bar(0, "validating", false);
@@ -40,7 +42,9 @@ pub async fn run(store: &Store, args: ValidateArgs) -> anyhow::Result<()> {
         })
         .await?;
     bar.finish_and_clear();
-    let Some(report) = report else { bail!("no area with code {root}") };
+    let Some(report) = report else {
+        bail!("no area with code {root}")
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -49,14 +53,31 @@ pub async fn run(store: &Store, args: ValidateArgs) -> anyhow::Result<()> {
             report.areas_checked,
             report.parents_checked,
             report.root,
-            if report.ok { "no gaps, no overlaps, nothing outside its parent, all geometry valid".to_string() } else { format!("{} issue(s)", report.issues.len()) }
+            if report.ok {
+                "no gaps, no overlaps, nothing outside its parent, all geometry valid".to_string()
+            } else {
+                format!("{} issue(s)", report.issues.len())
+            }
         );
         for i in report.issues.iter().take(args.max_issues) {
-            let loc = i.location.map(|[x, y]| format!(" at {x:.6},{y:.6}")).unwrap_or_default();
-            println!("  {:<15} {:>12.1} m²  {}{}  {}", format!("{:?}", i.kind), i.area_m2, i.codes.join(" "), loc, i.message);
+            let loc = i
+                .location
+                .map(|[x, y]| format!(" at {x:.6},{y:.6}"))
+                .unwrap_or_default();
+            println!(
+                "  {:<15} {:>12.1} m²  {}{}  {}",
+                format!("{:?}", i.kind),
+                i.area_m2,
+                i.codes.join(" "),
+                loc,
+                i.message
+            );
         }
         if report.issues.len() > args.max_issues {
-            println!("  … {} more (use --json for all)", report.issues.len() - args.max_issues);
+            println!(
+                "  … {} more (use --json for all)",
+                report.issues.len() - args.max_issues
+            );
         }
     }
     if !report.ok {

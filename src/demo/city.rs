@@ -26,7 +26,11 @@ pub struct DemoParams {
 
 impl Default for DemoParams {
     fn default() -> Self {
-        DemoParams { seed: 3503, units: 130_000, units_per_grid: 13 }
+        DemoParams {
+            seed: 3503,
+            units: 130_000,
+            units_per_grid: 13,
+        }
     }
 }
 
@@ -65,13 +69,18 @@ pub fn generate(params: DemoParams, progress: &dyn Fn(&str)) -> DemoCity {
         .iter()
         .map(|d| {
             let p = super::lattice::to_lattice(d.seat.0, d.seat.1);
-            let (x, y) = proj.to_m(p.x as f64, p.y as f64);
+            let (x, y) = proj.metres(p.x as f64, p.y as f64);
             // Three urban districts share one large core; the county and Xiuyu are smaller.
             let (sigma_m, boost) = match d.code.as_str() {
                 "350302" | "350303" | "350304" => (3_000.0, 14.0),
                 _ => (2_500.0, 9.0),
             };
-            Core { x, y, sigma_m, boost }
+            Core {
+                x,
+                y,
+                sigma_m,
+                boost,
+            }
         })
         .collect();
     let seeds = seeds::generate(&shapes, &index, proj, &cores, params.units, params.seed);
@@ -83,7 +92,10 @@ pub fn generate(params: DemoParams, progress: &dyn Fn(&str)) -> DemoCity {
         seeds::density_factor(&cores, x, y) * wobble
     };
 
-    progress(&format!("cutting {} units (Voronoi cells sliced by district boundaries)", seeds.len()));
+    progress(&format!(
+        "cutting {} units (Voronoi cells sliced by district boundaries)",
+        seeds.len()
+    ));
     let cells = partition::cut(&shapes, &index, &seeds, proj);
 
     progress("grouping units into towns, villages and grids");
@@ -94,7 +106,11 @@ pub fn generate(params: DemoParams, progress: &dyn Fn(&str)) -> DemoCity {
     let mut town_nodes: Vec<Node> = Vec::new();
     for (di, district) in districts.iter().enumerate() {
         let members: Vec<&UnitCell> = cells.iter().filter(|c| c.district == di).collect();
-        let towns: Vec<&TownSource> = divisions.towns.iter().filter(|t| t.district == district.code).collect();
+        let towns: Vec<&TownSource> = divisions
+            .towns
+            .iter()
+            .filter(|t| t.district == district.code)
+            .collect();
         let town_of = group_named(
             &members,
             &towns,
@@ -104,7 +120,12 @@ pub fn generate(params: DemoParams, progress: &dyn Fn(&str)) -> DemoCity {
             params.seed ^ hash(&district.code),
         );
         for (ti, town) in towns.iter().enumerate() {
-            let t_members: Vec<&UnitCell> = members.iter().zip(&town_of).filter(|(_, t)| **t == ti).map(|(u, _)| *u).collect();
+            let t_members: Vec<&UnitCell> = members
+                .iter()
+                .zip(&town_of)
+                .filter(|(_, t)| **t == ti)
+                .map(|(u, _)| *u)
+                .collect();
             let villages = villages_of(&divisions.villages, &town.code);
             let village_of = group_named(
                 &t_members,
@@ -115,11 +136,21 @@ pub fn generate(params: DemoParams, progress: &dyn Fn(&str)) -> DemoCity {
                 params.seed ^ hash(&town.code),
             );
             for (vi, village) in villages.iter().enumerate() {
-                let v_members: Vec<&UnitCell> =
-                    t_members.iter().zip(&village_of).filter(|(_, v)| **v == vi).map(|(u, _)| *u).collect();
+                let v_members: Vec<&UnitCell> = t_members
+                    .iter()
+                    .zip(&village_of)
+                    .filter(|(_, v)| **v == vi)
+                    .map(|(u, _)| *u)
+                    .collect();
                 let urban = is_urban_village(&village.name);
-                let (grids, units, population) =
-                    build_village(village, &v_members, urban, params, &mut grid_nodes, &mut unit_nodes);
+                let (grids, units, population) = build_village(
+                    village,
+                    &v_members,
+                    urban,
+                    params,
+                    &mut grid_nodes,
+                    &mut unit_nodes,
+                );
                 village_nodes.push(Node {
                     code: village.code.clone(),
                     name: village.name.clone(),
@@ -215,8 +246,10 @@ fn group_named<T>(
     } else {
         let total: f64 = (0..children.len()).map(|i| target(children[i])).sum();
         let urban_total: f64 = urban_kids.iter().map(|&i| target(children[i])).sum();
-        let n_urban = ((urban_total / total * members.len() as f64).round() as usize)
-            .clamp(urban_kids.len().min(members.len()), members.len().saturating_sub(rural_kids.len()));
+        let n_urban = ((urban_total / total * members.len() as f64).round() as usize).clamp(
+            urban_kids.len().min(members.len()),
+            members.len().saturating_sub(rural_kids.len()),
+        );
         order.sort_by(|&a, &b| {
             urbanness(members[b].x, members[b].y).total_cmp(&urbanness(members[a].x, members[a].y))
         });
@@ -284,8 +317,12 @@ fn build_village(
     let mut unit_total = 0;
     for (gi, &c) in grid_order.iter().enumerate() {
         let grid_code = format!("{}{:03}", village.code, gi + 1);
-        let mut units: Vec<&UnitCell> =
-            members.iter().zip(&grid_of).filter(|(_, k)| **k == c).map(|(u, _)| *u).collect();
+        let mut units: Vec<&UnitCell> = members
+            .iter()
+            .zip(&grid_of)
+            .filter(|(_, k)| **k == c)
+            .map(|(u, _)| *u)
+            .collect();
         units.sort_by(|a, b| reading_order((a.x, a.y), (b.x, b.y)));
         let mut grid_pop = 0u64;
         for (ui, unit) in units.iter().enumerate() {
@@ -293,7 +330,11 @@ fn build_village(
             grid_pop += residents;
             unit_nodes.push(Node {
                 code: format!("{grid_code}{:04}", ui + 1),
-                name: if urban { format!("{}号楼", ui + 1) } else { format!("{}号", ui + 1) },
+                name: if urban {
+                    format!("{}号楼", ui + 1)
+                } else {
+                    format!("{}号", ui + 1)
+                },
                 level: Level::Unit,
                 parent: Some(grid_code.clone()),
                 shapes: unit.faces.clone(),
@@ -318,8 +359,16 @@ fn unit_profile(urban: bool, rng: &mut ChaCha8Rng) -> (&'static str, u32, u64) {
     let r: f64 = rng.random();
     if urban {
         match r {
-            r if r < 0.70 => ("住宅楼", rng.random_range(6..=33), rng.random_range(40..=260)),
-            r if r < 0.85 => ("商住楼", rng.random_range(4..=24), rng.random_range(20..=120)),
+            r if r < 0.70 => (
+                "住宅楼",
+                rng.random_range(6..=33),
+                rng.random_range(40..=260),
+            ),
+            r if r < 0.85 => (
+                "商住楼",
+                rng.random_range(4..=24),
+                rng.random_range(20..=120),
+            ),
             r if r < 0.95 => ("商业楼宇", rng.random_range(2..=20), 0),
             _ => ("公共服务设施", rng.random_range(1..=6), 0),
         }
@@ -345,10 +394,14 @@ fn reading_order(a: (f64, f64), b: (f64, f64)) -> std::cmp::Ordering {
 
 /// Sets each parent's shapes to the exact union of its children's.
 fn union_children(parents: &mut [Node], children: &[Node]) {
-    let mut by_parent: std::collections::HashMap<&str, Vec<Shape>> = std::collections::HashMap::new();
+    let mut by_parent: std::collections::HashMap<&str, Vec<Shape>> =
+        std::collections::HashMap::new();
     for c in children {
         if let Some(p) = &c.parent {
-            by_parent.entry(p.as_str()).or_default().extend(c.shapes.iter().cloned());
+            by_parent
+                .entry(p.as_str())
+                .or_default()
+                .extend(c.shapes.iter().cloned());
         }
     }
     parents.par_iter_mut().for_each(|p| {
@@ -360,5 +413,7 @@ fn union_children(parents: &mut [Node], children: &[Node]) {
 
 /// A stable 64-bit hash (FNV-1a) for deriving per-area random seeds.
 fn hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+    s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    })
 }

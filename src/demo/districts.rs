@@ -88,12 +88,20 @@ pub fn clean(sources: &[DistrictSource]) -> Vec<District> {
             }
             let best = (0..shapes.len())
                 .filter(|&j| j != i)
-                .map(|j| (part[0].iter().filter(|p| vertex_sets[j].contains(p)).count(), j))
+                .map(|j| {
+                    (
+                        part[0]
+                            .iter()
+                            .filter(|p| vertex_sets[j].contains(p))
+                            .count(),
+                        j,
+                    )
+                })
                 .max();
-            if let Some((shared, j)) = best {
-                if shared >= 2 {
-                    moves.push((i, k, j));
-                }
+            if let Some((shared, j)) = best
+                && shared >= 2
+            {
+                moves.push((i, k, j));
             }
         }
     }
@@ -104,7 +112,12 @@ pub fn clean(sources: &[DistrictSource]) -> Vec<District> {
         gained[j].push(shapes[i][k].clone());
     }
     for i in 0..shapes.len() {
-        let kept: Vec<Shape> = shapes[i].iter().zip(&taken[i]).filter(|(_, t)| !**t).map(|(s, _)| s.clone()).collect();
+        let kept: Vec<Shape> = shapes[i]
+            .iter()
+            .zip(&taken[i])
+            .filter(|(_, t)| !**t)
+            .map(|(s, _)| s.clone())
+            .collect();
         shapes[i] = if gained[i].is_empty() {
             kept
         } else {

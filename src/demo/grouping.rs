@@ -48,7 +48,12 @@ pub fn balanced_clusters(points: &[(f64, f64)], targets: &[f64], seed: u64) -> V
     assign
 }
 
-fn assign_power(points: &[(f64, f64)], centres: &[(f64, f64)], weights: &[f64], assign: &mut [usize]) {
+fn assign_power(
+    points: &[(f64, f64)],
+    centres: &[(f64, f64)],
+    weights: &[f64],
+    assign: &mut [usize],
+) {
     for (p, a) in points.iter().zip(assign.iter_mut()) {
         let mut best = (f64::MAX, 0);
         for (c, (&(cx, cy), &w)) in centres.iter().zip(weights).enumerate() {
@@ -89,8 +94,14 @@ fn fill_empty(points: &[(f64, f64)], centres: &[(f64, f64)], assign: &mut [usize
 
 fn mean_sq_spread(points: &[(f64, f64)]) -> f64 {
     let n = points.len() as f64;
-    let (mx, my) = points.iter().fold((0.0, 0.0), |(a, b), p| (a + p.0 / n, b + p.1 / n));
-    points.iter().map(|p| (p.0 - mx).powi(2) + (p.1 - my).powi(2)).sum::<f64>() / n
+    let (mx, my) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), p| (a + p.0 / n, b + p.1 / n));
+    points
+        .iter()
+        .map(|p| (p.0 - mx).powi(2) + (p.1 - my).powi(2))
+        .sum::<f64>()
+        / n
 }
 
 /// k-means++ seeding: each new centre drawn with probability proportional to squared distance.
@@ -131,8 +142,9 @@ mod tests {
     #[test]
     fn clusters_reach_their_targets_roughly_and_none_is_empty() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let points: Vec<(f64, f64)> =
-            (0..3000).map(|_| (rng.random_range(0.0..1000.0), rng.random_range(0.0..1000.0))).collect();
+        let points: Vec<(f64, f64)> = (0..3000)
+            .map(|_| (rng.random_range(0.0..1000.0), rng.random_range(0.0..1000.0)))
+            .collect();
         let targets = [1.0, 2.0, 1.0, 4.0];
         let a = balanced_clusters(&points, &targets, 1);
         let mut counts = [0usize; 4];

@@ -65,7 +65,11 @@ pub fn ring_area2(ring: &[P]) -> i128 {
 
 /// Area of a shape (outer minus holes) in lattice units squared.
 pub fn shape_area(shape: &[Ring]) -> f64 {
-    shape.iter().map(|r| ring_area2(r) as f64 / 2.0).sum::<f64>().abs()
+    shape
+        .iter()
+        .map(|r| ring_area2(r) as f64 / 2.0)
+        .sum::<f64>()
+        .abs()
 }
 
 /// Even-odd point-in-shape test on f64 coordinates in lattice units.
@@ -90,9 +94,9 @@ pub fn shape_contains(shape: &[Ring], x: f64, y: f64) -> bool {
 /// so it never passes through a vertex.
 pub fn interior_point(shape: &[Ring]) -> (f64, f64) {
     let outer = &shape[0];
-    let (ymin, ymax) = outer
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(lo, hi), p| (lo.min(p.y), hi.max(p.y)));
+    let (ymin, ymax) = outer.iter().fold((i64::MAX, i64::MIN), |(lo, hi), p| {
+        (lo.min(p.y), hi.max(p.y))
+    });
     let y = ((ymin + ymax) / 2) as f64 + 0.5;
     let mut xs: Vec<f64> = Vec::new();
     for ring in shape {
@@ -131,10 +135,19 @@ mod tests {
     #[test]
     fn interior_point_of_a_concave_ring() {
         // A "U" shape: the bbox centre lies in the notch, outside the shape.
-        let u: Ring = [(0, 0), (30, 0), (30, 30), (20, 30), (20, 10), (10, 10), (10, 30), (0, 30)]
-            .into_iter()
-            .map(|(x, y)| P::new(x, y))
-            .collect();
+        let u: Ring = [
+            (0, 0),
+            (30, 0),
+            (30, 30),
+            (20, 30),
+            (20, 10),
+            (10, 10),
+            (10, 30),
+            (0, 30),
+        ]
+        .into_iter()
+        .map(|(x, y)| P::new(x, y))
+        .collect();
         let shape = vec![u];
         let (x, y) = interior_point(&shape);
         assert!(shape_contains(&shape, x, y), "({x},{y})");

@@ -29,7 +29,11 @@ pub fn union(shapes: &[Shape]) -> Vec<Shape> {
 /// Repairs rings of any orientation that may touch or cross themselves, reading them with the
 /// even-odd rule (as GeoJSON readers do), into valid oriented shapes.
 pub fn make_valid(rings: &[Ring]) -> Vec<Shape> {
-    let mut ov = Overlay::<i64>::new_custom(rings.iter().map(Vec::len).sum(), options(), Default::default());
+    let mut ov = Overlay::<i64>::new_custom(
+        rings.iter().map(Vec::len).sum(),
+        options(),
+        Default::default(),
+    );
     ov.add_source(rings, ShapeType::Subject);
     ov.overlay(OverlayRule::Subject, FillRule::EvenOdd)
 }
@@ -49,7 +53,12 @@ mod tests {
     use crate::demo::lattice::{P, shape_area};
 
     fn square(x: i64, y: i64, s: i64) -> Shape {
-        vec![vec![P::new(x, y), P::new(x + s, y), P::new(x + s, y + s), P::new(x, y + s)]]
+        vec![vec![
+            P::new(x, y),
+            P::new(x + s, y),
+            P::new(x + s, y + s),
+            P::new(x, y + s),
+        ]]
     }
 
     #[test]

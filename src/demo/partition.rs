@@ -8,8 +8,8 @@ use i_overlay::core::fill_rule::FillRule;
 use i_overlay::core::overlay::IntOverlayOptions;
 use i_overlay::string::overlay::StringOverlay;
 use i_overlay::string::rule::StringRule;
-use spade::{DelaunayTriangulation, HasPosition, Point2, Triangulation};
 use rayon::prelude::*;
+use spade::{DelaunayTriangulation, HasPosition, Point2, Triangulation};
 use std::collections::HashMap;
 
 /// A unit of the generated city before it is grouped into grids.
@@ -40,7 +40,12 @@ impl HasPosition for Site {
 const FRAME: u32 = u32::MAX;
 
 /// Slices `districts` by the Voronoi diagram of `seeds` and by each other's boundaries.
-pub fn cut(districts: &[Vec<Shape>], index: &ShapeIndex, seeds: &[Seed], proj: Projector) -> Vec<UnitCell> {
+pub fn cut(
+    districts: &[Vec<Shape>],
+    index: &ShapeIndex,
+    seeds: &[Seed],
+    proj: Projector,
+) -> Vec<UnitCell> {
     let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
     for s in seeds {
         (x0, y0, x1, y1) = (x0.min(s.x), y0.min(s.y), x1.max(s.x), y1.max(s.y));
@@ -49,11 +54,22 @@ pub fn cut(districts: &[Vec<Shape>], index: &ShapeIndex, seeds: &[Seed], proj: P
     let mut sites: Vec<Site> = seeds
         .iter()
         .enumerate()
-        .map(|(i, s)| Site { pos: Point2::new(s.x, s.y), id: i as u32 })
+        .map(|(i, s)| Site {
+            pos: Point2::new(s.x, s.y),
+            id: i as u32,
+        })
         .collect();
     // A frame far outside the city, so every real seed's cell is bounded.
-    for (x, y) in [(x0 - pad, y0 - pad), (x1 + pad, y0 - pad), (x1 + pad, y1 + pad), (x0 - pad, y1 + pad)] {
-        sites.push(Site { pos: Point2::new(x, y), id: FRAME });
+    for (x, y) in [
+        (x0 - pad, y0 - pad),
+        (x1 + pad, y0 - pad),
+        (x1 + pad, y1 + pad),
+        (x0 - pad, y1 + pad),
+    ] {
+        sites.push(Site {
+            pos: Point2::new(x, y),
+            id: FRAME,
+        });
     }
     let dt: DelaunayTriangulation<Site> =
         DelaunayTriangulation::bulk_load(sites).expect("seed coordinates are finite");
@@ -71,7 +87,7 @@ pub fn cut(districts: &[Vec<Shape>], index: &ShapeIndex, seeds: &[Seed], proj: P
             continue;
         };
         let (c1, c2) = (f1.circumcenter(), f2.circumcenter());
-        let (p1, p2) = (proj.from_m(c1.x, c1.y), proj.from_m(c2.x, c2.y));
+        let (p1, p2) = (proj.lattice(c1.x, c1.y), proj.lattice(c2.x, c2.y));
         if p1 != p2 {
             lines.push([p1, p2]);
         }
@@ -97,13 +113,22 @@ pub fn cut(districts: &[Vec<Shape>], index: &ShapeIndex, seeds: &[Seed], proj: P
 
     tracing::debug!(faces = faces.len(), lines = lines.len(), "sliced the city");
     // Each face belongs to one district and one seed's cell: group faces by (district, seed).
+    // (An R-tree answers nearest-seed queries faster than walking the triangulation.)
+    let nearest_seed: rstar::RTree<rstar::primitives::GeomWithData<[f64; 2], u32>> =
+        rstar::RTree::bulk_load(
+            seeds
+                .iter()
+                .enumerate()
+                .map(|(i, s)| rstar::primitives::GeomWithData::new([s.x, s.y], i as u32))
+                .collect(),
+        );
     let mut units: HashMap<(usize, u32), UnitCell> = HashMap::new();
     for face in faces {
         let (ix, iy) = interior_point(&face);
-        let (mx, my) = proj.to_m(ix, iy);
-        let site = dt
-            .nearest_neighbor(Point2::new(mx, my))
-            .map(|v| v.data().id)
+        let (mx, my) = proj.metres(ix, iy);
+        let site = nearest_seed
+            .nearest_neighbor(&[mx, my])
+            .map(|e| e.data)
             .unwrap_or(FRAME);
         let district = index
             .locate(ix, iy)
@@ -113,7 +138,13 @@ pub fn cut(districts: &[Vec<Shape>], index: &ShapeIndex, seeds: &[Seed], proj: P
         let unit = units.entry((district, site)).or_insert_with(|| {
             let own_seed = seeds.get(site as usize).filter(|s| s.district == district);
             let (x, y) = own_seed.map(|s| (s.x, s.y)).unwrap_or((mx, my));
-            UnitCell { district, faces: Vec::new(), x, y, area_m2: 0.0 }
+            UnitCell {
+                district,
+                faces: Vec::new(),
+                x,
+                y,
+                area_m2: 0.0,
+            }
         });
         unit.faces.push(face);
         unit.area_m2 += area_m2;
@@ -124,7 +155,9 @@ pub fn cut(districts: &[Vec<Shape>], index: &ShapeIndex, seeds: &[Seed], proj: P
     let units: Vec<(bool, UnitCell)> = units
         .into_iter()
         .map(|((district, site), u)| {
-            let own = seeds.get(site as usize).is_some_and(|s| s.district == district);
+            let own = seeds
+                .get(site as usize)
+                .is_some_and(|s| s.district == district);
             (own, u)
         })
         .collect();
@@ -156,12 +189,18 @@ fn merge_slivers(units: Vec<(bool, UnitCell)>) -> Vec<UnitCell> {
         for p in u.faces.iter().flatten().flatten() {
             for &j in &by_vertex[p] {
                 let (j_own, j_unit) = &units[j as usize];
-                if j as usize != i && j_unit.district == u.district && (*j_own || j_unit.area_m2 >= SLIVER_M2) {
+                if j as usize != i
+                    && j_unit.district == u.district
+                    && (*j_own || j_unit.area_m2 >= SLIVER_M2)
+                {
                     *shared.entry(j).or_default() += 1;
                 }
             }
         }
-        if let Some((&j, _)) = shared.iter().max_by_key(|&(&j, &n)| (n, std::cmp::Reverse(j))) {
+        if let Some((&j, _)) = shared
+            .iter()
+            .max_by_key(|&(&j, &n)| (n, std::cmp::Reverse(j)))
+        {
             target[i] = j as usize;
         }
     }
@@ -169,7 +208,9 @@ fn merge_slivers(units: Vec<(bool, UnitCell)>) -> Vec<UnitCell> {
     for i in 0..merged.len() {
         if target[i] != i {
             let sliver = merged[i].take().expect("each sliver is merged once");
-            let host = merged[target[i]].as_mut().expect("hosts are never slivers themselves");
+            let host = merged[target[i]]
+                .as_mut()
+                .expect("hosts are never slivers themselves");
             host.area_m2 += sliver.area_m2;
             host.faces.extend(sliver.faces);
         }

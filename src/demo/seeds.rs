@@ -27,10 +27,10 @@ impl Projector {
             ky: 110_574.0 / scale,
         }
     }
-    pub fn to_m(&self, x: f64, y: f64) -> (f64, f64) {
+    pub fn metres(self, x: f64, y: f64) -> (f64, f64) {
         (x * self.kx, y * self.ky)
     }
-    pub fn from_m(&self, x: f64, y: f64) -> P {
+    pub fn lattice(self, x: f64, y: f64) -> P {
         P::new((x / self.kx).round() as i64, (y / self.ky).round() as i64)
     }
 }
@@ -76,8 +76,8 @@ pub fn generate(
     for p in all {
         (x0, y0, x1, y1) = (x0.min(p.x), y0.min(p.y), x1.max(p.x), y1.max(p.y));
     }
-    let (mx0, my0) = proj.to_m(x0 as f64, y0 as f64);
-    let (mx1, my1) = proj.to_m(x1 as f64, y1 as f64);
+    let (mx0, my0) = proj.metres(x0 as f64, y0 as f64);
+    let (mx1, my1) = proj.metres(x1 as f64, y1 as f64);
     let side = (mx1 - mx0).max(my1 - my0);
     let inside = |x: f64, y: f64| index.locate(x / proj.kx, y / proj.ky);
 
@@ -113,7 +113,11 @@ pub fn generate(
             let sx = cx + rng.random_range(-0.3..0.3) * s;
             let sy = cy + rng.random_range(-0.3..0.3) * s;
             if let Some(district) = inside(sx, sy) {
-                seeds.push(Seed { x: sx, y: sy, district });
+                seeds.push(Seed {
+                    x: sx,
+                    y: sy,
+                    district,
+                });
             }
         }
         seeds
@@ -129,7 +133,14 @@ pub fn generate(
         for shape in shapes {
             let (bx0, by0, bx1, by1) = shape[0].iter().fold(
                 (f64::MAX, f64::MAX, f64::MIN, f64::MIN),
-                |(a, b, c, d), p| (a.min(p.x as f64), b.min(p.y as f64), c.max(p.x as f64), d.max(p.y as f64)),
+                |(a, b, c, d), p| {
+                    (
+                        a.min(p.x as f64),
+                        b.min(p.y as f64),
+                        c.max(p.x as f64),
+                        d.max(p.y as f64),
+                    )
+                },
             );
             let has_seed = seeds.iter().any(|s| {
                 let (lx, ly) = (s.x / proj.kx, s.y / proj.ky);
@@ -140,7 +151,7 @@ pub fn generate(
             });
             if !has_seed {
                 let (ix, iy) = interior_point(shape);
-                let (x, y) = proj.to_m(ix, iy);
+                let (x, y) = proj.metres(ix, iy);
                 seeds.push(Seed { x, y, district });
             }
         }

@@ -35,7 +35,10 @@ impl ShapeIndex {
                         continue; // horizontal edges never cross a horizontal ray
                     }
                     let edge = [a.x as f64, a.y as f64, b.x as f64, b.y as f64];
-                    let (s0, s1) = (index.stripe(a.y.min(b.y) as f64), index.stripe(a.y.max(b.y) as f64));
+                    let (s0, s1) = (
+                        index.stripe(a.y.min(b.y) as f64),
+                        index.stripe(a.y.max(b.y) as f64),
+                    );
                     for s in s0..=s1 {
                         index.stripes[s].push((id as u32, edge));
                     }

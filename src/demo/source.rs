@@ -81,8 +81,8 @@ pub fn divisions() -> Divisions {
 
 /// Putian's five districts with their raw decoded boundaries.
 pub fn districts() -> Vec<DistrictSource> {
-    let fc: Fc =
-        serde_json::from_str(DISTRICTS).expect("data/putian/districts.geojson is compiled in and valid");
+    let fc: Fc = serde_json::from_str(DISTRICTS)
+        .expect("data/putian/districts.geojson is compiled in and valid");
     fc.features
         .into_iter()
         .map(|f| DistrictSource {

@@ -66,7 +66,11 @@ fn ring_position(ring: &LineString<f64>, p: Coord<f64>) -> Position {
             winding -= 1;
         }
     }
-    if winding != 0 { Position::Inside } else { Position::Outside }
+    if winding != 0 {
+        Position::Inside
+    } else {
+        Position::Outside
+    }
 }
 
 #[cfg(test)]
@@ -100,7 +104,25 @@ mod tests {
     fn points_on_a_slanted_edge_are_found_exactly() {
         let tri = polygon![(x: 0.0, y: 0.0), (x: 3.0, y: 1.0), (x: 0.0, y: 2.0)];
         assert_eq!(locate(&tri, Coord { x: 1.5, y: 0.5 }), Position::OnBoundary);
-        assert_eq!(locate(&tri, Coord { x: 1.5, y: 0.5 + 1e-15 }), Position::Inside);
-        assert_eq!(locate(&tri, Coord { x: 1.5, y: 0.5 - 1e-15 }), Position::Outside);
+        assert_eq!(
+            locate(
+                &tri,
+                Coord {
+                    x: 1.5,
+                    y: 0.5 + 1e-15
+                }
+            ),
+            Position::Inside
+        );
+        assert_eq!(
+            locate(
+                &tri,
+                Coord {
+                    x: 1.5,
+                    y: 0.5 - 1e-15
+                }
+            ),
+            Position::Outside
+        );
     }
 }

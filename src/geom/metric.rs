@@ -39,7 +39,11 @@ pub fn distance_to_boundary_m(p: Coord<f64>, mp: &MultiPolygon<f64>) -> f64 {
 fn point_segment_distance(ax: f64, ay: f64, bx: f64, by: f64) -> f64 {
     let (dx, dy) = (bx - ax, by - ay);
     let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 { (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+    let t = if len2 > 0.0 {
+        (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let (x, y) = (ax + t * dx, ay + t * dy);
     (x * x + y * y).sqrt()
 }
@@ -52,9 +56,26 @@ mod tests {
     #[test]
     fn distance_to_a_square_in_metres() {
         // A square of 0.01° at Putian's latitude; a point 0.001° (about 110 m) north of it.
-        let sq = MultiPolygon(vec![polygon![(x: 119.0, y: 25.4), (x: 119.01, y: 25.4), (x: 119.01, y: 25.41), (x: 119.0, y: 25.41)]]);
-        let d = distance_to_boundary_m(Coord { x: 119.005, y: 25.411 }, &sq);
+        let sq = MultiPolygon(vec![
+            polygon![(x: 119.0, y: 25.4), (x: 119.01, y: 25.4), (x: 119.01, y: 25.41), (x: 119.0, y: 25.41)],
+        ]);
+        let d = distance_to_boundary_m(
+            Coord {
+                x: 119.005,
+                y: 25.411,
+            },
+            &sq,
+        );
         assert!((d - 110.574).abs() < 0.01, "{d}");
-        assert_eq!(distance_to_boundary_m(Coord { x: 119.0, y: 25.405 }, &sq), 0.0);
+        assert_eq!(
+            distance_to_boundary_m(
+                Coord {
+                    x: 119.0,
+                    y: 25.405
+                },
+                &sq
+            ),
+            0.0
+        );
     }
 }

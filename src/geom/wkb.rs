@@ -1,15 +1,23 @@
 //! (E)WKB to and from geo types, via geozero.
 
 use geo_types::{Geometry, MultiPolygon};
-use geozero::wkb::Wkb;
+use geozero::wkb::{Ewkb, Wkb};
 use geozero::{CoordDimensions, ToGeo, ToWkb};
 
-/// Decodes WKB (as `ST_AsBinary` returns it) into a MultiPolygon. A Polygon is promoted.
+/// Decodes WKB (as `ST_AsBinary` returns it) or EWKB into a MultiPolygon. A Polygon is
+/// promoted.
 pub fn multipolygon_from_wkb(bytes: &[u8]) -> Result<MultiPolygon<f64>, String> {
-    match Wkb(bytes.to_vec()).to_geo().map_err(|e| e.to_string())? {
+    let geometry = match Wkb(bytes.to_vec()).to_geo() {
+        Ok(g) => g,
+        Err(_) => Ewkb(bytes.to_vec()).to_geo().map_err(|e| e.to_string())?,
+    };
+    match geometry {
         Geometry::MultiPolygon(mp) => Ok(mp),
         Geometry::Polygon(p) => Ok(MultiPolygon(vec![p])),
-        other => Err(format!("expected a (multi)polygon, got {}", geometry_type(&other))),
+        other => Err(format!(
+            "expected a (multi)polygon, got {}",
+            geometry_type(&other)
+        )),
     }
 }
 
@@ -54,7 +62,9 @@ mod tests {
 
     #[test]
     fn ewkb_round_trip() {
-        let mp = MultiPolygon(vec![polygon![(x: 119.0, y: 25.4), (x: 119.1, y: 25.4), (x: 119.0, y: 25.5)]]);
+        let mp = MultiPolygon(vec![
+            polygon![(x: 119.0, y: 25.4), (x: 119.1, y: 25.4), (x: 119.0, y: 25.5)],
+        ]);
         let bytes = multipolygon_to_ewkb(&mp);
         assert_eq!(multipolygon_from_wkb(&bytes).unwrap(), mp);
         assert!(multipolygon_to_hex_ewkb(&mp).starts_with("0106000020E6100000"));

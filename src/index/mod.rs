@@ -26,7 +26,10 @@ pub struct AssignIndex {
 
 impl Default for AssignIndex {
     fn default() -> Self {
-        AssignIndex { current: ArcSwap::from_pointee(Snapshot::empty()), loaded: AtomicBool::new(false) }
+        AssignIndex {
+            current: ArcSwap::from_pointee(Snapshot::empty()),
+            loaded: AtomicBool::new(false),
+        }
     }
 }
 

@@ -49,7 +49,12 @@ pub async fn reload(store: &Store, index: &AssignIndex) -> Result<(), StoreError
 }
 
 /// Applies the change-log rows `lo..=hi`; returns what it did, for the sinks.
-pub async fn apply_range(store: &Store, index: &AssignIndex, lo: i64, hi: i64) -> Result<AreaUpdate, StoreError> {
+pub async fn apply_range(
+    store: &Store,
+    index: &AssignIndex,
+    lo: i64,
+    hi: i64,
+) -> Result<AreaUpdate, StoreError> {
     let changes = store.area_changes(lo, hi).await?;
     if changes.len() > PATCH_LIMIT {
         reload(store, index).await?;
@@ -58,14 +63,23 @@ pub async fn apply_range(store: &Store, index: &AssignIndex, lo: i64, hi: i64) -
     if changes.is_empty() {
         return Ok(AreaUpdate::Changed(changes));
     }
-    let codes: Vec<String> = changes.iter().map(|c| c.code.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let codes: Vec<String> = changes
+        .iter()
+        .map(|c| c.code.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let fresh = store.index_rows_by_code(&codes).await?;
     let current = index.snapshot();
     let n = codes.len();
     let snapshot = tokio::task::spawn_blocking(move || current.patched(&codes, fresh))
         .await
         .map_err(|e| StoreError::Geometry(format!("index patch panicked: {e}")))?;
-    tracing::info!(areas = n, build_ms = snapshot.stats.build_ms as u64, "assignment index patched");
+    tracing::info!(
+        areas = n,
+        build_ms = snapshot.stats.build_ms as u64,
+        "assignment index patched"
+    );
     index.replace(snapshot);
     Ok(AreaUpdate::Changed(changes))
 }
@@ -105,14 +119,34 @@ pub async fn run(store: Store, index: Arc<AssignIndex>, sinks: Vec<Arc<dyn AreaS
             };
             // Coalesce a burst of notifications into one update.
             let mut notices = vec![first];
-            while let Ok(Ok(Some(n))) = tokio::time::timeout(Duration::from_millis(5), listener.try_recv()).await {
+            while let Ok(Ok(Some(n))) =
+                tokio::time::timeout(Duration::from_millis(5), listener.try_recv()).await
+            {
                 notices.push(Notice::parse(n.payload()));
             }
             let result = if notices.contains(&Notice::Reload) {
                 reload(&store, &index).await.map(|()| AreaUpdate::Reloaded)
             } else {
-                let lo = notices.iter().filter_map(|n| if let Notice::Range(lo, _) = n { Some(*lo) } else { None }).min();
-                let hi = notices.iter().filter_map(|n| if let Notice::Range(_, hi) = n { Some(*hi) } else { None }).max();
+                let lo = notices
+                    .iter()
+                    .filter_map(|n| {
+                        if let Notice::Range(lo, _) = n {
+                            Some(*lo)
+                        } else {
+                            None
+                        }
+                    })
+                    .min();
+                let hi = notices
+                    .iter()
+                    .filter_map(|n| {
+                        if let Notice::Range(_, hi) = n {
+                            Some(*hi)
+                        } else {
+                            None
+                        }
+                    })
+                    .max();
                 match (lo, hi) {
                     (Some(lo), Some(hi)) => apply_range(&store, &index, lo, hi).await,
                     _ => continue,

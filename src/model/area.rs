@@ -100,8 +100,14 @@ mod tests {
         assert_eq!(c.implied_level(), Some(Level::Village));
         assert_eq!(c.implied_parent().unwrap().as_str(), "350304100");
         assert_eq!(AreaCode::parse("3503").unwrap().implied_parent(), None);
-        assert!(matches!(AreaCode::parse("35a3"), Err(CodeError::NotDigits(_))));
-        assert!(matches!(AreaCode::parse("35030"), Err(CodeError::BadLength(_, 5))));
+        assert!(matches!(
+            AreaCode::parse("35a3"),
+            Err(CodeError::NotDigits(_))
+        ));
+        assert!(matches!(
+            AreaCode::parse("35030"),
+            Err(CodeError::BadLength(_, 5))
+        ));
         assert!(matches!(AreaCode::parse("  "), Err(CodeError::Empty)));
     }
 }

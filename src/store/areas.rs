@@ -58,7 +58,8 @@ pub struct AreaSummary {
 
 fn level_of(row: &PgRow) -> Result<Level, StoreError> {
     let rank: i16 = row.try_get("level").op("reading an area's level")?;
-    Level::from_rank(rank).ok_or_else(|| StoreError::Geometry(format!("level rank {rank} out of range")))
+    Level::from_rank(rank)
+        .ok_or_else(|| StoreError::Geometry(format!("level rank {rank} out of range")))
 }
 
 fn area_row(row: &PgRow) -> Result<AreaRow, StoreError> {
@@ -93,20 +94,24 @@ const INDEX_COLUMNS: &str = "code, name, level, parent_code, \
 impl Store {
     /// Every area, with geometry for grids and units: what the assignment index is built from.
     pub async fn index_rows(&self) -> Result<Vec<IndexRow>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {INDEX_COLUMNS} FROM area ORDER BY level, code"))
-            .fetch_all(&self.pool)
-            .await
-            .op("loading areas for the index")?;
+        let rows = sqlx::query(&format!(
+            "SELECT {INDEX_COLUMNS} FROM area ORDER BY level, code"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .op("loading areas for the index")?;
         rows.iter().map(index_row).collect()
     }
 
     /// The current rows of the given codes (absent ones were deleted).
     pub async fn index_rows_by_code(&self, codes: &[String]) -> Result<Vec<IndexRow>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {INDEX_COLUMNS} FROM area WHERE code = ANY($1)"))
-            .bind(codes)
-            .fetch_all(&self.pool)
-            .await
-            .op("loading changed areas")?;
+        let rows = sqlx::query(&format!(
+            "SELECT {INDEX_COLUMNS} FROM area WHERE code = ANY($1)"
+        ))
+        .bind(codes)
+        .fetch_all(&self.pool)
+        .await
+        .op("loading changed areas")?;
         rows.iter().map(index_row).collect()
     }
 
@@ -158,7 +163,12 @@ impl Store {
         .await
         .op("counting descendants")?;
         rows.iter()
-            .map(|r| Ok((level_of(r)?, r.try_get::<i64, _>("n").op("counting descendants")?)))
+            .map(|r| {
+                Ok((
+                    level_of(r)?,
+                    r.try_get::<i64, _>("n").op("counting descendants")?,
+                ))
+            })
             .collect()
     }
 
@@ -234,7 +244,10 @@ impl Store {
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.op("starting the import")?;
-        sqlx::query("TRUNCATE area").execute(&mut *tx).await.op("emptying the area table")?;
+        sqlx::query("TRUNCATE area")
+            .execute(&mut *tx)
+            .await
+            .op("emptying the area table")?;
         // A bulk load is announced once as a reload, not logged row by row. DDL is
         // transactional: the trigger is back on for everyone when this commits or rolls back.
         sqlx::query("ALTER TABLE area DISABLE TRIGGER area_log_insert")
@@ -280,7 +293,10 @@ impl Store {
             .await
             .op("announcing the import")?;
         tx.commit().await.op("committing the import")?;
-        sqlx::query("ANALYZE area").execute(&self.pool).await.op("analyzing")?;
+        sqlx::query("ANALYZE area")
+            .execute(&self.pool)
+            .await
+            .op("analyzing")?;
         Ok(())
     }
 }
@@ -302,7 +318,9 @@ fn copy_text(s: &str) -> String {
 
 /// Escapes LIKE wildcards so a search for "100%" finds that text.
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 impl Store {

@@ -21,7 +21,10 @@ impl Notice {
     /// Parses a payload ("first:last" or "reload"); anything else means reload, to be safe.
     pub fn parse(payload: &str) -> Notice {
         let mut parts = payload.split(':');
-        match (parts.next().map(str::parse::<i64>), parts.next().map(str::parse::<i64>)) {
+        match (
+            parts.next().map(str::parse::<i64>),
+            parts.next().map(str::parse::<i64>),
+        ) {
             (Some(Ok(lo)), Some(Ok(hi))) if lo <= hi => Notice::Range(lo, hi),
             _ => Notice::Reload,
         }
@@ -46,8 +49,13 @@ fn bbox(v: Option<Vec<f64>>) -> Option<[f64; 4]> {
 impl Store {
     /// A listener subscribed to the change channel.
     pub async fn listen_area_changes(&self) -> Result<PgListener, StoreError> {
-        let mut listener = PgListener::connect_with(&self.pool).await.op("connecting the listener")?;
-        listener.listen(CHANNEL).await.op("listening for area changes")?;
+        let mut listener = PgListener::connect_with(&self.pool)
+            .await
+            .op("connecting the listener")?;
+        listener
+            .listen(CHANNEL)
+            .await
+            .op("listening for area changes")?;
         Ok(listener)
     }
 
@@ -80,11 +88,13 @@ impl Store {
 
     /// Forgets change-log rows older than `hours`; listeners only ever read fresh ones.
     pub async fn prune_area_changes(&self, hours: i32) -> Result<u64, StoreError> {
-        let r = sqlx::query("DELETE FROM area_change WHERE changed_at < now() - make_interval(hours => $1)")
-            .bind(hours)
-            .execute(&self.pool)
-            .await
-            .op("pruning the area change log")?;
+        let r = sqlx::query(
+            "DELETE FROM area_change WHERE changed_at < now() - make_interval(hours => $1)",
+        )
+        .bind(hours)
+        .execute(&self.pool)
+        .await
+        .op("pruning the area change log")?;
         Ok(r.rows_affected())
     }
 }

@@ -108,7 +108,8 @@ impl PrivateCluster {
             return Ok(());
         }
         let mut cmd = self.pg_command("pg_ctl");
-        cmd.args(["stop", "-m", "fast", "-w", "-D"]).arg(self.data_dir());
+        cmd.args(["stop", "-m", "fast", "-w", "-D"])
+            .arg(self.data_dir());
         run(cmd, "pg_ctl stop")
     }
 
@@ -119,7 +120,9 @@ impl PrivateCluster {
             .and_then(|p| p.file_name())
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let control = PathBuf::from(format!("/usr/share/postgresql/{major}/extension/postgis.control"));
+        let control = PathBuf::from(format!(
+            "/usr/share/postgresql/{major}/extension/postgis.control"
+        ));
         if !control.exists() {
             return Err(ClusterError::NoPostgis(major));
         }
@@ -127,8 +130,16 @@ impl PrivateCluster {
         std::fs::create_dir_all(&data).map_err(|e| io(&data, e))?;
         self.hand_over(&self.dir)?;
         let mut cmd = self.pg_command("initdb");
-        cmd.args(["-U", USER, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "-D"])
-            .arg(&data);
+        cmd.args([
+            "-U",
+            USER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "-D",
+        ])
+        .arg(&data);
         run(cmd, "initdb")?;
         // Settings for a small dedicated machine; durability stays on (fsync, synchronous commit).
         let conf = format!(
@@ -197,7 +208,9 @@ impl PrivateCluster {
 }
 
 fn running_as_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 fn absolute(p: &Path) -> Result<PathBuf, ClusterError> {

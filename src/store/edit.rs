@@ -36,15 +36,30 @@ pub struct Problem {
 
 impl Problem {
     fn new(kind: &str, codes: Vec<String>, message: String) -> Problem {
-        Problem { kind: kind.to_string(), codes, message, area_m2: None, location: None }
+        Problem {
+            kind: kind.to_string(),
+            codes,
+            message,
+            area_m2: None,
+            location: None,
+        }
     }
 }
 
 impl From<Issue> for Problem {
     fn from(i: Issue) -> Problem {
-        let kind = serde_json::to_value(i.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let kind = serde_json::to_value(i.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         let area = (i.area_m2 > 0.0).then_some(i.area_m2);
-        Problem { kind, codes: i.codes, message: i.message, area_m2: area, location: i.location }
+        Problem {
+            kind,
+            codes: i.codes,
+            message: i.message,
+            area_m2: area,
+            location: i.location,
+        }
     }
 }
 
@@ -66,11 +81,21 @@ pub const DUST_M2: f64 = 0.01;
 
 impl Store {
     /// Applies `drafts` atomically if the result is valid; otherwise changes nothing.
-    pub async fn apply_drafts(&self, drafts: &[AreaDraft], allow_gaps: bool) -> Result<EditReport, StoreError> {
+    pub async fn apply_drafts(
+        &self,
+        drafts: &[AreaDraft],
+        allow_gaps: bool,
+    ) -> Result<EditReport, StoreError> {
         let mut tx = self.pool.begin().await.op("starting the edit")?;
         // One editor at a time, so two edits cannot each pass validation and together overlap.
-        sqlx::query("LOCK TABLE area IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await.op("locking areas")?;
-        sqlx::query("SET CONSTRAINTS ALL DEFERRED").execute(&mut *tx).await.op("deferring constraints")?;
+        sqlx::query("LOCK TABLE area IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await
+            .op("locking areas")?;
+        sqlx::query("SET CONSTRAINTS ALL DEFERRED")
+            .execute(&mut *tx)
+            .await
+            .op("deferring constraints")?;
 
         let codes: Vec<String> = drafts.iter().map(|d| d.code.as_str().to_string()).collect();
         let existing: HashMap<String, (i16, serde_json::Value)> =
@@ -80,7 +105,12 @@ impl Store {
                 .await
                 .op("reading areas to change")?
                 .iter()
-                .map(|r| Ok((r.try_get("code")?, (r.try_get("level")?, r.try_get("props")?))))
+                .map(|r| {
+                    Ok((
+                        r.try_get("code")?,
+                        (r.try_get("level")?, r.try_get("props")?),
+                    ))
+                })
                 .collect::<Result<_, sqlx::Error>>()
                 .op("reading areas to change")?;
 
@@ -91,40 +121,73 @@ impl Store {
             let old = existing.get(&code);
             let level = match (d.level, old) {
                 (Some(l), Some((rank, _))) if l.rank() != *rank => {
-                    problems.push(Problem::new("level_change", vec![code.clone()], format!(
-                        "{code} 的层级不能从 {} 改为 {} (an area's level cannot change)",
-                        Level::from_rank(*rank).map(|l| l.label_zh()).unwrap_or("?"), l.label_zh())));
+                    problems.push(Problem::new(
+                        "level_change",
+                        vec![code.clone()],
+                        format!(
+                            "{code} 的层级不能从 {} 改为 {} (an area's level cannot change)",
+                            Level::from_rank(*rank).map(|l| l.label_zh()).unwrap_or("?"),
+                            l.label_zh()
+                        ),
+                    ));
                     continue;
                 }
                 (Some(l), _) => l,
                 (None, Some((rank, _))) => Level::from_rank(*rank).unwrap_or(Level::Unit),
                 (None, None) => {
-                    problems.push(Problem::new("missing_level", vec![code.clone()], format!("{code} 无法确定层级，请提供 properties.level (cannot tell the level)")));
+                    problems.push(Problem::new(
+                        "missing_level",
+                        vec![code.clone()],
+                        format!(
+                            "{code} 无法确定层级，请提供 properties.level (cannot tell the level)"
+                        ),
+                    ));
                     continue;
                 }
             };
-            let mut props = old.map(|(_, p)| p.clone()).unwrap_or_else(|| serde_json::json!({}));
+            let mut props = old
+                .map(|(_, p)| p.clone())
+                .unwrap_or_else(|| serde_json::json!({}));
             if let Some(map) = props.as_object_mut() {
                 for (k, v) in &d.props {
-                    if v.is_null() { map.remove(k); } else { map.insert(k.clone(), v.clone()); }
+                    if v.is_null() {
+                        map.remove(k);
+                    } else {
+                        map.insert(k.clone(), v.clone());
+                    }
                 }
             }
             let wkb = d.geom.as_ref().map(multipolygon_to_ewkb);
-            let parent = if level == Level::City { None } else { d.parent.as_ref().map(|p| p.as_str().to_string()) };
+            let parent = if level == Level::City {
+                None
+            } else {
+                d.parent.as_ref().map(|p| p.as_str().to_string())
+            };
             if old.is_none() {
                 let (Some(name), Some(wkb)) = (&d.name, &wkb) else {
                     problems.push(Problem::new("incomplete", vec![code.clone()], format!("新建区域 {code} 需要名称和几何 (a new area needs a name and a geometry)")));
                     continue;
                 };
                 if level != Level::City && parent.is_none() {
-                    problems.push(Problem::new("unknown_parent", vec![code.clone()], format!("新建区域 {code} 需要上级编码 (a new area needs its parent's code)")));
+                    problems.push(Problem::new(
+                        "unknown_parent",
+                        vec![code.clone()],
+                        format!(
+                            "新建区域 {code} 需要上级编码 (a new area needs its parent's code)"
+                        ),
+                    ));
                     continue;
                 }
                 sqlx::query(
                     "INSERT INTO area (code, name, level, parent_code, geom, props)
                      VALUES ($1, $2, $3, $4, ST_Multi(ST_GeomFromEWKB($5)), $6)",
                 )
-                .bind(&code).bind(name).bind(level.rank()).bind(&parent).bind(wkb).bind(&props)
+                .bind(&code)
+                .bind(name)
+                .bind(level.rank())
+                .bind(&parent)
+                .bind(wkb)
+                .bind(&props)
                 .execute(&mut *tx)
                 .await
                 .op("inserting an area")?;
@@ -196,18 +259,42 @@ impl Store {
 
         if !problems.is_empty() {
             tx.rollback().await.op("rolling back the edit")?;
-            return Ok(EditReport { applied: false, created: vec![], updated: vec![], problems, warnings });
-        }
-        match tx.commit().await {
-            Ok(()) => Ok(EditReport { applied: true, created, updated, problems, warnings }),
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => Ok(EditReport {
+            return Ok(EditReport {
                 applied: false,
                 created: vec![],
                 updated: vec![],
-                problems: vec![Problem::new("unknown_parent", vec![], format!("上级区域不存在或层级不符 (a parent is missing or at the wrong level): {}", e.message()))],
+                problems,
+                warnings,
+            });
+        }
+        match tx.commit().await {
+            Ok(()) => Ok(EditReport {
+                applied: true,
+                created,
+                updated,
+                problems,
                 warnings,
             }),
-            Err(e) => Err(StoreError::Db { op: "committing the edit", source: e }),
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => {
+                Ok(EditReport {
+                    applied: false,
+                    created: vec![],
+                    updated: vec![],
+                    problems: vec![Problem::new(
+                        "unknown_parent",
+                        vec![],
+                        format!(
+                            "上级区域不存在或层级不符 (a parent is missing or at the wrong level): {}",
+                            e.message()
+                        ),
+                    )],
+                    warnings,
+                })
+            }
+            Err(e) => Err(StoreError::Db {
+                op: "committing the edit",
+                source: e,
+            }),
         }
     }
 }

@@ -82,11 +82,12 @@ impl Store {
 /// Creates database `name` through `admin_url` unless it exists.
 pub async fn ensure_database(admin_url: &str, name: &str) -> Result<(), StoreError> {
     let admin = Store::connect(admin_url, 1).await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(name)
-        .fetch_one(&admin.pool)
-        .await
-        .op("looking up the database")?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&admin.pool)
+            .await
+            .op("looking up the database")?;
     if !exists {
         // Identifiers cannot be bound; `name` is ours, never user input, and quoted anyway.
         let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
@@ -94,7 +95,12 @@ pub async fn ensure_database(admin_url: &str, name: &str) -> Result<(), StoreErr
             Ok(_) => tracing::info!(database = name, "created database"),
             // Another process created it at the same moment.
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
-            Err(e) => return Err(StoreError::Db { op: "creating the database", source: e }),
+            Err(e) => {
+                return Err(StoreError::Db {
+                    op: "creating the database",
+                    source: e,
+                });
+            }
         }
     }
     admin.pool.close().await;

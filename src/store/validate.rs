@@ -52,7 +52,13 @@ pub struct Report {
 }
 
 impl Issue {
-    fn new(kind: IssueKind, codes: Vec<String>, parent: Option<String>, area_m2: f64, location: Option<[f64; 2]>) -> Issue {
+    fn new(
+        kind: IssueKind,
+        codes: Vec<String>,
+        parent: Option<String>,
+        area_m2: f64,
+        location: Option<[f64; 2]>,
+    ) -> Issue {
         let message = match kind {
             IssueKind::Gap => format!(
                 "{} 内有 {:.1} 平方米未被任何下级区域覆盖（盲区）",
@@ -69,7 +75,14 @@ impl Issue {
             IssueKind::InvalidGeometry => format!("{} 的几何图形无效", codes.join("、")),
             IssueKind::EmptyGeometry => format!("{} 的几何图形为空或面积为零", codes.join("、")),
         };
-        Issue { kind, codes, parent, area_m2, location, message }
+        Issue {
+            kind,
+            codes,
+            parent,
+            area_m2,
+            location,
+            message,
+        }
     }
 
     fn with_detail(mut self, detail: &str) -> Issue {
@@ -79,7 +92,10 @@ impl Issue {
 }
 
 /// Codes and levels of `root` and everything below it.
-pub async fn subtree(conn: &mut PgConnection, root: &str) -> Result<Vec<(String, Level)>, StoreError> {
+pub async fn subtree(
+    conn: &mut PgConnection,
+    root: &str,
+) -> Result<Vec<(String, Level)>, StoreError> {
     let rows = sqlx::query(
         "WITH RECURSIVE sub AS (
              SELECT code, level FROM area WHERE code = $1
@@ -94,15 +110,22 @@ pub async fn subtree(conn: &mut PgConnection, root: &str) -> Result<Vec<(String,
     rows.iter()
         .map(|r| {
             let rank: i16 = r.try_get("level").op("walking the area tree")?;
-            Ok((r.try_get("code").op("walking the area tree")?, Level::from_rank(rank).unwrap_or(Level::Unit)))
+            Ok((
+                r.try_get("code").op("walking the area tree")?,
+                Level::from_rank(rank).unwrap_or(Level::Unit),
+            ))
         })
         .collect()
 }
 
 /// Invalid and empty geometries among `codes`.
-pub async fn check_geometries(conn: &mut PgConnection, codes: &[String]) -> Result<Vec<Issue>, StoreError> {
+pub async fn check_geometries(
+    conn: &mut PgConnection,
+    codes: &[String],
+) -> Result<Vec<Issue>, StoreError> {
     let rows = sqlx::query(
-        "SELECT code, parent_code, ST_IsValidReason(geom) AS reason, ST_IsEmpty(geom) OR ST_Area(geom) = 0 AS empty,
+        "SELECT code, parent_code, ST_IsValidReason(geom) AS reason,
+                ST_IsEmpty(geom) OR (ST_IsValid(geom) AND ST_Area(geom) = 0) AS empty,
                 ST_X(ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1)) AS x,
                 ST_Y(ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1)) AS y
          FROM area WHERE code = ANY($1) AND (NOT ST_IsValid(geom) OR ST_IsEmpty(geom) OR ST_Area(geom) = 0)",
@@ -117,14 +140,18 @@ pub async fn check_geometries(conn: &mut PgConnection, codes: &[String]) -> Resu
             let parent: Option<String> = r.try_get("parent_code").op("checking geometries")?;
             let empty: bool = r.try_get("empty").op("checking geometries")?;
             let reason: String = r.try_get("reason").op("checking geometries")?;
-            let loc = match (r.try_get::<Option<f64>, _>("x"), r.try_get::<Option<f64>, _>("y")) {
+            let loc = match (
+                r.try_get::<Option<f64>, _>("x"),
+                r.try_get::<Option<f64>, _>("y"),
+            ) {
                 (Ok(Some(x)), Ok(Some(y))) => Some([x, y]),
                 _ => None,
             };
             Ok(if empty {
                 Issue::new(IssueKind::EmptyGeometry, vec![code], parent, 0.0, loc)
             } else {
-                Issue::new(IssueKind::InvalidGeometry, vec![code], parent, 0.0, loc).with_detail(&reason)
+                Issue::new(IssueKind::InvalidGeometry, vec![code], parent, 0.0, loc)
+                    .with_detail(&reason)
             })
         })
         .collect()
@@ -181,11 +208,17 @@ pub async fn check_children(
     for r in rows {
         let kind: String = r.try_get("kind").op("reading validation results")?;
         let parent: String = r.try_get("parent").op("reading validation results")?;
-        let m2: f64 = r.try_get::<Option<f64>, _>("m2").op("reading validation results")?.unwrap_or(0.0);
+        let m2: f64 = r
+            .try_get::<Option<f64>, _>("m2")
+            .op("reading validation results")?
+            .unwrap_or(0.0);
         if m2 < min_area_m2 {
             continue;
         }
-        let loc = match (r.try_get::<Option<f64>, _>("x"), r.try_get::<Option<f64>, _>("y")) {
+        let loc = match (
+            r.try_get::<Option<f64>, _>("x"),
+            r.try_get::<Option<f64>, _>("y"),
+        ) {
             (Ok(Some(x)), Ok(Some(y))) => Some([x, y]),
             _ => None,
         };
@@ -193,8 +226,20 @@ pub async fn check_children(
         let other: Option<String> = r.try_get("other").op("reading validation results")?;
         issues.push(match kind.as_str() {
             "gap" => Issue::new(IssueKind::Gap, vec![parent.clone()], Some(parent), m2, loc),
-            "outside" => Issue::new(IssueKind::OutsideParent, code.into_iter().collect(), Some(parent), m2, loc),
-            _ => Issue::new(IssueKind::Overlap, code.into_iter().chain(other).collect(), Some(parent), m2, loc),
+            "outside" => Issue::new(
+                IssueKind::OutsideParent,
+                code.into_iter().collect(),
+                Some(parent),
+                m2,
+                loc,
+            ),
+            _ => Issue::new(
+                IssueKind::Overlap,
+                code.into_iter().chain(other).collect(),
+                Some(parent),
+                m2,
+                loc,
+            ),
         });
     }
     Ok(issues)
@@ -214,8 +259,11 @@ impl Store {
             return Ok(None);
         }
         let codes: Vec<String> = areas.iter().map(|(c, _)| c.clone()).collect();
-        let parents: Vec<String> =
-            areas.iter().filter(|(_, l)| *l < Level::Unit).map(|(c, _)| c.clone()).collect();
+        let parents: Vec<String> = areas
+            .iter()
+            .filter(|(_, l)| *l < Level::Unit)
+            .map(|(c, _)| c.clone())
+            .collect();
         let geometry_batches = codes.chunks(20_000).count() as u64;
         let parent_batches = parents.chunks(500).count() as u64;
         let total = geometry_batches + parent_batches;

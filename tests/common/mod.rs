@@ -27,7 +27,9 @@ pub fn admin_url() -> String {
         return u;
     }
     let home = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".onemap/test");
-    PrivateCluster::ensure_running(&home).expect("start the private test cluster").url("postgres")
+    PrivateCluster::ensure_running(&home)
+        .expect("start the private test cluster")
+        .url("postgres")
 }
 
 /// `url` with its database name replaced by `db`.
@@ -37,7 +39,10 @@ pub fn url_with_db(url: &str, db: &str) -> String {
         None => (url, String::new()),
     };
     let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
     format!("{}/{}{}", &base[..path_start], db, query)
 }
 
@@ -53,10 +58,16 @@ impl Drop for TestDb {
         let (admin, name) = (self.admin.clone(), self.name.clone());
         // Drop runs outside async code; use a thread with its own small runtime.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let store = Store::connect(&admin, 1).await.ok()?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&store.pool).await.ok()
+                sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&store.pool)
+                    .await
+                    .ok()
             })
         })
         .join();
@@ -65,37 +76,78 @@ impl Drop for TestDb {
 
 async fn admin_store() -> Store {
     let url = admin_url();
-    Store::connect(&url, 2).await.unwrap_or_else(|e| panic!("cannot connect to the test database server: {e}"))
+    Store::connect(&url, 2)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test database server: {e}"))
 }
 
 fn unique_name(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}_{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos % 100_000)
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        nanos % 100_000
+    )
 }
 
 /// The template with migrations and the demo city; built once.
 async fn ensure_template(admin: &Store) -> String {
-    let name = format!("onemap_tpl_{}_{}", &onemap::store::schema_fingerprint()[..8], &onemap::demo::fingerprint()[..8]);
+    let name = format!(
+        "onemap_tpl_{}_{}",
+        &onemap::store::schema_fingerprint()[..8],
+        &onemap::demo::fingerprint()[..8]
+    );
     let mut conn = admin.pool.acquire().await.unwrap();
-    sqlx::query("SELECT pg_advisory_lock($1)").bind(LOCK_KEY).execute(&mut *conn).await.unwrap();
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut *conn)
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(LOCK_KEY)
+        .execute(&mut *conn)
         .await
         .unwrap();
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
     if !exists {
         let building = format!("{name}_building");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)")).execute(&mut *conn).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE \"{building}\"")).execute(&mut *conn).await.unwrap();
-        let store = Store::connect(&url_with_db(&admin_url(), &building), 2).await.unwrap();
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"
+        ))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        sqlx::query(&format!("CREATE DATABASE \"{building}\""))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let store = Store::connect(&url_with_db(&admin_url(), &building), 2)
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
-        let city = tokio::task::spawn_blocking(|| onemap::demo::generate(Default::default(), &|_| {})).await.unwrap();
+        let city =
+            tokio::task::spawn_blocking(|| onemap::demo::generate(Default::default(), &|_| {}))
+                .await
+                .unwrap();
         store.replace_all_areas(&city.areas, &|_| {}).await.unwrap();
         store.pool.close().await;
-        sqlx::query(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"")).execute(&mut *conn).await.unwrap();
+        sqlx::query(&format!(
+            "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
+        ))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
     }
-    sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut *conn).await.unwrap();
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(LOCK_KEY)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
     name
 }
 
@@ -109,17 +161,36 @@ async fn copy_of(template: Option<&str>) -> TestDb {
             let mut conn = admin.pool.acquire().await.unwrap();
             // Copies from one template are serialised: PostgreSQL refuses to copy a database
             // that someone is connected to.
-            sqlx::query("SELECT pg_advisory_lock($1)").bind(LOCK_KEY).execute(&mut *conn).await.unwrap();
-            let r = sqlx::query(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{t}\" STRATEGY FILE_COPY")).execute(&mut *conn).await;
-            sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut *conn).await.unwrap();
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(LOCK_KEY)
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            let r = sqlx::query(&format!(
+                "CREATE DATABASE \"{name}\" TEMPLATE \"{t}\" STRATEGY FILE_COPY"
+            ))
+            .execute(&mut *conn)
+            .await;
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(LOCK_KEY)
+                .execute(&mut *conn)
+                .await
+                .unwrap();
             r.unwrap();
         }
         None => {
-            sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&admin.pool).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&admin.pool)
+                .await
+                .unwrap();
         }
     }
     let url = url_with_db(&admin_url(), &name);
-    TestDb { name, url, admin: admin_url() }
+    TestDb {
+        name,
+        url,
+        admin: admin_url(),
+    }
 }
 
 /// A private copy of the demo city database.
@@ -176,16 +247,36 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
         dist: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/dist"),
         styles: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("styles"),
     });
-    let app = router(AppState { store: store.clone(), index: index.clone(), tiles: tiles.clone(), web });
+    let app = router(AppState {
+        store: store.clone(),
+        index: index.clone(),
+        tiles: tiles.clone(),
+        web,
+    });
     tokio::spawn(async move { axum::serve(listener, app).await });
-    TestApp { addr, store, index, tiles, http: reqwest::Client::new(), db }
+    TestApp {
+        addr,
+        store,
+        index,
+        tiles,
+        http: reqwest::Client::new(),
+        db,
+    }
 }
 
 /// Asserts that `body` is our error format with `code`, and returns the message.
-pub fn assert_error(status: u16, body: &serde_json::Value, want_status: u16, want_code: &str) -> String {
+pub fn assert_error(
+    status: u16,
+    body: &serde_json::Value,
+    want_status: u16,
+    want_code: &str,
+) -> String {
     assert_eq!(status, want_status, "status for {body}");
     assert_eq!(body["error"]["code"], want_code, "code in {body}");
-    let message = body["error"]["message"].as_str().unwrap_or_default().to_string();
+    let message = body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(!message.is_empty(), "an error must say what to fix: {body}");
     message
 }

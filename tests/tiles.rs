@@ -905,6 +905,7 @@ async fn an_edit_by_plain_sql_refreshes_exactly_the_affected_tiles() {
             ("unit", near14),
             ("grid", near14),
             ("unit", far16),
+            ("areas", near16),
         ] {
             let (s, b) = fetch(&app, l, t).await;
             assert_eq!(s, 200, "{l} {t}");
@@ -948,6 +949,8 @@ async fn an_edit_by_plain_sql_refreshes_exactly_the_affected_tiles() {
     // and the far tile is still served from the cache.
     let (_, b) = fetch(&app, "unit", near14).await;
     assert_ne!(b, before[1], "z14 unit tile refreshed");
+    let (_, b) = fetch(&app, "areas", near16).await;
+    assert_ne!(b, before[4], "the combined source refreshed too");
     let s1 = cache_stats(&app).await;
     let (_, b) = fetch(&app, "grid", near14).await;
     assert_eq!(b, before[2]);

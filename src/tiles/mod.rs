@@ -288,42 +288,33 @@ impl Shared {
 
 /// Applies area updates in order; a burst is coalesced into one reload or one patch.
 async fn worker(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<AreaUpdate>) {
-    let mut must_reload = false;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while let Ok(u) = rx.try_recv() {
             batch.push(u);
         }
+        let mut reload = false;
         let mut changes = Vec::new();
         for u in batch {
             match u {
-                AreaUpdate::Reloaded => must_reload = true,
+                AreaUpdate::Reloaded => reload = true,
                 AreaUpdate::Changed(c) => changes.extend(c),
             }
         }
-        while must_reload {
-            match shared.reload().await {
-                Ok(()) => must_reload = false,
-                Err(e) => {
-                    tracing::warn!(error = %e, "loading tile geometry failed; retrying in 1 s");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-            // A reload reads every row: changes queued so far are in it.
-            changes.clear();
-        }
-        if !changes.is_empty()
+        // A reload reads every row, so it covers the changes that came with it.
+        if !reload
+            && !changes.is_empty()
             && let Err(e) = shared.apply(changes).await
         {
             tracing::warn!(error = %e, "patching tile geometry failed; reloading it all");
-            must_reload = true;
-            while must_reload {
-                match shared.reload().await {
-                    Ok(()) => must_reload = false,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "loading tile geometry failed; retrying in 1 s");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
+            reload = true;
+        }
+        while reload {
+            match shared.reload().await {
+                Ok(()) => reload = false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "loading tile geometry failed; retrying in 1 s");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
         }

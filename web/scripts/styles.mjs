@@ -36,6 +36,7 @@ const PALETTES = {
     districtLine: '#4a4640',
     hover: '#2f6fd6',
     accent: '#d9480f',
+    selectionFill: 0.1,
     accentCasing: '#ffffff',
     labels: {
       district: '#1f1d1a',
@@ -52,14 +53,15 @@ const PALETTES = {
     background: '#081221',
     districts: ['#0f2740', '#10303a', '#172444', '#1b2636', '#14243c', '#0f2d33', '#1a2a44'],
     districtOpacity: [[6, 1], [11, 0.75], [14, 0.45]],
-    unitLine: '#1d3550',
-    gridLine: '#2b5073',
-    villageLine: '#3d7aa6',
+    unitLine: '#1a3048',
+    gridLine: '#386690',
+    villageLine: '#4d93c6',
     townLine: '#56a6d8',
     districtCasing: '#0b4f85',
     districtLine: '#8fdcff',
     hover: '#5fd0ff',
     accent: '#ffb020',
+    selectionFill: 0.06,
     accentCasing: '#081221',
     labels: {
       district: '#f0f8ff',
@@ -77,7 +79,7 @@ const PALETTES = {
 /** Zoom bands in which each level is the one labelled (and clicked): see src/levels.js. */
 const LABEL_ZOOMS = {
   district: [6, 11.5],
-  town: [9, 13.5],
+  town: [8.3, 13.5],
   village: [11.5, 16],
   grid: [13.5, 17.5],
   unit: [15.5, 24],
@@ -168,7 +170,7 @@ export function buildStyle(name) {
       id: 'selection-fill',
       type: 'fill',
       source: 'selection',
-      paint: { 'fill-color': p.accent, 'fill-opacity': 0.1 },
+      paint: { 'fill-color': p.accent, 'fill-opacity': p.selectionFill },
     },
     {
       id: 'unit-line',

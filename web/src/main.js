@@ -62,7 +62,8 @@ map.addControl(new AttributionControl({ compact: true }), 'bottom-right');
 map.addControl(homeControl(), 'bottom-right');
 
 // For people debugging in the console, and for the browser test.
-window.onemap = { map, state, select: (code, opts) => selectArea(code, opts) };
+// `started` turns true once the first view (city or linked area) is set.
+window.onemap = { map, state, started: false, select: (code, opts) => selectArea(code, opts) };
 
 map.on('error', (e) => {
   const msg = e?.error?.message || String(e?.error || e);
@@ -390,4 +391,6 @@ async function start() {
   }
 }
 
-start();
+start().finally(() => {
+  window.onemap.started = true;
+});

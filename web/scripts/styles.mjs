@@ -42,8 +42,8 @@ const PALETTES = {
       district: '#1f1d1a',
       town: '#2d2a26',
       village: '#3b3833',
-      grid: '#6b604f',
-      unit: '#7a7670',
+      grid: '#5e5343',
+      unit: '#9a948a',
     },
     halo: 'rgba(255,255,255,0.92)',
     textScale: 1,
@@ -67,8 +67,8 @@ const PALETTES = {
       district: '#f0f8ff',
       town: '#cfe9ff',
       village: '#a9d2ef',
-      grid: '#86aecb',
-      unit: '#6f8ea8',
+      grid: '#9cc3e0',
+      unit: '#5f7f99',
     },
     halo: 'rgba(8,18,33,0.9)',
     // Big screens are read from across the room.
@@ -82,7 +82,7 @@ const LABEL_ZOOMS = {
   town: [8.3, 13.5],
   village: [11.5, 16],
   grid: [13.5, 17.5],
-  unit: [15.5, 24],
+  unit: [16, 24],
 };
 
 const meta = (group) => ({ 'onemap:group': group });
@@ -266,8 +266,8 @@ export function buildStyle(name) {
       layout: { 'line-join': 'round' },
       paint: { 'line-color': p.accent, 'line-width': 3 },
     },
-    label('unit', p, { size: [10.5, 12], font: FONT_REGULAR, ...zooms('unit') }),
-    label('grid', p, { size: [11, 13], font: FONT_REGULAR, ...zooms('grid') }),
+    label('unit', p, { size: [10, 11.5], font: FONT_REGULAR, haloWidth: 1, ...zooms('unit') }),
+    label('grid', p, { size: [11.5, 13.5], font: FONT_REGULAR, ...zooms('grid') }),
     label('village', p, { size: [12, 17], font: FONT_REGULAR, spacing: 0.05, haloWidth: 1.6, ...zooms('village') }),
     label('town', p, { size: [13, 16], font: FONT_BOLD, spacing: 0.05, ...zooms('town') }),
     label('district', p, { size: [15, 20], font: FONT_BOLD, spacing: 0.2, haloWidth: 2, ...zooms('district') }),

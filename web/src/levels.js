@@ -24,7 +24,7 @@ export const COUNT_NAMES = {
 };
 
 /** The zoom from which a click on the map picks an area of this level. */
-export const CLICK_FROM_ZOOM = { district: 0, town: 9, village: 11.5, grid: 13.5, unit: 15.5 };
+export const CLICK_FROM_ZOOM = { district: 0, town: 9, village: 11.5, grid: 13.5, unit: 16 };
 
 /**
  * The level a click picks at `zoom`: the finest level whose band has started, among the levels

@@ -193,15 +193,18 @@ function clearSelection() {
 
 function flyToBbox(bbox) {
   const [w, s, e, n] = bbox;
-  const sidebar = document.querySelector('.sidebar');
+  // Keep the area clear of the sidebar: beside it on wide screens, below it on narrow ones.
+  const side = document.querySelector('.sidebar').getBoundingClientRect();
   const narrow = window.innerWidth < 720;
-  const left = narrow ? 40 : Math.min(sidebar.getBoundingClientRect().right + 40, window.innerWidth / 2);
+  const padding = narrow
+    ? { top: Math.min(side.bottom + 20, window.innerHeight * 0.7), bottom: 70, left: 30, right: 30 }
+    : { top: 60, bottom: 60, left: Math.min(side.right + 40, window.innerWidth / 2), right: 60 };
   map.fitBounds(
     [
       [w, s],
       [e, n],
     ],
-    { padding: { top: 60, bottom: 60, left, right: 60 }, maxZoom: 17, duration: testMode ? 0 : 900 },
+    { padding, maxZoom: 17, duration: testMode ? 0 : 900 },
   );
 }
 
@@ -279,16 +282,22 @@ map.on('click', (e) => {
   else clearSelection();
 });
 
-let hovered = null;
+let hovered = null; // { source, sourceLayer, id } of the area under the cursor
+
+/** The feature-state target of a feature hit on a style layer (sources are the style's business). */
+function stateTarget(layerId, code) {
+  const layer = map.getLayer(layerId);
+  return layer ? { source: layer.source, sourceLayer: layer.sourceLayer, id: code } : null;
+}
+
 function setHover(next) {
-  if (hovered && (!next || next.code !== hovered.code)) {
-    if (map.getSource(hovered.level)) {
-      map.setFeatureState({ source: hovered.level, sourceLayer: hovered.level, id: hovered.code }, { hover: false });
-    }
+  const same = hovered && next && hovered.source === next.source && hovered.id === next.id;
+  if (hovered && !same) {
+    if (map.getSource(hovered.source)) map.setFeatureState(hovered, { hover: false });
     hovered = null;
   }
-  if (next && !hovered) {
-    map.setFeatureState({ source: next.level, sourceLayer: next.level, id: next.code }, { hover: true });
+  if (next && !same) {
+    map.setFeatureState(next, { hover: true });
     hovered = next;
   }
 }
@@ -302,7 +311,7 @@ map.on('mousemove', (e) => {
   const layer = level && `${level}-hover`;
   const hit = layer && map.getLayer(layer) ? map.queryRenderedFeatures(e.point, { layers: [layer] })[0] : null;
   const code = hit?.properties?.code;
-  setHover(code ? { code: String(code), level } : null);
+  setHover(code ? stateTarget(layer, String(code)) : null);
   map.getCanvas().style.cursor = code ? 'pointer' : '';
 });
 map.on('mouseout', () => setHover(null));

@@ -237,7 +237,7 @@ export function createPanel(root, { onSelect, onZoomTo, onClose }) {
           el(
             'header',
             { class: 'panel-header' },
-            el('div', { class: 'chips' }, el('span', { class: 'chip tool' }, '网格查询'), el('span', { class: 'chip ok' }, '已落入网格')),
+            el('div', { class: 'chips' }, el('span', { class: 'chip chip-tool' }, '网格查询'), el('span', { class: 'chip ok' }, '已落入网格')),
             el('h2', { class: 'area-name', 'data-field': 'grid' }, answer.grid?.name || '—'),
             coords,
           ),
@@ -252,7 +252,7 @@ export function createPanel(root, { onSelect, onZoomTo, onClose }) {
         el(
           'header',
           { class: 'panel-header' },
-          el('div', { class: 'chips' }, el('span', { class: 'chip tool' }, '网格查询'), el('span', { class: 'chip warn' }, '未落入网格')),
+          el('div', { class: 'chips' }, el('span', { class: 'chip chip-tool' }, '网格查询'), el('span', { class: 'chip warn' }, '未落入网格')),
           el('h2', { class: 'area-name', 'data-field': 'grid' }, '此处不在任何网格内'),
           coords,
         ),

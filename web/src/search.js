@@ -71,7 +71,7 @@ export function createSearch({ input, list, onPick }) {
     controller?.abort();
     controller = new AbortController();
     try {
-      const body = await searchAreas(q, { limit: 12, signal: controller.signal });
+      const body = await searchAreas(q, { limit: 8, signal: controller.signal });
       results = body.areas || [];
       active = results.length ? 0 : -1;
       render(results.length ? null : `没有找到“${q}”`);

@@ -39,7 +39,12 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
 
     // Fail early and clearly when the server has no tiles: nothing below can pass without them.
     for (const layer of ['district', 'town', 'village', 'grid', 'unit', 'label']) {
-      const res = await fetch(`${BASE}/tiles/${layer}`);
+      // 503 means the tile geometry is still loading after start: wait for it, within reason.
+      let res = await fetch(`${BASE}/tiles/${layer}`);
+      for (const until = Date.now() + 180_000; res.status === 503 && Date.now() < until; ) {
+        await new Promise((r) => setTimeout(r, 1000));
+        res = await fetch(`${BASE}/tiles/${layer}`);
+      }
       assert.equal(res.status, 200, `GET /tiles/${layer} answered ${res.status}: this server serves no vector tiles (is the tiles work merged and built?)`);
       const tilejson = await res.json();
       assert.ok(Array.isArray(tilejson.tiles) && tilejson.tiles.length, `/tiles/${layer} has no tile URLs`);
@@ -250,7 +255,7 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
     await page.click('#btn-assign');
     assert.equal(await page.getAttribute('#btn-assign', 'aria-pressed'), 'true');
     await clickMapAt(INSIDE);
-    await page.waitForFunction(() => document.querySelector('#panel .chip.tool'), null, { timeout: WAIT_MS });
+    await page.waitForFunction(() => document.querySelector('#panel .chip.chip-tool'), null, { timeout: WAIT_MS });
     await page.waitForFunction((name) => document.querySelector('#panel [data-field="grid"]')?.textContent === name, answer.grid.name, { timeout: WAIT_MS });
     const rows = await page.$$eval('#panel .assign-chain li', (lis) => lis.map((li) => [li.dataset.level, li.querySelector('button').textContent, li.querySelector('button').dataset.code]));
     assert.deepEqual(

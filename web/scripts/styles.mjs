@@ -13,8 +13,15 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const stylesDir = path.resolve(here, '../../styles');
 
-/** The polygon levels of the area tree, coarsest first, each a tile layer of its own name. */
+/** The polygon levels of the area tree, coarsest first, each an MVT layer of its own name. */
 export const LEVELS = ['district', 'town', 'village', 'grid', 'unit'];
+
+/**
+ * The one vector source: /tiles/areas holds every level and the label points as separate MVT
+ * layers of one tile, so a view costs one request per tile position instead of six. (The server
+ * also serves each level alone at /tiles/{level}; nothing here uses those.)
+ */
+export const SOURCE = 'areas';
 
 export const FONT_REGULAR = ['Noto Sans CJK SC Regular'];
 export const FONT_BOLD = ['Noto Sans CJK SC Bold'];
@@ -100,7 +107,7 @@ function hoverFill(level, p, minzoom) {
   return {
     id: `${level}-hover`,
     type: 'fill',
-    source: level,
+    source: SOURCE,
     'source-layer': level,
     minzoom,
     metadata: meta(level),
@@ -116,7 +123,7 @@ function label(level, p, { size, font, minzoom, maxzoom, spacing = 0, haloWidth 
   return {
     id: `${level}-label`,
     type: 'symbol',
-    source: 'label',
+    source: SOURCE,
     'source-layer': 'label',
     minzoom,
     maxzoom,
@@ -143,15 +150,15 @@ function label(level, p, { size, font, minzoom, maxzoom, spacing = 0, haloWidth 
 
 export function buildStyle(name) {
   const p = PALETTES[name];
-  const sources = {};
-  for (const level of [...LEVELS, 'label']) {
-    sources[level] = {
+  const sources = {
+    [SOURCE]: {
       type: 'vector',
-      url: `/tiles/${level}`,
-      ...(level === 'label' ? {} : { promoteId: 'code' }),
+      url: `/tiles/${SOURCE}`,
+      // Feature ids for hover state: area codes are unique across all levels.
+      promoteId: 'code',
       attribution: '行政区划与网格：onemap',
-    };
-  }
+    },
+  };
   sources.selection = { type: 'geojson', data: EMPTY };
   sources.probe = { type: 'geojson', data: EMPTY };
 
@@ -160,7 +167,7 @@ export function buildStyle(name) {
     {
       id: 'district-fill',
       type: 'fill',
-      source: 'district',
+      source: SOURCE,
       'source-layer': 'district',
       metadata: meta('district'),
       paint: { 'fill-color': districtTint(p), 'fill-opacity': ramp(p.districtOpacity) },
@@ -175,7 +182,7 @@ export function buildStyle(name) {
     {
       id: 'unit-line',
       type: 'line',
-      source: 'unit',
+      source: SOURCE,
       'source-layer': 'unit',
       minzoom: 13.5,
       metadata: meta('unit'),
@@ -188,7 +195,7 @@ export function buildStyle(name) {
     {
       id: 'grid-line',
       type: 'line',
-      source: 'grid',
+      source: SOURCE,
       'source-layer': 'grid',
       minzoom: 11,
       metadata: meta('grid'),
@@ -201,7 +208,7 @@ export function buildStyle(name) {
     {
       id: 'village-line',
       type: 'line',
-      source: 'village',
+      source: SOURCE,
       'source-layer': 'village',
       minzoom: 9,
       metadata: meta('village'),
@@ -214,7 +221,7 @@ export function buildStyle(name) {
     {
       id: 'town-line',
       type: 'line',
-      source: 'town',
+      source: SOURCE,
       'source-layer': 'town',
       minzoom: 7,
       metadata: meta('town'),
@@ -229,7 +236,7 @@ export function buildStyle(name) {
     {
       id: 'district-casing',
       type: 'line',
-      source: 'district',
+      source: SOURCE,
       'source-layer': 'district',
       metadata: meta('district'),
       layout: { 'line-join': 'round' },
@@ -243,7 +250,7 @@ export function buildStyle(name) {
     {
       id: 'district-line',
       type: 'line',
-      source: 'district',
+      source: SOURCE,
       'source-layer': 'district',
       metadata: meta('district'),
       layout: { 'line-join': 'round' },

@@ -2,7 +2,7 @@
 // selected area, a layer switcher, a light/dark switch and the "which grid is this?" tool.
 // Everything it loads comes from the server that served this page (see web/README.md).
 
-import { Map as MapLibreMap, NavigationControl, ScaleControl, AttributionControl, setWorkerUrl } from 'maplibre-gl';
+import { Map as MapLibreMap, NavigationControl, ScaleControl, AttributionControl, FullscreenControl, setWorkerUrl } from 'maplibre-gl';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
@@ -51,6 +51,15 @@ const map = new MapLibreMap({
   // CJK glyphs are drawn in the browser from the local CJK font; our PBFs hold the rest.
   localIdeographFontFamily: '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif',
   canvasContextAttributes: { antialias: true, preserveDrawingBuffer: testMode },
+  locale: {
+    'NavigationControl.ZoomIn': '放大',
+    'NavigationControl.ZoomOut': '缩小',
+    'FullscreenControl.Enter': '全屏',
+    'FullscreenControl.Exit': '退出全屏',
+    'AttributionControl.ToggleAttribution': '数据来源',
+    'ScaleControl.Meters': '米',
+    'ScaleControl.Kilometers': '公里',
+  },
   dragRotate: false,
   pitchWithRotate: false,
   touchPitch: false,
@@ -60,6 +69,8 @@ map.addControl(new NavigationControl({ showCompass: false }), 'bottom-right');
 map.addControl(new ScaleControl({ unit: 'metric', maxWidth: 120 }), 'bottom-left');
 map.addControl(new AttributionControl({ compact: true }), 'bottom-right');
 map.addControl(homeControl(), 'bottom-right');
+// Wall screens: the map alone, full screen (the browser's own fullscreen, nothing fetched).
+map.addControl(new FullscreenControl(), 'bottom-right');
 
 // For people debugging in the console, and for the browser test.
 // `started` turns true once the first view (city or linked area) is set.

@@ -38,19 +38,22 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
     fs.mkdirSync(outDir, { recursive: true });
 
     // Fail early and clearly when the server has no tiles: nothing below can pass without them.
-    for (const layer of ['district', 'town', 'village', 'grid', 'unit', 'label']) {
+    // The styles use one source, /tiles/areas (every level and the labels in one tile).
+    {
       // 503 means the tile geometry is still loading after start: wait for it, within reason.
-      let res = await fetch(`${BASE}/tiles/${layer}`);
+      let res = await fetch(`${BASE}/tiles/areas`);
       for (const until = Date.now() + 180_000; res.status === 503 && Date.now() < until; ) {
         await new Promise((r) => setTimeout(r, 1000));
-        res = await fetch(`${BASE}/tiles/${layer}`);
+        res = await fetch(`${BASE}/tiles/areas`);
       }
-      assert.equal(res.status, 200, `GET /tiles/${layer} answered ${res.status}: this server serves no vector tiles (is the tiles work merged and built?)`);
+      assert.equal(res.status, 200, `GET /tiles/areas answered ${res.status}: this server serves no vector tiles (is the tiles work merged and built?)`);
       const tilejson = await res.json();
-      assert.ok(Array.isArray(tilejson.tiles) && tilejson.tiles.length, `/tiles/${layer} has no tile URLs`);
+      assert.ok(Array.isArray(tilejson.tiles) && tilejson.tiles.length, '/tiles/areas has no tile URLs');
       for (const url of tilejson.tiles) {
-        assert.equal(new URL(url, BASE).host, serverHost, `/tiles/${layer} points at another host: ${url}`);
+        assert.equal(new URL(url, BASE).host, serverHost, `/tiles/areas points at another host: ${url}`);
       }
+      const layers = (tilejson.vector_layers || []).map((l) => l.id).sort();
+      assert.deepEqual(layers, ['district', 'grid', 'label', 'town', 'unit', 'village'], 'MVT layers of /tiles/areas');
     }
 
     browser = await chromium.launch({
@@ -140,7 +143,7 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
       return {
         districts: count('district-fill'),
         districtLabels: count('district-label'),
-        sourcesLoaded: ['district', 'town', 'label'].every((s) => map.isSourceLoaded(s)),
+        sourcesLoaded: map.isSourceLoaded('areas'),
         theme: map.getStyle().metadata['onemap:theme'],
         city: document.getElementById('city-name').textContent,
       };
@@ -346,7 +349,7 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
     assert.deepEqual(consoleErrors, [], 'console errors');
     assert.deepEqual(httpErrors, [], 'failed requests');
     const paths = requests.map((u) => new URL(u).pathname);
-    for (const want of [/^\/styles\/light\.json$/, /^\/styles\/dark\.json$/, /^\/tiles\/district\/\d+\/\d+\/\d+/, /^\/tiles\/label\/\d+\/\d+\/\d+/, /^\/fonts\/.+\/0-255\.pbf$/, /^\/assets\/maplibre-gl-worker/]) {
+    for (const want of [/^\/styles\/light\.json$/, /^\/styles\/dark\.json$/, /^\/tiles\/areas\/\d+\/\d+\/\d+/, /^\/fonts\/.+\/0-255\.pbf$/, /^\/assets\/maplibre-gl-worker/]) {
       assert.ok(paths.some((p) => want.test(decodeURIComponent(p))), `never requested ${want}`);
     }
   });

@@ -48,7 +48,9 @@ const map = new MapLibreMap({
   minZoom: 5,
   attributionControl: false,
   transformRequest,
-  // CJK glyphs are drawn in the browser from the local CJK font; our PBFs hold the rest.
+  // CJK glyphs are never fetched: MapLibre draws them in the browser from local fonts (for our
+  // stacks: the stack's name, then sans-serif; this list serves the default stack). Our glyph
+  // PBFs (/fonts/) hold the rest: digits, Latin, punctuation.
   localIdeographFontFamily: '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif',
   canvasContextAttributes: { antialias: true, preserveDrawingBuffer: testMode },
   locale: {
@@ -132,7 +134,6 @@ function setTheme(theme) {
   map.setStyle(styleUrl(theme), { transformStyle: decorate });
 }
 
-// The first style goes through decorate too (the URL may carry a selection).
 document.body.dataset.theme = state.theme;
 for (const b of document.querySelectorAll('[data-theme-choice]')) {
   b.setAttribute('aria-pressed', String(b.dataset.themeChoice === state.theme));
@@ -326,9 +327,6 @@ map.on('mousemove', (e) => {
   map.getCanvas().style.cursor = code ? 'pointer' : '';
 });
 map.on('mouseout', () => setHover(null));
-map.on('styledata', () => {
-  hovered = null;
-});
 
 // --- info line -----------------------------------------------------------------------------
 
@@ -385,6 +383,7 @@ document.addEventListener('keydown', (e) => {
 
 // --- start ---------------------------------------------------------------------------------
 
+// The first style goes through decorate too, so later loads and the first one behave alike.
 map.setStyle(styleUrl(state.theme), { transformStyle: decorate });
 
 async function start() {

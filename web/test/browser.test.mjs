@@ -87,6 +87,8 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
     context.on('requestfailed', (req) => {
       // MapLibre cancels the tiles it no longer needs: those end as ERR_ABORTED and are fine.
       if (req.failure()?.errorText === 'net::ERR_ABORTED') return;
+      // Our own refusals of other hosts: counted in `foreign`, not here.
+      if (req.failure()?.errorText === 'net::ERR_BLOCKED_BY_CLIENT') return;
       if (!foreign.includes(req.url())) httpErrors.push(`failed ${req.url()} (${req.failure()?.errorText})`);
     });
     page = await context.newPage();
@@ -342,6 +344,18 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
     assert.ok(Math.abs(view.center[0] - INSIDE[0]) < 1e-4 && Math.abs(view.center[1] - INSIDE[1]) < 1e-4, `center ${view.center}`);
     assert.equal(view.theme, 'dark');
     await second.close();
+  });
+
+  it('the request guard catches a request to another host (self-check)', async () => {
+    // A page whose console is not watched asks a host that cannot exist (.invalid); the route
+    // refuses it before anything is sent. Then the deliberate entry is taken off the list.
+    const probe = await context.newPage();
+    const outcome = await probe.evaluate(() => fetch('http://guard-check.invalid/probe').then(() => 'sent', () => 'refused'));
+    await probe.close();
+    assert.equal(outcome, 'refused');
+    const i = foreign.indexOf('http://guard-check.invalid/probe');
+    assert.ok(i >= 0, 'the guard did not see the request to another host');
+    foreign.splice(i, 1);
   });
 
   it('asked for nothing outside the server, and nothing failed', () => {

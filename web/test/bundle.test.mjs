@@ -1,0 +1,68 @@
+// The built client (dist/, from `npm run build`): self-contained, every URL it could load is on
+// our server. URLs to other hosts may appear only as text that is never fetched (XML namespaces,
+// licence comments, links in messages); each allowed one is listed here with the reason.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.resolve(here, '../dist');
+
+/** Hosts that may be named in the bundle, and why naming them loads nothing. */
+const NAMED_NOT_LOADED = {
+  'www.w3.org': 'XML namespace of inline SVG (data: URIs and createElementNS)',
+  'github.com': 'MapLibre licence comment',
+  'maplibre.org': 'href of the MapLibre logo/attribution link: followed only if a person clicks it',
+  'maplibre.invalid': 'base URL MapLibre uses to parse attribute values; .invalid never resolves',
+  'wiki.openstreetmap.org': 'text of MapLibre\'s "WebGL2 is not supported" error message',
+};
+
+function files(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? files(p) : [p];
+  });
+}
+
+describe('built bundle', () => {
+  it('exists (run npm run build first)', () => {
+    assert.ok(fs.existsSync(path.join(dist, 'index.html')), 'dist/index.html is missing: run `npm run build`');
+  });
+
+  it('loads its scripts and styles from /assets/ on our server only', () => {
+    const html = fs.readFileSync(path.join(dist, 'index.html'), 'utf8');
+    const refs = [...html.matchAll(/\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    assert.ok(refs.some((r) => /^\/assets\/.+\.js$/.test(r)), 'no script in index.html');
+    for (const ref of refs) {
+      assert.ok(ref.startsWith('/assets/') || ref.startsWith('data:'), `index.html loads ${ref}`);
+    }
+    const worker = fs.readdirSync(path.join(dist, 'assets')).find((f) => /^maplibre-gl-worker.*\.mjs$/.test(f));
+    assert.ok(worker, 'the MapLibre worker is not in dist/assets');
+  });
+
+  it('names no other host except as text that is never fetched', () => {
+    const found = new Map();
+    for (const file of files(dist)) {
+      if (!/\.(html|js|mjs|css|json)$/.test(file)) continue;
+      const text = fs.readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/\b(?:https?|wss?|ftp):\/\/([a-z0-9.-]+)/gi)) {
+        const host = m[1].toLowerCase();
+        if (!found.has(host)) found.set(host, path.relative(dist, file));
+      }
+      // Protocol-relative URLs in CSS or markup would load from wherever the page came from:
+      // they are the same host, but a CDN one would not be.
+      for (const m of text.matchAll(/url\(\s*['"]?\/\/([a-z0-9.-]+)/gi)) found.set(m[1], path.relative(dist, file));
+    }
+    const unexpected = [...found].filter(([host]) => !(host in NAMED_NOT_LOADED)).map(([h, f]) => `${h} (in ${f})`);
+    assert.deepEqual(unexpected, [], 'hosts named by the bundle');
+  });
+
+  it('ships the glyphs at dist/fonts/', () => {
+    const stacks = fs.readdirSync(path.join(dist, 'fonts'));
+    assert.ok(stacks.length >= 2, `font stacks: ${stacks}`);
+    for (const s of stacks) assert.ok(fs.existsSync(path.join(dist, 'fonts', s, '0-255.pbf')), `${s}/0-255.pbf`);
+  });
+});

@@ -1,4 +1,4 @@
-//! `/healthz` (the process answers) and `/readyz` (database reachable and index loaded).
+//! `/healthz` (the process answers) and `/readyz` (database reachable, index and tile geometry loaded).
 
 use super::AppState;
 use axum::Json;
@@ -14,17 +14,21 @@ pub async fn healthz() -> Response {
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let db = state.store.ping().await;
     let index = state.index.is_loaded();
+    let tiles = state.tiles.is_loaded();
     let stats = state.index.snapshot().stats.clone();
-    let status = if db && index {
+    let ready = db && index && tiles;
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = json!({
-        "status": if db && index { "ready" } else { "not_ready" },
+        "status": if ready { "ready" } else { "not_ready" },
         "database": db,
         "index_loaded": index,
+        "tiles_loaded": tiles,
         "index": stats,
+        "tiles": state.tiles.stats(),
     });
     (status, Json(body)).into_response()
 }

@@ -41,6 +41,22 @@ fn main() {
         .copied()
         .filter(|&(x, y)| snap.locate_unit(x, y).is_some())
         .collect();
+    let mut kinds = [0usize; 3];
+    let mut lens = 0usize;
+    for &(x, y) in &land {
+        let (k, n) = snap.cover_cell_kind(x, y);
+        kinds[k as usize] += 1;
+        if k == 2 {
+            lens += n;
+        }
+    }
+    println!(
+        "land points: empty {} full {} list {} (mean list length {:.2})",
+        kinds[0],
+        kinds[1],
+        kinds[2],
+        lens as f64 / kinds[2] as f64
+    );
     for _ in 0..10 {
         let t = Instant::now();
         let n = land

@@ -2,5 +2,6 @@
 //! exact point-in-polygon with boundary, and distances in metres.
 
 pub mod covers;
+pub mod flat;
 pub mod metric;
 pub mod wkb;

@@ -9,8 +9,8 @@
 //! Cells are stored in blocks of 32×32 behind `Arc`s, so a patched cover (after an edit) shares
 //! every block the edit did not touch with the previous version and is built in milliseconds.
 
-use crate::geom::covers::covers;
-use geo_types::{Coord, MultiPolygon};
+use crate::geom::flat::FlatShape;
+use geo_types::Coord;
 use std::sync::Arc;
 
 /// Marks a list entry as "the whole cell is inside this unit".
@@ -23,7 +23,7 @@ pub trait Units {
     fn len(&self) -> usize;
     /// [min x, min y, max x, max y]; `None` for a deleted unit.
     fn bbox(&self, u: u32) -> Option<[f64; 4]>;
-    fn geom(&self, u: u32) -> &MultiPolygon<f64>;
+    fn shape(&self, u: u32) -> &FlatShape;
     /// Orders two units by code.
     fn code_cmp(&self, a: u32, b: u32) -> std::cmp::Ordering;
 }
@@ -133,9 +133,9 @@ impl CellCover {
         for u in 0..units.len() as u32 {
             let Some(bbox) = units.bbox(u) else { continue };
             touched.clear();
-            for_each_segment(units.geom(u), |a, b| {
-                cover.segment_cells(a, b, &mut touched)
-            });
+            units
+                .shape(u)
+                .for_each_segment(|a, b| cover.segment_cells(a, b, &mut touched));
             touched.sort_unstable();
             touched.dedup();
             pairs.extend(touched.iter().map(|&c| (c, u)));
@@ -246,9 +246,9 @@ impl CellCover {
                         continue;
                     }
                     let mut hit = false;
-                    for_each_segment(units.geom(u), |a, b| {
-                        hit = hit || segment_meets_rect(a, b, rect)
-                    });
+                    units
+                        .shape(u)
+                        .for_each_segment(|a, b| hit = hit || segment_meets_rect(a, b, rect));
                     if hit {
                         cands.push(u);
                     } else if covers_point(units, u, centre) {
@@ -377,22 +377,12 @@ fn finish_cell(units: &dyn Units, mut cands: Vec<u32>) -> Vec<u32> {
     cands
 }
 
-fn for_each_segment(mp: &MultiPolygon<f64>, mut f: impl FnMut(Coord<f64>, Coord<f64>)) {
-    for poly in &mp.0 {
-        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-            for seg in ring.0.windows(2) {
-                f(seg[0], seg[1]);
-            }
-        }
-    }
-}
-
 #[inline]
 fn covers_point(units: &dyn Units, u: u32, p: Coord<f64>) -> bool {
     units
         .bbox(u)
         .is_some_and(|b| p.x >= b[0] && p.x <= b[2] && p.y >= b[1] && p.y <= b[3])
-        && units.geom(u).0.iter().any(|poly| covers(poly, p))
+        && units.shape(u).covers(p)
 }
 
 /// Does segment ab meet the closed rectangle [x0, y0, x1, y1]? (Liang–Barsky clipping.)
@@ -429,7 +419,9 @@ mod tests {
     use super::*;
     use geo_types::polygon;
 
-    struct Squares(Vec<(String, Option<[f64; 4]>, MultiPolygon<f64>)>);
+    use geo_types::MultiPolygon;
+
+    struct Squares(Vec<(String, Option<[f64; 4]>, FlatShape)>);
     impl Units for Squares {
         fn len(&self) -> usize {
             self.0.len()
@@ -437,7 +429,7 @@ mod tests {
         fn bbox(&self, u: u32) -> Option<[f64; 4]> {
             self.0[u as usize].1
         }
-        fn geom(&self, u: u32) -> &MultiPolygon<f64> {
+        fn shape(&self, u: u32) -> &FlatShape {
             &self.0[u as usize].2
         }
         fn code_cmp(&self, a: u32, b: u32) -> std::cmp::Ordering {
@@ -445,11 +437,15 @@ mod tests {
         }
     }
 
-    fn square(code: &str, x: f64, w: f64) -> (String, Option<[f64; 4]>, MultiPolygon<f64>) {
+    fn square(code: &str, x: f64, w: f64) -> (String, Option<[f64; 4]>, FlatShape) {
         let mp = MultiPolygon(vec![
             polygon![(x: x, y: 0.0), (x: x + w, y: 0.0), (x: x + w, y: 1.0), (x: x, y: 1.0)],
         ]);
-        (code.to_string(), Some([x, 0.0, x + w, 1.0]), mp)
+        (
+            code.to_string(),
+            Some([x, 0.0, x + w, 1.0]),
+            FlatShape::from_multipolygon(&mp),
+        )
     }
 
     #[test]
@@ -503,5 +499,27 @@ mod tests {
         assert_eq!(at(&patched, &units, 0.25, 0.5), Some(2));
         assert_eq!(at(&patched, &units, 0.5, 0.5), Some(2)); // shared edge of "0" and "a": "0" wins
         assert_eq!(at(&patched, &units, 2.5, 0.5), Some(1));
+    }
+}
+
+impl CellCover {
+    /// Diagnostics: (kind, list length) of the cell under `p`: 0 empty, 1 full, 2 list.
+    pub fn cell_kind(&self, p: Coord<f64>) -> (u8, usize) {
+        let fx = (p.x - self.x0) / self.cw;
+        let fy = (p.y - self.y0) / self.ch;
+        if self.nx == 0 || !(fx >= 0.0 && fy >= 0.0 && fx <= self.nx as f64 && fy <= self.ny as f64)
+        {
+            return (0, 0);
+        }
+        let (cx, cy) = (
+            (fx as usize).min(self.nx - 1),
+            (fy as usize).min(self.ny - 1),
+        );
+        let block = &self.blocks[(cy / B) * self.bx + cx / B];
+        match block.cells[(cy % B) * B + cx % B] {
+            EMPTY => (0, 0),
+            w if w & FULL != 0 => (1, 1),
+            w => (2, block.lists[w as usize] as usize),
+        }
     }
 }

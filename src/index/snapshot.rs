@@ -5,6 +5,7 @@
 //! unit cover with its predecessor and is ready in milliseconds.
 
 use super::cover::{CellCover, Units};
+use crate::geom::flat::FlatShape;
 use crate::geom::metric::{degrees_for_metres, distance_to_boundary_m};
 use crate::model::{AreaRef, Level};
 use crate::store::areas::IndexRow;
@@ -88,7 +89,7 @@ type GridEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 struct UnitTable {
     node: Vec<u32>,
     bbox: Vec<Option<[f64; 4]>>,
-    geom: Vec<Arc<MultiPolygon<f64>>>,
+    shape: Vec<FlatShape>,
     codes: Vec<Arc<str>>,
 }
 
@@ -99,8 +100,8 @@ impl Units for UnitTable {
     fn bbox(&self, u: u32) -> Option<[f64; 4]> {
         self.bbox[u as usize]
     }
-    fn geom(&self, u: u32) -> &MultiPolygon<f64> {
-        &self.geom[u as usize]
+    fn shape(&self, u: u32) -> &FlatShape {
+        &self.shape[u as usize]
     }
     fn code_cmp(&self, a: u32, b: u32) -> std::cmp::Ordering {
         self.codes[a as usize].cmp(&self.codes[b as usize])
@@ -292,12 +293,12 @@ impl Snapshot {
                     node.unit = self.units.node.len() as u32;
                     self.units.node.push(slot);
                     self.units.bbox.push(Some(bbox));
-                    self.units.geom.push(Arc::clone(geom));
+                    self.units.shape.push(FlatShape::from_multipolygon(geom));
                     self.units.codes.push(node.code.clone());
                 } else {
                     let u = node.unit as usize;
                     self.units.bbox[u] = Some(bbox);
-                    self.units.geom[u] = Arc::clone(geom);
+                    self.units.shape[u] = FlatShape::from_multipolygon(geom);
                 }
                 None
             }
@@ -367,11 +368,10 @@ impl Snapshot {
             .flatten()
             .fold(None, |acc, b| Some(union_box(acc, *b)));
         let counts = self.cover.counts();
-        let vertices: usize = self
-            .units
-            .geom
-            .iter()
-            .chain(self.grid_geom.values())
+        let unit_floats: usize = self.units.shape.iter().map(|f| f.len_floats()).sum();
+        let grid_vertices: usize = self
+            .grid_geom
+            .values()
             .map(|g| {
                 g.0.iter()
                     .map(|p| {
@@ -381,6 +381,7 @@ impl Snapshot {
                     .sum::<usize>()
             })
             .sum();
+        let vertices = unit_floats / 2 + grid_vertices;
         self.stats = SnapshotStats {
             areas: self.nodes.iter().filter(|n| n.alive).count(),
             units: self.units.bbox.iter().filter(|b| b.is_some()).count(),
@@ -437,16 +438,15 @@ impl Snapshot {
         let p = Coord { x: lon, y: lat };
         let units = &self.units;
         self.cover.locate_with(
-            |u| {
-                units.bbox[u as usize]
-                    .is_some_and(|b| p.x >= b[0] && p.x <= b[2] && p.y >= b[1] && p.y <= b[3])
-                    && units.geom[u as usize]
-                        .0
-                        .iter()
-                        .any(|poly| crate::geom::covers::covers(poly, p))
-            },
+            // Deleted units are never in the cover's lists, so the shape alone decides.
+            |u| units.shape[u as usize].covers(p),
             p,
         )
+    }
+
+    /// Diagnostics for benchmarks: the kind of cover cell under a point and its list length.
+    pub fn cover_cell_kind(&self, lon: f64, lat: f64) -> (u8, usize) {
+        self.cover.cell_kind(Coord { x: lon, y: lat })
     }
 
     /// Code of the unit in slot `u` (as returned by `locate_unit`).

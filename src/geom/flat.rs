@@ -1,0 +1,208 @@
+//! A polygon set packed into one allocation, for the assignment hot path.
+//!
+//! `geo`'s MultiPolygon is a tree of vectors (polygons → rings → points): testing one point
+//! chases three or four pointers, each a likely cache miss when points arrive at random. A
+//! `FlatShape` keeps the bounding box, the ring table and all coordinates in one `Arc<[f64]>`,
+//! so a test touches one pointer and a few adjacent cache lines. The test itself is the same
+//! exact one as `covers`: adaptive-precision orientation, boundary included.
+
+use geo_types::{Coord, MultiPolygon};
+use robust::{Coord as RCoord, orient2d};
+use std::sync::Arc;
+
+/// Layout: `[xmin, ymin, xmax, ymax, n_rings, (end, kind) × n_rings, x0, y0, x1, y1, …]` where
+/// `end` is the ring's end (exclusive) in points, `kind` is 0 for an exterior ring that starts a
+/// new polygon and 1 for a hole of the current polygon. Rings are closed (first point repeated).
+#[derive(Clone, Debug)]
+pub struct FlatShape(Arc<[f64]>);
+
+const HEADER: usize = 5;
+
+impl FlatShape {
+    pub fn from_multipolygon(mp: &MultiPolygon<f64>) -> FlatShape {
+        let rings: Vec<(&[Coord<f64>], bool)> =
+            mp.0.iter()
+                .flat_map(|p| {
+                    std::iter::once((p.exterior().0.as_slice(), false))
+                        .chain(p.interiors().iter().map(|r| (r.0.as_slice(), true)))
+                })
+                .collect();
+        let points: usize = rings.iter().map(|(r, _)| r.len()).sum();
+        let mut v = Vec::with_capacity(HEADER + rings.len() * 2 + points * 2);
+        let (mut x0, mut y0, mut x1, mut y1) = (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        );
+        for c in rings.iter().flat_map(|(r, _)| r.iter()) {
+            (x0, y0, x1, y1) = (x0.min(c.x), y0.min(c.y), x1.max(c.x), y1.max(c.y));
+        }
+        v.extend([x0, y0, x1, y1, rings.len() as f64]);
+        let mut end = 0usize;
+        for (r, hole) in &rings {
+            end += r.len();
+            v.push(end as f64);
+            v.push(if *hole { 1.0 } else { 0.0 });
+        }
+        for (r, _) in &rings {
+            for c in r.iter() {
+                v.push(c.x);
+                v.push(c.y);
+            }
+        }
+        FlatShape(v.into())
+    }
+
+    /// Number of f64 values held (for memory accounting).
+    pub fn len_floats(&self) -> usize {
+        self.0.len()
+    }
+
+    /// [min x, min y, max x, max y]; infinite for an empty shape.
+    pub fn bbox(&self) -> [f64; 4] {
+        [self.0[0], self.0[1], self.0[2], self.0[3]]
+    }
+
+    fn rings(&self) -> impl Iterator<Item = (&[f64], bool)> {
+        let n = self.0[4] as usize;
+        let coords = &self.0[HEADER + 2 * n..];
+        let mut start = 0usize;
+        (0..n).map(move |i| {
+            let end = self.0[HEADER + 2 * i] as usize;
+            let hole = self.0[HEADER + 2 * i + 1] != 0.0;
+            let ring = &coords[2 * start..2 * end];
+            start = end;
+            (ring, hole)
+        })
+    }
+
+    /// Calls `f` with every edge.
+    pub fn for_each_segment(&self, mut f: impl FnMut(Coord<f64>, Coord<f64>)) {
+        for (ring, _) in self.rings() {
+            for i in 0..(ring.len() / 2).saturating_sub(1) {
+                f(
+                    Coord {
+                        x: ring[2 * i],
+                        y: ring[2 * i + 1],
+                    },
+                    Coord {
+                        x: ring[2 * i + 2],
+                        y: ring[2 * i + 3],
+                    },
+                );
+            }
+        }
+    }
+
+    /// True if `p` is inside one of the polygons or on any boundary (as `ST_Covers`).
+    #[inline]
+    pub fn covers(&self, p: Coord<f64>) -> bool {
+        let h = &self.0;
+        if !(p.x >= h[0] && p.x <= h[2] && p.y >= h[1] && p.y <= h[3]) {
+            return false;
+        }
+        // Per polygon: inside its exterior and outside all its holes.
+        let mut in_polygon = false;
+        for (ring, hole) in self.rings() {
+            if !hole {
+                if in_polygon {
+                    return true;
+                }
+                match ring_position(ring, p) {
+                    Some(true) => in_polygon = true,
+                    Some(false) => in_polygon = false,
+                    None => return true, // on the boundary
+                }
+            } else if in_polygon {
+                match ring_position(ring, p) {
+                    Some(true) => in_polygon = false,
+                    Some(false) => {}
+                    None => return true,
+                }
+            }
+        }
+        in_polygon
+    }
+}
+
+/// Winding-number position of `p` in a closed ring of interleaved x, y: `Some(inside)`, or
+/// `None` when `p` lies on the ring.
+#[inline]
+fn ring_position(ring: &[f64], p: Coord<f64>) -> Option<bool> {
+    let rp = RCoord { x: p.x, y: p.y };
+    let mut winding = 0i32;
+    let n = ring.len() / 2;
+    for i in 0..n.saturating_sub(1) {
+        let (ax, ay, bx, by) = (
+            ring[2 * i],
+            ring[2 * i + 1],
+            ring[2 * i + 2],
+            ring[2 * i + 3],
+        );
+        if (ay > p.y && by > p.y) || (ay < p.y && by < p.y) || (ax < p.x && bx < p.x) {
+            continue;
+        }
+        let o = orient2d(RCoord { x: ax, y: ay }, RCoord { x: bx, y: by }, rp);
+        if o == 0.0
+            && p.x >= ax.min(bx)
+            && p.x <= ax.max(bx)
+            && p.y >= ay.min(by)
+            && p.y <= ay.max(by)
+        {
+            return None;
+        }
+        if ay <= p.y {
+            if by > p.y && o > 0.0 {
+                winding += 1;
+            }
+        } else if by <= p.y && o < 0.0 {
+            winding -= 1;
+        }
+    }
+    Some(winding != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geom::covers::covers;
+    use geo_types::polygon;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn agrees_with_the_tree_shaped_test_everywhere_including_boundaries() {
+        let mp = MultiPolygon(vec![
+            polygon!(
+                exterior: [(x: 0.0, y: 0.0), (x: 4.0, y: 0.0), (x: 4.0, y: 4.0), (x: 0.0, y: 4.0)],
+                interiors: [[(x: 1.0, y: 1.0), (x: 1.0, y: 2.0), (x: 2.0, y: 2.0), (x: 2.0, y: 1.0)]],
+            ),
+            polygon![(x: 5.0, y: 0.0), (x: 7.0, y: 1.0), (x: 5.0, y: 2.0)],
+        ]);
+        let flat = FlatShape::from_multipolygon(&mp);
+        assert_eq!(flat.bbox(), [0.0, 0.0, 7.0, 4.0]);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut pts: Vec<Coord<f64>> = (0..20_000)
+            .map(|_| Coord {
+                x: rng.random_range(-1.0..8.0),
+                y: rng.random_range(-1.0..5.0),
+            })
+            .collect();
+        for i in 0..=32 {
+            for j in 0..=20 {
+                pts.push(Coord {
+                    x: -1.0 + i as f64 * 0.25,
+                    y: -1.0 + j as f64 * 0.25,
+                }); // hits vertices and edges
+            }
+        }
+        pts.push(Coord { x: 6.0, y: 0.5 }); // on the slanted edge
+        for p in pts {
+            let want = mp.0.iter().any(|poly| covers(poly, p));
+            assert_eq!(flat.covers(p), want, "{p:?}");
+        }
+        let mut n = 0;
+        flat.for_each_segment(|_, _| n += 1);
+        assert_eq!(n, 4 + 4 + 3);
+    }
+}

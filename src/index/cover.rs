@@ -414,6 +414,28 @@ fn segment_meets_rect(a: Coord<f64>, b: Coord<f64>, r: [f64; 4]) -> bool {
     true
 }
 
+impl CellCover {
+    /// Diagnostics: (kind, list length) of the cell under `p`: 0 empty, 1 full, 2 list.
+    pub fn cell_kind(&self, p: Coord<f64>) -> (u8, usize) {
+        let fx = (p.x - self.x0) / self.cw;
+        let fy = (p.y - self.y0) / self.ch;
+        if self.nx == 0 || !(fx >= 0.0 && fy >= 0.0 && fx <= self.nx as f64 && fy <= self.ny as f64)
+        {
+            return (0, 0);
+        }
+        let (cx, cy) = (
+            (fx as usize).min(self.nx - 1),
+            (fy as usize).min(self.ny - 1),
+        );
+        let block = &self.blocks[(cy / B) * self.bx + cx / B];
+        match block.cells[(cy % B) * B + cx % B] {
+            EMPTY => (0, 0),
+            w if w & FULL != 0 => (1, 1),
+            w => (2, block.lists[w as usize] as usize),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,27 +521,5 @@ mod tests {
         assert_eq!(at(&patched, &units, 0.25, 0.5), Some(2));
         assert_eq!(at(&patched, &units, 0.5, 0.5), Some(2)); // shared edge of "0" and "a": "0" wins
         assert_eq!(at(&patched, &units, 2.5, 0.5), Some(1));
-    }
-}
-
-impl CellCover {
-    /// Diagnostics: (kind, list length) of the cell under `p`: 0 empty, 1 full, 2 list.
-    pub fn cell_kind(&self, p: Coord<f64>) -> (u8, usize) {
-        let fx = (p.x - self.x0) / self.cw;
-        let fy = (p.y - self.y0) / self.ch;
-        if self.nx == 0 || !(fx >= 0.0 && fy >= 0.0 && fx <= self.nx as f64 && fy <= self.ny as f64)
-        {
-            return (0, 0);
-        }
-        let (cx, cy) = (
-            (fx as usize).min(self.nx - 1),
-            (fy as usize).min(self.ny - 1),
-        );
-        let block = &self.blocks[(cy / B) * self.bx + cx / B];
-        match block.cells[(cy % B) * B + cx % B] {
-            EMPTY => (0, 0),
-            w if w & FULL != 0 => (1, 1),
-            w => (2, block.lists[w as usize] as usize),
-        }
     }
 }

@@ -1,7 +1,18 @@
 //! Events (issue: "Events: reporting, the closed loop, heatmaps and hotspots").
 //!
-//! Owns: the event model and its closed loop, ingest with idempotency, repeats, queries,
-//! statistics, event tiles and hotspots. Exposes `routes()` merged into the API router.
+//! - `model`: the vocabulary (categories, sources, priorities, statuses, the loop).
+//! - `reporting`: ingest with idempotency and repeats, the closed loop, queries and CSV
+//!   (`/api/events…`).
+//! - `analytics`: the in-memory event view, statistics, hotspots and event tiles
+//!   (`/api/stats/…`, `/api/hotspots`, `/tiles/events/…`).
+//! - `demo`: the seeded generator behind `onemap import demo-events`.
+//!
+//! The schema is migrations/0002_events.sql; the data flow is in docs/EVENTS.md.
+
+pub mod analytics;
+pub mod demo;
+pub mod model;
+pub mod reporting;
 
 use crate::api::AppState;
 use axum::Router;
@@ -9,4 +20,6 @@ use axum::Router;
 /// Routes under /api/events, /api/stats, /api/hotspots and /tiles/events.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(reporting::routes())
+        .merge(analytics::routes())
 }

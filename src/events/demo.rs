@@ -1,0 +1,1 @@
+//! The seeded demo-event generator behind `onemap import demo-events`.

@@ -204,18 +204,18 @@ function heatWeight(stops) {
   return ['interpolate', ['linear'], ['zoom'], ...stops.flatMap(([z, full]) => [z, w(full)])];
 }
 
-/** A fill on an area level coloured by the client's feature-state `bucket` (0 = no events). */
+/**
+ * A fill on an area level coloured by the client's feature-state `bucket`. /api/stats/areas lists
+ * only areas with events, so an area without a bucket has none: class 0.
+ */
 function choropleth(level, p) {
   const [minzoom, maxzoom] = CHOROPLETH_LEVELS[level];
-  const bucket = ['coalesce', ['feature-state', 'bucket'], -1];
+  const bucket = ['coalesce', ['feature-state', 'bucket'], 0];
   const classes = [];
   for (let i = 0; i <= CHOROPLETH_CLASSES; i++) classes.push(i, p.choropleth[i]);
-  const shown = (opacity) => ['case', ['>=', bucket, 0], opacity, 0];
   // Villages hand over to grids between zoom 12.5 and 13.5.
   const opacity =
-    level === 'village'
-      ? ['interpolate', ['linear'], ['zoom'], 12.5, shown(p.choroplethOpacity), 13.5, shown(0)]
-      : ['interpolate', ['linear'], ['zoom'], 12.5, shown(0), 13.5, shown(p.choroplethOpacity)];
+    level === 'village' ? ramp([[12.5, p.choroplethOpacity], [13.5, 0]]) : ramp([[12.5, 0], [13.5, p.choroplethOpacity]]);
   const layer = {
     id: `${level}-events`,
     type: 'fill',

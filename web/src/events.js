@@ -158,6 +158,8 @@ function categoryList(value) {
   // Hotspots name their categories as {code: count} or [{category|code, count}]; take either.
   let pairs = [];
   if (Array.isArray(value)) pairs = value.map((v) => (typeof v === 'string' ? [v, null] : [v.category ?? v.code, v.count ?? null]));
+  // One category per hotspot: its name is enough, the count is the hotspot's.
+  if (pairs.length === 1) return CATEGORY_LABELS[pairs[0][0]] || pairs[0][0] || '';
   else if (value && typeof value === 'object') pairs = Object.entries(value);
   pairs.sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0));
   return pairs
@@ -170,6 +172,7 @@ function chainName(chain) {
   // The area a hotspot lies in: the finest named level of its chain, in whatever shape it comes.
   if (!chain) return '';
   if (typeof chain === 'string') return chain;
+  if (chain.assigned === false && chain.nearest?.grid?.name) return `${chain.nearest.grid.name}附近`;
   if (Array.isArray(chain)) return chain.map((c) => c?.name).filter(Boolean).slice(-2).join(' · ');
   const names = ['town', 'village', 'grid'].map((l) => chain[l]?.name || chain[`${l}_name`]).filter(Boolean);
   return names.slice(-2).join(' · ');
@@ -417,7 +420,7 @@ export function createEvents({ map, button, panel, params, onLayers, onUrl }) {
       el(
         'div',
         { class: 'ev-legend-foot' },
-        `${numberFormat.format(s.withEvents)}/${numberFormat.format(s.areas.length)} 个${LEVEL_LABELS[level]}有事件 · 合计 ${numberFormat.format(s.total)} 件`,
+        `${numberFormat.format(s.withEvents)} 个${LEVEL_LABELS[level]}有事件 · 合计 ${numberFormat.format(s.total)} 件`,
         el('br'),
         `未结 ${numberFormat.format(s.open)} · 超期 ${numberFormat.format(s.overdue)} · 结案率 ${rate}`,
       ),
@@ -462,27 +465,30 @@ export function createEvents({ map, button, panel, params, onLayers, onUrl }) {
         return;
       }
       hotList.replaceChildren(
-        ...list.map((h, i) =>
-          el(
+        ...list.map((h, i) => {
+          const lon = Number(h.center?.lon ?? h.lon);
+          const lat = Number(h.center?.lat ?? h.lat);
+          const where = chainName(h.area ?? h.chain);
+          return el(
             'li',
             {},
             el(
               'button',
               {
                 type: 'button',
-                dataset: { lon: h.lon, lat: h.lat },
-                onclick: () => map.flyTo({ center: [h.lon, h.lat], zoom: Math.max(map.getZoom(), 15), duration: 900 }),
+                dataset: { lon, lat },
+                onclick: () => map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 15), duration: 900 }),
               },
               el('span', { class: 'ev-rank' }, String(h.rank ?? i + 1)),
               el(
                 'span',
                 { class: 'ev-hot-text' },
-                el('span', { class: 'ev-hot-count' }, `${numberFormat.format(h.count)} 件`, chainName(h.chain) ? ` · ${chainName(h.chain)}` : ''),
-                el('span', { class: 'ev-muted' }, categoryList(h.categories)),
+                el('span', { class: 'ev-hot-count' }, `${numberFormat.format(h.count)} 件`, where ? ` · ${where}` : ''),
+                el('span', { class: 'ev-muted' }, categoryList(h.categories), h.open !== undefined ? ` · 未结 ${numberFormat.format(h.open)}` : ''),
               ),
             ),
-          ),
-        ),
+          );
+        }),
       );
     } catch (e) {
       if (seq !== hotspotSeq) return;

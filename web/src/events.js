@@ -154,6 +154,12 @@ function summarise(areas) {
   };
 }
 
+/** `reported_at` of a tile feature: RFC 3339 text, or unix seconds (either is accepted). */
+function formatReported(value) {
+  const t = typeof value === 'number' || /^\d+$/.test(String(value)) ? new Date(Number(value) * 1000) : new Date(String(value));
+  return Number.isNaN(t.getTime()) ? '—' : timeFormat.format(t);
+}
+
 function categoryList(value) {
   // Hotspots name their categories as {code: count} or [{category|code, count}]; take either.
   let pairs = [];
@@ -517,7 +523,7 @@ export function createEvents({ map, button, panel, params, onLayers, onUrl }) {
   function showPopup(feature, lngLat) {
     const p = feature.properties || {};
     const row = (k, v) => [el('dt', {}, k), el('dd', { dataset: { field: k } }, v)];
-    const when = Number(p.reported_at) ? timeFormat.format(new Date(Number(p.reported_at) * 1000)) : '—';
+    const when = formatReported(p.reported_at);
     const content = el(
       'div',
       { class: 'ev-popup' },

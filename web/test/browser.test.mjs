@@ -426,7 +426,7 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
     });
     assert.deepEqual([seen.heat, seen.points, seen.choropleth], ['visible', 'visible', 'none']);
     assert.ok(seen.loaded, 'the events source did not finish loading');
-    assert.match(seen.url, /[?&]ev=heat(&|$)/);
+    assert.match(seen.url, /[?&]ev=heat(&|#|$)/);
     const features = await eventFeatures();
     assert.ok(features.length > 0, 'the events source holds no features for the city view');
     assert.ok(features.reduce((s, f) => s + f.count, 0) > 0, 'event features carry no count');

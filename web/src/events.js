@@ -7,6 +7,9 @@ import { Popup } from 'maplibre-gl';
 import { eventHotspots, eventStatsByArea } from './api.js';
 import { el } from './dom.js';
 import { showStatus } from './status.js';
+import { DEFAULT_WINDOW, TZ, WINDOWS, addDays, bucketOf, classBounds, eventQuery, isDate, paletteIndex, queryString, todayInCity } from './eventfilter.js';
+
+export { WINDOWS };
 
 /** The ten categories (src/events/model.rs), code → label, in the style's colour order. */
 export const CATEGORIES = [
@@ -44,27 +47,12 @@ export const SOURCE_LABELS = {
   qr_scan: '扫码上报',
 };
 
-/** Time windows offered; `days` counts today. */
-export const WINDOWS = [
-  { id: '7d', days: 7, label: '近7天' },
-  { id: '30d', days: 30, label: '近30天' },
-  { id: '90d', days: 90, label: '近90天' },
-  { id: '365d', days: 365, label: '近一年' },
-  { id: 'custom', label: '自定义' },
-];
-const DEFAULT_WINDOW = '30d';
-
-/** Dates are the city's dates (China Standard Time), whatever the browser's time zone. */
-const TZ = 'Asia/Shanghai';
-
 const AREAS_SOURCE = 'areas';
 const EVENTS_SOURCE = 'events';
 /** Grid statistics are fetched from this zoom (the grid choropleth fades in from 12.5). */
 const GRID_STATS_FROM_ZOOM = 12.5;
 /** The legend describes grids from this zoom, villages below it (the crossfade's middle). */
 const GRID_LEGEND_FROM_ZOOM = 13;
-/** Classes of the choropleth besides "no events" (CHOROPLETH_CLASSES in scripts/styles.mjs). */
-const CLASSES = 5;
 const LEVEL_LABELS = { village: '村（社区）', grid: '网格' };
 
 const numberFormat = new Intl.NumberFormat('zh-CN');
@@ -77,65 +65,6 @@ const timeFormat = new Intl.DateTimeFormat('zh-CN', {
   minute: '2-digit',
   hour12: false,
 });
-
-/** Today's date in the city, YYYY-MM-DD. */
-export function todayInCity(now = new Date()) {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
-}
-
-/** `date` (YYYY-MM-DD) moved by `n` days. */
-export function addDays(date, n) {
-  const [y, m, d] = date.split('-').map(Number);
-  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
-}
-
-const isDate = (s) => typeof s === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(s);
-
-/**
- * The query parameters of a filter, as the event tiles and the stats endpoints take them:
- * `category`, and `from`/`to` as dates. A window of N days starts N-1 days before today and is
- * open at the end; a custom pair sends both dates as picked.
- */
-export function eventQuery(filter, today = todayInCity()) {
-  const q = {};
-  if (filter.category) q.category = filter.category;
-  if (filter.window === 'custom') {
-    if (isDate(filter.from)) q.from = filter.from;
-    if (isDate(filter.to)) q.to = filter.to;
-  } else {
-    const w = WINDOWS.find((x) => x.id === filter.window) || WINDOWS.find((x) => x.id === DEFAULT_WINDOW);
-    q.from = addDays(today, 1 - w.days);
-  }
-  return q;
-}
-
-const queryString = (q) => new URLSearchParams(q).toString();
-
-/**
- * Upper bounds of the choropleth classes: quantiles of the non-zero counts, at most `n` classes,
- * strictly increasing (equal quantiles merge), the last one the largest count.
- */
-export function classBounds(counts, n = CLASSES) {
-  const xs = counts.filter((c) => c > 0).sort((a, b) => a - b);
-  const bounds = [];
-  for (let k = 1; k <= n && xs.length; k++) {
-    const b = xs[Math.min(xs.length - 1, Math.ceil((k * xs.length) / n) - 1)];
-    if (!bounds.length || b > bounds[bounds.length - 1]) bounds.push(b);
-  }
-  return bounds;
-}
-
-/** The palette index (feature-state `bucket`) of class `i` of `n`: spread over 1..CLASSES. */
-function paletteIndex(i, n) {
-  return n <= 1 ? CLASSES : 1 + Math.round((i * (CLASSES - 1)) / (n - 1));
-}
-
-/** The feature-state `bucket` of a count: 0 for none, else its class's palette index. */
-export function bucketOf(count, bounds) {
-  if (!(count > 0) || !bounds.length) return 0;
-  const i = bounds.findIndex((b) => count <= b);
-  return paletteIndex(i === -1 ? bounds.length - 1 : i, bounds.length);
-}
 
 /** Summary of one level's statistics: what the legend shows and the map is coloured by. */
 function summarise(areas) {

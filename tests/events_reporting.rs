@@ -181,8 +181,9 @@ async fn a_point_in_no_unit_is_stored_with_its_nearest_grid_and_listed() {
     // 20 m east of the city's easternmost unit vertex: outside every unit, near a grid.
     let (x, y): (f64, f64) = sqlx::query_as(
         "SELECT ST_X(p), ST_Y(p) FROM (
-           SELECT (ST_DumpPoints(geom)).geom AS p FROM area WHERE level = 5
-            ORDER BY ST_XMax(geom) DESC LIMIT 1) s ORDER BY ST_X(p) DESC LIMIT 1",
+           SELECT (ST_DumpPoints(geom)).geom AS p FROM (
+             SELECT geom FROM area WHERE level = 5 ORDER BY ST_XMax(geom) DESC LIMIT 1) u) s
+          ORDER BY ST_X(p) DESC LIMIT 1",
     )
     .fetch_one(&app.store.pool)
     .await

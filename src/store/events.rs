@@ -259,7 +259,10 @@ pub async fn find_originals(
     let lats: Vec<f64> = probes.iter().map(|p| p.lat).collect();
     let ats: Vec<DateTime<Utc>> = probes.iter().map(|p| p.reported_at).collect();
     // The bounding-box prefilter is in degrees (1% wider than the radius) so the partial GiST
-    // index on open originals serves it; the exact test is on the sphere.
+    // index on open originals serves it; the exact test is on the sphere. The category and time
+    // tests are written so no btree can serve them (`|| ''`, `+ interval '0 s'`): otherwise the
+    // planner picks event_category_idx and walks a whole window of the category per probe
+    // (measured: 1.6 ms per probe against 0.04 ms on the GiST index, 25k events stored).
     sqlx::query_as(
         "SELECT r.ord, o.id
            FROM UNNEST($1::int4[], $2::text[], $3::float8[], $4::float8[], $5::timestamptz[])
@@ -269,14 +272,15 @@ pub async fn find_originals(
                 SELECT e.id
                   FROM event e
                  WHERE e.status NOT IN ('closed', 'rejected') AND e.duplicate_of IS NULL
-                   AND e.category = r.category
+                   AND e.category || '' = r.category
                    AND e.geom && ST_Expand(ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326),
                          c.repeat_radius_m * 1.01 / (111320.0 * cos(radians(least(abs(r.lat), 89.0)))),
                          c.repeat_radius_m * 1.01 / 110574.0)
                    AND ST_DistanceSphere(e.geom, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326))
                          <= c.repeat_radius_m
-                   AND e.reported_at <= r.reported_at
-                   AND e.reported_at >= r.reported_at - make_interval(secs => c.repeat_window_h * 3600.0)
+                   AND e.reported_at + interval '0 s' <= r.reported_at
+                   AND e.reported_at + interval '0 s'
+                         >= r.reported_at - make_interval(secs => c.repeat_window_h * 3600.0)
                  ORDER BY ST_DistanceSphere(e.geom, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326)),
                           e.reported_at, e.id
                  LIMIT 1) o

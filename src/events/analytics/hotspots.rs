@@ -139,9 +139,9 @@ pub fn dbscan(xs: &[f64], ys: &[f64], eps: f64, min_pts: usize) -> Vec<u32> {
     }
     // 3. Labels: core points by their cell's root; border points by the nearest core point.
     let mut root_of_point = vec![usize::MAX; n];
-    for c in 0..cells.len() {
+    for (c, core) in core_by_cell.iter().enumerate() {
         let r = find(&mut parent, c);
-        for &p in &core_by_cell[c] {
+        for &p in core {
             root_of_point[p as usize] = r;
         }
     }

@@ -1,6 +1,7 @@
 //! `onemap serve`: migrate, (optionally) load the demo city, keep the index in sync, serve HTTP.
 
 use crate::api::{AppState, router};
+use crate::events::analytics::EventAnalytics;
 use crate::index::{AssignIndex, sync};
 use crate::store::Store;
 use crate::tiles::TileService;
@@ -57,7 +58,17 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
     }
     let index = Arc::new(AssignIndex::default());
     let tiles = Arc::new(TileService::new(store.clone(), args.tile_cache_mb << 20));
-    tokio::spawn(sync::run(store.clone(), index.clone(), vec![tiles.clone()]));
+    let analytics = Arc::new(EventAnalytics::new(
+        store.clone(),
+        (args.tile_cache_mb as u64 / 4) << 20,
+    ));
+    tokio::spawn(sync::run(
+        store.clone(),
+        index.clone(),
+        vec![tiles.clone(), analytics.clone()],
+    ));
+    // Loads the event view, then follows `onemap_event_changed`.
+    tokio::spawn(crate::events::analytics::run(analytics.clone()));
     tokio::spawn(prune_change_log(store.clone()));
 
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -85,6 +96,7 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
         index,
         tiles,
         web,
+        analytics,
     });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

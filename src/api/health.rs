@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers) and `/readyz` (database reachable, index and tile geometry loaded).
+//! `/healthz` (the process answers) and `/readyz` (database reachable, index, tile geometry and
+//! the event view loaded).
 
 use super::AppState;
 use axum::Json;
@@ -16,7 +17,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let index = state.index.is_loaded();
     let tiles = state.tiles.is_loaded();
     let stats = state.index.snapshot().stats.clone();
-    let ready = db && index && tiles;
+    let events = state.analytics.is_loaded();
+    let ready = db && index && tiles && events;
     let status = if ready {
         StatusCode::OK
     } else {
@@ -29,6 +31,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "tiles_loaded": tiles,
         "index": stats,
         "tiles": state.tiles.stats(),
+        "events_loaded": events,
+        "events": state.analytics.stats(),
     });
     (status, Json(body)).into_response()
 }

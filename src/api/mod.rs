@@ -33,6 +33,8 @@ pub struct AppState {
     pub index: Arc<AssignIndex>,
     pub tiles: Arc<TileService>,
     pub web: Arc<WebConfig>,
+    /// The in-memory event view behind statistics, hotspots and event tiles.
+    pub analytics: Arc<crate::events::analytics::EventAnalytics>,
 }
 
 /// The whole HTTP surface.

@@ -1,6 +1,7 @@
 //! `onemap serve`: migrate, (optionally) load the demo city, keep the index in sync, serve HTTP.
 
 use crate::api::{AppState, router};
+use crate::events::analytics::EventAnalytics;
 use crate::index::{AssignIndex, sync};
 use crate::store::Store;
 use crate::tiles::TileService;
@@ -17,9 +18,14 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ONEMAP_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// Load the demo city first if the database holds no areas.
+    /// Load the demo city first if the database holds no areas, and demo events if it holds
+    /// no events.
     #[arg(long)]
     pub import_demo_if_empty: bool,
+    /// How many demo events --import-demo-if-empty loads (the full two-year demo is
+    /// `onemap import demo-events --count 1000000`).
+    #[arg(long, env = "ONEMAP_DEMO_EVENTS", default_value_t = 100_000)]
+    pub demo_events: usize,
     /// Size of the in-memory tile cache in MiB (0 turns it off).
     #[arg(long, env = "ONEMAP_TILE_CACHE_MB", default_value_t = 256)]
     pub tile_cache_mb: usize,
@@ -36,9 +42,33 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("the database holds no areas: loading the demo city");
         super::import::demo(&store, Default::default()).await?;
     }
+    if args.import_demo_if_empty
+        && args.demo_events > 0
+        && crate::events::demo::load::event_count(&store).await? == 0
+    {
+        tracing::info!(
+            count = args.demo_events,
+            "the database holds no events: loading demo events"
+        );
+        let params = crate::events::demo::DemoEventParams {
+            count: args.demo_events,
+            ..Default::default()
+        };
+        super::import::demo_events(&store, params, super::import::Existing::Append).await?;
+    }
     let index = Arc::new(AssignIndex::default());
     let tiles = Arc::new(TileService::new(store.clone(), args.tile_cache_mb << 20));
-    tokio::spawn(sync::run(store.clone(), index.clone(), vec![tiles.clone()]));
+    let analytics = Arc::new(EventAnalytics::new(
+        store.clone(),
+        (args.tile_cache_mb as u64 / 4) << 20,
+    ));
+    tokio::spawn(sync::run(
+        store.clone(),
+        index.clone(),
+        vec![tiles.clone(), analytics.clone()],
+    ));
+    // Loads the event view, then follows `onemap_event_changed`.
+    tokio::spawn(crate::events::analytics::run(analytics.clone()));
     tokio::spawn(prune_change_log(store.clone()));
 
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -66,6 +96,7 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
         index,
         tiles,
         web,
+        analytics,
     });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

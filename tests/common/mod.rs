@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 use onemap::api::{AppState, router};
+use onemap::events::analytics::EventAnalytics;
 use onemap::index::{AssignIndex, sync};
 use onemap::store::Store;
 use onemap::store::cluster::PrivateCluster;
@@ -213,6 +214,7 @@ pub struct TestApp {
     pub store: Store,
     pub index: Arc<AssignIndex>,
     pub tiles: Arc<TileService>,
+    pub analytics: Arc<EventAnalytics>,
     pub http: reqwest::Client,
     pub db: TestDb,
 }
@@ -240,7 +242,14 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
     let index = Arc::new(AssignIndex::default());
     sync::reload(&store, &index).await.unwrap();
     let tiles = Arc::new(TileService::new(store.clone(), 64 << 20));
-    tokio::spawn(sync::run(store.clone(), index.clone(), vec![tiles.clone()]));
+    let analytics = Arc::new(EventAnalytics::new(store.clone(), 16 << 20));
+    analytics.reload().await.unwrap();
+    tokio::spawn(sync::run(
+        store.clone(),
+        index.clone(),
+        vec![tiles.clone(), analytics.clone()],
+    ));
+    tokio::spawn(onemap::events::analytics::run(analytics.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let web = Arc::new(WebConfig {
@@ -252,6 +261,7 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
         index: index.clone(),
         tiles: tiles.clone(),
         web,
+        analytics: analytics.clone(),
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
     TestApp {
@@ -259,6 +269,7 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
         store,
         index,
         tiles,
+        analytics,
         http: reqwest::Client::new(),
         db,
     }

@@ -1,0 +1,168 @@
+//! The SQL of the analytics part: reading events into columns, area names, and the change
+//! channel. (Kept here rather than in `crate::store` so the part owns its queries; every
+//! statement binds its values.)
+
+use super::view::{
+    Codes, Columns, EventRow, NO_TIME, category_idx, priority_idx, source_idx, status_idx,
+};
+use crate::model::Level;
+use crate::store::{Op, Store, StoreError};
+use futures_util::TryStreamExt;
+use sqlx::Row;
+use sqlx::postgres::{PgListener, PgRow};
+use std::collections::HashMap;
+
+/// The channel the `event` triggers notify on (migrations/0002_events.sql).
+pub const CHANNEL: &str = "onemap_event_changed";
+
+const SELECT: &str = "SELECT id, ST_X(geom) AS lon, ST_Y(geom) AS lat,
+        (extract(epoch FROM reported_at) * 1000000)::int8 AS t,
+        category, source, status, priority,
+        (extract(epoch FROM deadline) * 1000000)::int8 AS deadline,
+        (extract(epoch FROM closed_at) * 1000000)::int8 AS closed_at,
+        district_code, town_code, village_code, grid_code, unit_code
+   FROM event";
+
+fn decode(row: &PgRow) -> Result<EventRow, sqlx::Error> {
+    let text = |name: &str| -> Result<Option<String>, sqlx::Error> { row.try_get(name) };
+    Ok(EventRow {
+        id: row.try_get("id")?,
+        lon: row.try_get("lon")?,
+        lat: row.try_get("lat")?,
+        t: row.try_get("t")?,
+        category: category_idx(row.try_get::<&str, _>("category")?),
+        source: source_idx(row.try_get::<&str, _>("source")?),
+        status: status_idx(row.try_get::<&str, _>("status")?),
+        priority: priority_idx(row.try_get::<&str, _>("priority")?),
+        deadline: row.try_get("deadline")?,
+        closed_at: row
+            .try_get::<Option<i64>, _>("closed_at")?
+            .unwrap_or(NO_TIME),
+        area: [
+            text("district_code")?,
+            text("town_code")?,
+            text("village_code")?,
+            text("grid_code")?,
+            text("unit_code")?,
+        ],
+    })
+}
+
+/// Every event, streamed straight into columns (unsorted, cells unset).
+pub async fn load_all(store: &Store) -> Result<(Columns, Codes), StoreError> {
+    let mut cols = Columns::default();
+    let mut codes = Codes::default();
+    let mut rows = sqlx::query(SELECT).fetch(&store.pool);
+    while let Some(row) = rows.try_next().await.op("loading events")? {
+        let r = decode(&row).op("decoding an event")?;
+        cols.push_row(&r, &mut codes, false);
+    }
+    Ok((cols, codes))
+}
+
+/// The events with these ids.
+pub async fn events_by_id(store: &Store, ids: &[i64]) -> Result<Vec<EventRow>, StoreError> {
+    let sql = format!("{SELECT} WHERE id = ANY($1)");
+    let rows = sqlx::query(&sql)
+        .bind(ids)
+        .fetch_all(&store.pool)
+        .await
+        .op("reading changed events")?;
+    rows.iter()
+        .map(decode)
+        .collect::<Result<_, _>>()
+        .op("decoding an event")
+}
+
+/// The events with `lo <= id <= hi`.
+pub async fn events_in_range(store: &Store, lo: i64, hi: i64) -> Result<Vec<EventRow>, StoreError> {
+    let sql = format!("{SELECT} WHERE id BETWEEN $1 AND $2");
+    let rows = sqlx::query(&sql)
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(&store.pool)
+        .await
+        .op("reading changed events")?;
+    rows.iter()
+        .map(decode)
+        .collect::<Result<_, _>>()
+        .op("decoding an event")
+}
+
+/// A listener subscribed to the event change channel.
+pub async fn listen(store: &Store) -> Result<PgListener, StoreError> {
+    let mut listener = PgListener::connect_with(&store.pool)
+        .await
+        .op("connecting the event listener")?;
+    listener
+        .listen(CHANNEL)
+        .await
+        .op("listening for event changes")?;
+    Ok(listener)
+}
+
+/// Name and level of an area.
+#[derive(Debug, Clone)]
+pub struct AreaName {
+    pub name: String,
+    pub level: Level,
+}
+
+/// code → (name, level) of every area.
+pub async fn area_names(store: &Store) -> Result<HashMap<String, AreaName>, StoreError> {
+    let rows = sqlx::query("SELECT code, name, level FROM area")
+        .fetch_all(&store.pool)
+        .await
+        .op("reading area names")?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let code: String = r.try_get("code").op("reading an area code")?;
+        let name: String = r.try_get("name").op("reading an area name")?;
+        let rank: i16 = r.try_get("level").op("reading an area level")?;
+        if let Some(level) = Level::from_rank(rank) {
+            out.insert(code, AreaName { name, level });
+        }
+    }
+    Ok(out)
+}
+
+/// What a notification on `CHANNEL` names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    Ids(Vec<i64>),
+    Range(i64, i64),
+    /// Unreadable payload: reload everything, to be safe.
+    Reload,
+}
+
+impl Notice {
+    pub fn parse(payload: &str) -> Notice {
+        if let Some(list) = payload.strip_prefix("ids:") {
+            let ids: Result<Vec<i64>, _> = list.split(',').map(|s| s.trim().parse()).collect();
+            return ids.map(Notice::Ids).unwrap_or(Notice::Reload);
+        }
+        if let Some(r) = payload.strip_prefix("range:") {
+            let mut p = r.split(':').map(str::parse::<i64>);
+            if let (Some(Ok(lo)), Some(Ok(hi)), None) = (p.next(), p.next(), p.next())
+                && lo <= hi
+            {
+                return Notice::Range(lo, hi);
+            }
+        }
+        Notice::Reload
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_payloads() {
+        assert_eq!(Notice::parse("ids:1,2,3"), Notice::Ids(vec![1, 2, 3]));
+        assert_eq!(Notice::parse("range:5:9"), Notice::Range(5, 9));
+        assert_eq!(Notice::parse("range:9:5"), Notice::Reload);
+        assert_eq!(Notice::parse("ids:1,x"), Notice::Reload);
+        assert_eq!(Notice::parse("what"), Notice::Reload);
+    }
+}

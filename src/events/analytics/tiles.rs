@@ -1,0 +1,431 @@
+//! Event tiles: `GET /tiles/events/{z}/{x}/{y}[.mvt|.pbf]` and its TileJSON `/tiles/events`.
+//!
+//! One MVT layer `events`. At z ≤ `MAX_CELL_ZOOM` the events inside the tile are counted per
+//! H3 cell (resolution by zoom, `cell_res`: a cell spans roughly 10–30 px) and each cell is a
+//! point at its centre with `count` and `cell`; a cell that straddles a tile edge appears in
+//! each tile with that tile's share, so the counts of a tile always add up to the events
+//! inside its envelope. At z ≥ 14 every event is a point with `id`, `category`, `status`,
+//! `source`, `reported_at` and `count` = 1.
+//!
+//! Filters: `category`, `source`, `status`, `area`, `from`, `to` as in `filter.rs` (default
+//! window: the last 30 days). Cache: encoded tiles keyed by (view generation, z/x/y, filter);
+//! every applied change bumps the generation, so a tile is never served from before a change
+//! (old entries age out of the LRU); the ETag is the tile's xxh3.
+
+use super::filter::{self, Filter};
+use super::view::ViewSnapshot;
+use super::{EventAnalytics, not_ready};
+use crate::api::AppState;
+use crate::api::error::{ApiError, Params};
+use crate::events::model::{Category, Source, Status};
+use crate::tiles::cache::{Coding, Encoded};
+use crate::tiles::tile_id::{MAX_ZOOM, TileId, TileIdError, to_mercator};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use geozero::mvt::tile::{Feature, GeomType, Layer, Value};
+use geozero::mvt::{Message, Tile};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub const LAYER: &str = "events";
+pub const EXTENT: u32 = 4096;
+/// Cell centres may lie this far (tile units) outside the tile.
+const BUFFER: i32 = 256;
+/// Deepest zoom with aggregated cells; individual events from the next zoom on.
+pub const MAX_CELL_ZOOM: u8 = 13;
+const CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
+
+/// H3 resolution for a zoom: a cell about 10–30 px across on a 512 px tile at Putian's
+/// latitude (each H3 level shrinks cells by √7 ≈ 2.65, each zoom by 2).
+pub fn cell_res(z: u8) -> u8 {
+    ((z as f64 * 0.71 - 0.1).round().max(0.0) as u8).min(super::view::CELL_RES)
+}
+
+/// Key of a cached tile.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TileKey {
+    generation: u64,
+    tile: TileId,
+    filter: String,
+}
+
+pub fn new_cache(bytes: u64) -> moka::sync::Cache<TileKey, Arc<Encoded>> {
+    moka::sync::Cache::builder()
+        .max_capacity(bytes.max(1))
+        .weigher(|_k: &TileKey, v: &Arc<Encoded>| {
+            (v.raw.len() * 3 + 200).min(u32::MAX as usize) as u32
+        })
+        .build()
+}
+
+const MOVE_TO_ONE: u32 = 1 | (1 << 3);
+
+fn zigzag(n: i32) -> u32 {
+    ((n << 1) ^ (n >> 31)) as u32
+}
+
+#[derive(Hash, PartialEq, Eq)]
+enum Val {
+    Str(String),
+    UInt(u64),
+}
+
+/// A point layer with shared keys and de-duplicated values.
+struct Points {
+    layer: Layer,
+    values: HashMap<Val, u32>,
+}
+
+impl Points {
+    fn new(keys: &[&str]) -> Points {
+        Points {
+            layer: Layer {
+                version: 2,
+                name: LAYER.to_string(),
+                extent: Some(EXTENT),
+                keys: keys.iter().map(|k| k.to_string()).collect(),
+                ..Default::default()
+            },
+            values: HashMap::new(),
+        }
+    }
+
+    fn value(&mut self, v: Val) -> u32 {
+        if let Some(&i) = self.values.get(&v) {
+            return i;
+        }
+        let i = self.layer.values.len() as u32;
+        self.layer.values.push(match &v {
+            Val::Str(s) => Value {
+                string_value: Some(s.clone()),
+                ..Default::default()
+            },
+            Val::UInt(n) => Value {
+                uint_value: Some(*n),
+                ..Default::default()
+            },
+        });
+        self.values.insert(v, i);
+        i
+    }
+
+    /// Adds a point; `props` are values in the order of the keys.
+    fn add(&mut self, id: Option<u64>, props: Vec<Val>, p: [i32; 2]) {
+        let mut tags = Vec::with_capacity(props.len() * 2);
+        for (k, v) in props.into_iter().enumerate() {
+            tags.push(k as u32);
+            tags.push(self.value(v));
+        }
+        self.layer.features.push(Feature {
+            id,
+            tags,
+            r#type: Some(GeomType::Point as i32),
+            geometry: vec![MOVE_TO_ONE, zigzag(p[0]), zigzag(p[1])],
+        });
+    }
+
+    fn encode(self) -> Vec<u8> {
+        if self.layer.features.is_empty() {
+            return Vec::new();
+        }
+        Tile {
+            layers: vec![self.layer],
+        }
+        .encode_to_vec()
+    }
+}
+
+/// Renders one tile of the events passing `f`: MVT bytes, empty when nothing falls in it.
+pub fn render(view: &ViewSnapshot, f: &Filter, tile: TileId) -> Vec<u8> {
+    let [x0, _, x1, y1] = tile.bounds_m(EXTENT, 0);
+    let [w, s, e, n] = tile.bounds_4326();
+    let scale = EXTENT as f64 / (x1 - x0);
+    let to_tile = |lon: f64, lat: f64| -> [i32; 2] {
+        let (mx, my) = to_mercator(lon, lat);
+        let px = ((mx - x0) * scale).floor() as i32;
+        let py = ((y1 - my) * scale).floor() as i32;
+        let lim = EXTENT as i32 + BUFFER;
+        [px.clamp(-BUFFER, lim), py.clamp(-BUFFER, lim)]
+    };
+    // Half-open in both directions (west and north edges in): a point on a shared edge
+    // belongs to exactly one tile.
+    let inside = |lon: f64, lat: f64| lon >= w && lon < e && lat > s && lat <= n;
+    if tile.z <= MAX_CELL_ZOOM {
+        let res = h3o::Resolution::try_from(cell_res(tile.z)).unwrap_or(h3o::Resolution::Zero);
+        let mut counts: HashMap<u64, u64> = HashMap::new();
+        view.scan(f.from, f.to, |c, i| {
+            if inside(c.lon[i], c.lat[i]) && f.matches(c, i) {
+                let parent = h3o::CellIndex::try_from(c.cell[i])
+                    .ok()
+                    .and_then(|cell| cell.parent(res))
+                    .map_or(0, u64::from);
+                *counts.entry(parent).or_insert(0) += 1;
+            }
+        });
+        let mut cells: Vec<(u64, u64)> = counts.into_iter().collect();
+        cells.sort_unstable();
+        let mut layer = Points::new(&["count", "cell"]);
+        for (cell, count) in cells {
+            let (p, name) = match h3o::CellIndex::try_from(cell) {
+                Ok(ci) => {
+                    let ll = h3o::LatLng::from(ci);
+                    (to_tile(ll.lng(), ll.lat()), ci.to_string())
+                }
+                // Coordinates H3 refused: one point at the tile centre.
+                Err(_) => ([EXTENT as i32 / 2; 2], String::new()),
+            };
+            layer.add(Some(cell), vec![Val::UInt(count), Val::Str(name)], p);
+        }
+        return layer.encode();
+    }
+    let mut layer = Points::new(&["id", "category", "status", "source", "reported_at", "count"]);
+    let mut pts: Vec<(i64, [i32; 2], u8, u8, u8, i64)> = Vec::new();
+    view.scan(f.from, f.to, |c, i| {
+        if inside(c.lon[i], c.lat[i]) && f.matches(c, i) {
+            pts.push((
+                c.id[i],
+                to_tile(c.lon[i], c.lat[i]),
+                c.category[i],
+                c.status[i],
+                c.source[i],
+                c.t[i],
+            ));
+        }
+    });
+    pts.sort_unstable_by_key(|p| p.0);
+    for (id, p, cat, st, src, t) in pts {
+        let code = |all: Option<&'static str>| all.unwrap_or("unknown").to_string();
+        layer.add(
+            Some(id as u64),
+            vec![
+                Val::UInt(id as u64),
+                Val::Str(code(Category::ALL.get(cat as usize).map(|c| c.code()))),
+                Val::Str(code(Status::ALL.get(st as usize).map(|c| c.code()))),
+                Val::Str(code(Source::ALL.get(src as usize).map(|c| c.code()))),
+                Val::Str(filter::format_time(t).unwrap_or_default()),
+                Val::UInt(1),
+            ],
+            p,
+        );
+    }
+    layer.encode()
+}
+
+fn tile_error(e: TileIdError) -> ApiError {
+    match e {
+        TileIdError::NotANumber { what, got } => ApiError::bad_request(
+            "invalid_tile",
+            format!(
+                "瓦片坐标 {what} 应为非负整数 (tile {what} must be a whole number, got '{got}')"
+            ),
+        ),
+        TileIdError::Zoom(z) => ApiError::bad_request(
+            "zoom_out_of_range",
+            format!(
+                "缩放级别 {z} 超出范围 0–{MAX_ZOOM} (zoom must be 0..={MAX_ZOOM}; clients overzoom beyond it)"
+            ),
+        ),
+        TileIdError::OutOfRange {
+            what,
+            got,
+            limit,
+            z,
+        } => ApiError::bad_request(
+            "tile_out_of_range",
+            format!(
+                "瓦片坐标 {what}={got} 超出范围，缩放级别 {z} 时应小于 {limit} ({what} must be below {limit} at zoom {z})"
+            ),
+        ),
+    }
+}
+
+fn strip_extension(y: &str) -> Result<&str, ApiError> {
+    match y.split_once('.') {
+        None => Ok(y),
+        Some((n, "mvt" | "pbf")) => Ok(n),
+        Some((_, ext)) => Err(ApiError::bad_request(
+            "unsupported_format",
+            format!(
+                "不支持的瓦片格式 '.{}'，请用 .mvt 或 .pbf (unsupported tile format; use .mvt, .pbf or none)",
+                ext.chars().take(20).collect::<String>()
+            ),
+        )),
+    }
+}
+
+/// gzip if the client takes it (br is left to the area tiles; event tiles change often).
+fn coding(headers: &HeaderMap) -> Coding {
+    let accepts = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let gz = accepts.split(',').any(|item| {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let refused = parts.any(|p| p.trim() == "q=0" || p.trim() == "q=0.0");
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+    });
+    if gz { Coding::Gzip } else { Coding::Identity }
+}
+
+/// The tile for a request, from the cache or rendered on the blocking pool.
+pub async fn tile_bytes(
+    a: &EventAnalytics,
+    f: Filter,
+    t: TileId,
+) -> Result<Arc<Encoded>, ApiError> {
+    let view = a.snapshot();
+    let key = TileKey {
+        generation: view.stats.generation,
+        tile: t,
+        filter: f.canonical.clone(),
+    };
+    if let Some(e) = a.tile_cache.get(&key) {
+        return Ok(e);
+    }
+    let encoded = tokio::task::spawn_blocking(move || Arc::new(Encoded::new(render(&view, &f, t))))
+        .await
+        .map_err(ApiError::internal)?;
+    a.tile_cache.insert(key, encoded.clone());
+    Ok(encoded)
+}
+
+pub async fn tile(
+    State(state): State<AppState>,
+    Path((z, x, y)): Path<(String, String, String)>,
+    p: Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let y = strip_extension(&y)?;
+    let t = TileId::parse(&z, &x, y).map_err(tile_error)?;
+    let a = &state.analytics;
+    if !a.is_loaded() {
+        return Err(not_ready());
+    }
+    let names = a.names();
+    let f = filter::parse(&p, &a.snapshot().codes, &names, Some("area"), true)?;
+    let encoded = tile_bytes(a, f, t).await?;
+    let cache = HeaderValue::from_static("no-cache");
+    let vary = HeaderValue::from_static("accept-encoding");
+    if encoded.is_empty() {
+        return Ok((
+            StatusCode::NO_CONTENT,
+            [(header::CACHE_CONTROL, cache), (header::VARY, vary)],
+        )
+            .into_response());
+    }
+    let coding = coding(&headers);
+    let etag = encoded.etag(coding);
+    let etag_value = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
+    let matches = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim().trim_start_matches("W/") == etag);
+    if matches {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [
+                (header::ETAG, etag_value),
+                (header::CACHE_CONTROL, cache),
+                (header::VARY, vary),
+            ],
+        )
+            .into_response());
+    }
+    let mut resp = (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE)),
+            (header::ETAG, etag_value),
+            (header::CACHE_CONTROL, cache),
+            (header::VARY, vary),
+        ],
+        encoded.body(coding),
+    )
+        .into_response();
+    if let Some(enc) = coding.header() {
+        resp.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
+    }
+    Ok(resp)
+}
+
+/// TileJSON 3.0.0 of the event tiles; the query string (filters) is carried into the URL.
+pub async fn tilejson(
+    State(state): State<AppState>,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+        })
+        .unwrap_or("localhost");
+    let proto = match headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some("https") => "https",
+        _ => "http",
+    };
+    let query = q
+        .filter(|q| {
+            !q.is_empty()
+                && q.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "=&,%-_.:+".contains(c))
+        })
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    let bounds = state
+        .index
+        .snapshot()
+        .units_bbox()
+        .unwrap_or([-180.0, -85.0, 180.0, 85.0]);
+    Ok(axum::Json(serde_json::json!({
+        "tilejson": "3.0.0",
+        "name": "onemap events",
+        "description": "事件分布：z≤13 为 H3 六边形聚合点（count），z≥14 为单个事件 (events: H3 cell counts up to z13, single events from z14)",
+        "version": "1.0.0",
+        "attribution": "onemap",
+        "scheme": "xyz",
+        "format": "pbf",
+        "tiles": [format!("{proto}://{host}/tiles/events/{{z}}/{{x}}/{{y}}.mvt{query}")],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "bounds": bounds,
+        "center": [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, 10],
+        "vector_layers": [{
+            "id": LAYER,
+            "description": "z≤13: H3 cell centres; z≥14: events",
+            "minzoom": 0,
+            "maxzoom": MAX_ZOOM,
+            "fields": {
+                "count": "Number", "cell": "String", "id": "Number", "category": "String",
+                "status": "String", "source": "String", "reported_at": "String",
+            },
+        }],
+        "loaded": state.analytics.is_loaded(),
+    }))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_resolution_grows_with_zoom() {
+        assert_eq!(cell_res(0), 0);
+        assert_eq!(cell_res(10), 7);
+        assert_eq!(cell_res(13), 9);
+        for z in 1..=MAX_CELL_ZOOM {
+            assert!(cell_res(z) >= cell_res(z - 1));
+        }
+    }
+}

@@ -1,0 +1,476 @@
+//! The in-memory event view: every event as columns, ordered for time-window scans.
+//!
+//! A `ViewSnapshot` is immutable and shared behind an `ArcSwap`. It holds a large *base*
+//! (columns sorted by `reported_at`, then id) and a small *delta* (same layout) of rows that
+//! were inserted or changed since the base was built; base rows superseded by the delta are
+//! flagged in a bitset. An upsert therefore copies only the delta and the bitset (a few
+//! hundred KiB), never the base; when the delta grows past `MERGE_AT` rows the two are merged
+//! into a new base off the async runtime. Invariants: both parts are sorted by `(t, id)`; an
+//! id is live in at most one place (the delta wins).
+//!
+//! Times are microseconds since the Unix epoch (as PostgreSQL stores them), so window
+//! filters agree exactly with SQL on `timestamptz`.
+
+use crate::events::model::{Category, Priority, Source, Status};
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// No area at this level / no code.
+pub const NONE: u32 = u32::MAX;
+/// A missing time (`closed_at` of an open event).
+pub const NO_TIME: i64 = i64::MIN;
+/// Resolution of the H3 cell kept per event; tiles use its parents.
+pub const CELL_RES: u8 = 9;
+/// Above this many delta rows, the delta is merged into the base.
+pub const MERGE_AT: usize = 50_000;
+
+/// The area levels an event carries codes for, in column order.
+pub const AREA_LEVELS: [crate::model::Level; 5] = [
+    crate::model::Level::District,
+    crate::model::Level::Town,
+    crate::model::Level::Village,
+    crate::model::Level::Grid,
+    crate::model::Level::Unit,
+];
+
+/// Column index of a level in `Columns::area`, if events carry it.
+pub fn area_column(level: crate::model::Level) -> Option<usize> {
+    AREA_LEVELS.iter().position(|l| *l == level)
+}
+
+/// One event as read from the database (codes not yet interned).
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub id: i64,
+    pub lon: f64,
+    pub lat: f64,
+    pub t: i64,
+    pub category: u8,
+    pub source: u8,
+    pub status: u8,
+    pub priority: u8,
+    pub deadline: i64,
+    pub closed_at: i64,
+    /// district, town, village, grid, unit
+    pub area: [Option<String>; 5],
+}
+
+/// Position of a vocabulary value, or `u8::MAX` for a code this build does not know.
+pub fn category_idx(code: &str) -> u8 {
+    Category::ALL
+        .iter()
+        .position(|c| c.code() == code)
+        .map_or(u8::MAX, |i| i as u8)
+}
+pub fn source_idx(code: &str) -> u8 {
+    Source::ALL
+        .iter()
+        .position(|c| c.code() == code)
+        .map_or(u8::MAX, |i| i as u8)
+}
+pub fn status_idx(code: &str) -> u8 {
+    Status::ALL
+        .iter()
+        .position(|c| c.code() == code)
+        .map_or(u8::MAX, |i| i as u8)
+}
+pub fn priority_idx(code: &str) -> u8 {
+    Priority::ALL
+        .iter()
+        .position(|c| c.code() == code)
+        .map_or(u8::MAX, |i| i as u8)
+}
+
+/// True if the status at this index is open (not closed, not rejected).
+pub fn status_open(s: u8) -> bool {
+    Status::ALL.get(s as usize).is_none_or(|s| s.is_open())
+}
+
+/// Index of `Status::Closed`.
+pub fn closed_idx() -> u8 {
+    status_idx(Status::Closed.code())
+}
+
+/// Area codes interned as dense u32 ids (append-only, shared by base and delta).
+#[derive(Debug, Clone, Default)]
+pub struct Codes {
+    names: Vec<Arc<str>>,
+    ids: HashMap<Arc<str>, u32>,
+}
+
+impl Codes {
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+    pub fn get(&self, code: &str) -> Option<u32> {
+        self.ids.get(code).copied()
+    }
+    pub fn code(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("", |s| s)
+    }
+    fn intern(&mut self, code: &str) -> u32 {
+        if let Some(&i) = self.ids.get(code) {
+            return i;
+        }
+        let s: Arc<str> = Arc::from(code);
+        let i = self.names.len() as u32;
+        self.names.push(s.clone());
+        self.ids.insert(s, i);
+        i
+    }
+    fn bytes(&self) -> usize {
+        self.names.iter().map(|s| s.len() + 48).sum::<usize>()
+    }
+}
+
+/// Events as columns.
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    pub id: Vec<i64>,
+    /// `reported_at`, µs since the epoch.
+    pub t: Vec<i64>,
+    pub lon: Vec<f64>,
+    pub lat: Vec<f64>,
+    /// H3 cell at `CELL_RES` (0 if the coordinate is not valid for H3).
+    pub cell: Vec<u64>,
+    pub category: Vec<u8>,
+    pub source: Vec<u8>,
+    pub status: Vec<u8>,
+    pub priority: Vec<u8>,
+    /// µs since the epoch.
+    pub deadline: Vec<i64>,
+    /// µs since the epoch, or `NO_TIME`.
+    pub closed_at: Vec<i64>,
+    /// Interned codes by `AREA_LEVELS`, `NONE` when absent.
+    pub area: [Vec<u32>; 5],
+}
+
+fn cell_of(lon: f64, lat: f64) -> u64 {
+    let res = h3o::Resolution::try_from(CELL_RES).unwrap_or(h3o::Resolution::Nine);
+    h3o::LatLng::new(lat, lon)
+        .map(|ll| u64::from(ll.to_cell(res)))
+        .unwrap_or(0)
+}
+
+impl Columns {
+    pub fn len(&self) -> usize {
+        self.id.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.id.is_empty()
+    }
+
+    /// Appends a row; the cell is computed later by `fill_cells` (or here if `cell` is true).
+    pub fn push_row(&mut self, r: &EventRow, codes: &mut Codes, cell: bool) {
+        self.id.push(r.id);
+        self.t.push(r.t);
+        self.lon.push(r.lon);
+        self.lat.push(r.lat);
+        self.cell.push(if cell { cell_of(r.lon, r.lat) } else { 0 });
+        self.category.push(r.category);
+        self.source.push(r.source);
+        self.status.push(r.status);
+        self.priority.push(r.priority);
+        self.deadline.push(r.deadline);
+        self.closed_at.push(r.closed_at);
+        for (k, c) in r.area.iter().enumerate() {
+            self.area[k].push(c.as_deref().map_or(NONE, |c| codes.intern(c)));
+        }
+    }
+
+    fn push_from(&mut self, o: &Columns, i: usize) {
+        self.id.push(o.id[i]);
+        self.t.push(o.t[i]);
+        self.lon.push(o.lon[i]);
+        self.lat.push(o.lat[i]);
+        self.cell.push(o.cell[i]);
+        self.category.push(o.category[i]);
+        self.source.push(o.source[i]);
+        self.status.push(o.status[i]);
+        self.priority.push(o.priority[i]);
+        self.deadline.push(o.deadline[i]);
+        self.closed_at.push(o.closed_at[i]);
+        for k in 0..5 {
+            self.area[k].push(o.area[k][i]);
+        }
+    }
+
+    /// Computes every row's H3 cell, in parallel.
+    pub fn fill_cells(&mut self) {
+        self.cell = self
+            .lon
+            .par_iter()
+            .zip(self.lat.par_iter())
+            .map(|(&lon, &lat)| cell_of(lon, lat))
+            .collect();
+    }
+
+    /// These columns sorted by (t, id).
+    pub fn sorted(self) -> Columns {
+        let mut perm: Vec<u32> = (0..self.len() as u32).collect();
+        perm.par_sort_unstable_by_key(|&i| (self.t[i as usize], self.id[i as usize]));
+        let mut out = Columns::with_capacity(self.len());
+        for &i in &perm {
+            out.push_from(&self, i as usize);
+        }
+        out
+    }
+
+    fn with_capacity(n: usize) -> Columns {
+        Columns {
+            id: Vec::with_capacity(n),
+            t: Vec::with_capacity(n),
+            lon: Vec::with_capacity(n),
+            lat: Vec::with_capacity(n),
+            cell: Vec::with_capacity(n),
+            category: Vec::with_capacity(n),
+            source: Vec::with_capacity(n),
+            status: Vec::with_capacity(n),
+            priority: Vec::with_capacity(n),
+            deadline: Vec::with_capacity(n),
+            closed_at: Vec::with_capacity(n),
+            area: std::array::from_fn(|_| Vec::with_capacity(n)),
+        }
+    }
+
+    /// Row range with `from <= t < to` (the columns are sorted by t).
+    pub fn window(&self, from: i64, to: i64) -> std::ops::Range<usize> {
+        let lo = self.t.partition_point(|&t| t < from);
+        let hi = self.t.partition_point(|&t| t < to).max(lo);
+        lo..hi
+    }
+
+    fn bytes(&self) -> usize {
+        self.len() * (8 * 7 + 4 + 4 * 5)
+    }
+}
+
+/// Size and timing figures of the view, for /readyz and the benchmark.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ViewStats {
+    pub events: usize,
+    pub base_rows: usize,
+    pub delta_rows: usize,
+    pub area_codes: usize,
+    /// Approximate heap memory, bytes.
+    pub memory_bytes: usize,
+    /// Time of the last full load (fetch + build), ms.
+    pub load_ms: u64,
+    /// Number of upserts applied since the last full load.
+    pub upserts: u64,
+    /// Bumped by every change: a cache key part.
+    pub generation: u64,
+}
+
+/// One immutable version of the view.
+#[derive(Clone, Default)]
+pub struct ViewSnapshot {
+    pub codes: Arc<Codes>,
+    base: Arc<Columns>,
+    /// (id, row) of the base, sorted by id.
+    base_by_id: Arc<Vec<(i64, u32)>>,
+    /// Bit per base row: superseded by the delta.
+    dead: Arc<Vec<u64>>,
+    delta: Arc<Columns>,
+    pub stats: ViewStats,
+}
+
+impl ViewSnapshot {
+    /// A snapshot over `cols` (any order; cells may be unset).
+    pub fn build(mut cols: Columns, codes: Codes, load_ms: u64, generation: u64) -> ViewSnapshot {
+        cols.fill_cells();
+        Self::from_sorted(cols.sorted(), codes, load_ms, generation)
+    }
+
+    fn from_sorted(base: Columns, codes: Codes, load_ms: u64, generation: u64) -> ViewSnapshot {
+        let mut by_id: Vec<(i64, u32)> = base
+            .id
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| (id, i as u32))
+            .collect();
+        by_id.par_sort_unstable();
+        let dead = vec![0u64; base.len().div_ceil(64)];
+        let mut s = ViewSnapshot {
+            codes: Arc::new(codes),
+            base: Arc::new(base),
+            base_by_id: Arc::new(by_id),
+            dead: Arc::new(dead),
+            delta: Arc::new(Columns::default()),
+            stats: ViewStats {
+                load_ms,
+                generation,
+                ..Default::default()
+            },
+        };
+        s.refresh_stats();
+        s
+    }
+
+    fn refresh_stats(&mut self) {
+        let dead: usize = self.dead.iter().map(|w| w.count_ones() as usize).sum();
+        self.stats.base_rows = self.base.len();
+        self.stats.delta_rows = self.delta.len();
+        self.stats.events = self.base.len() - dead + self.delta.len();
+        self.stats.area_codes = self.codes.len();
+        self.stats.memory_bytes = self.base.bytes()
+            + self.delta.bytes()
+            + self.base_by_id.len() * 16
+            + self.dead.len() * 8
+            + self.codes.bytes();
+    }
+
+    pub fn len(&self) -> usize {
+        self.stats.events
+    }
+    pub fn is_empty(&self) -> bool {
+        self.stats.events == 0
+    }
+
+    fn is_dead(&self, i: usize) -> bool {
+        self.dead[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    /// Calls `f(columns, row)` for every live event with `from <= t < to`, in time order
+    /// within each part (base, then delta).
+    #[inline]
+    pub fn scan(&self, from: i64, to: i64, mut f: impl FnMut(&Columns, usize)) {
+        let base = &*self.base;
+        let any_dead = self.stats.base_rows + self.stats.delta_rows != self.stats.events;
+        for i in base.window(from, to) {
+            if any_dead && self.is_dead(i) {
+                continue;
+            }
+            f(base, i);
+        }
+        let delta = &*self.delta;
+        for i in delta.window(from, to) {
+            f(delta, i);
+        }
+    }
+
+    /// The whole time span of the data, (min t, max t), if any.
+    pub fn time_span(&self) -> Option<(i64, i64)> {
+        let firsts = [self.base.t.first(), self.delta.t.first()];
+        let lasts = [self.base.t.last(), self.delta.t.last()];
+        let lo = firsts.into_iter().flatten().min()?;
+        let hi = lasts.into_iter().flatten().max()?;
+        Some((*lo, *hi))
+    }
+
+    /// A new version with `rows` inserted or replacing the rows of the same id. Returns the
+    /// new snapshot; merges the delta into the base when it has grown large.
+    pub fn upserted(&self, rows: &[EventRow]) -> ViewSnapshot {
+        let mut codes = (*self.codes).clone();
+        let ids: HashSet<i64> = rows.iter().map(|r| r.id).collect();
+        let mut dead = (*self.dead).clone();
+        for r in rows {
+            if let Ok(k) = self.base_by_id.binary_search_by_key(&r.id, |e| e.0) {
+                let i = self.base_by_id[k].1 as usize;
+                dead[i / 64] |= 1 << (i % 64);
+            }
+        }
+        let mut delta = Columns::with_capacity(self.delta.len() + rows.len());
+        for i in 0..self.delta.len() {
+            if !ids.contains(&self.delta.id[i]) {
+                delta.push_from(&self.delta, i);
+            }
+        }
+        // Last write wins when a batch names one id twice.
+        let mut latest: HashMap<i64, &EventRow> = HashMap::new();
+        for r in rows {
+            latest.insert(r.id, r);
+        }
+        let mut fresh: Vec<&EventRow> = latest.into_values().collect();
+        fresh.sort_unstable_by_key(|r| r.id);
+        for r in fresh {
+            delta.push_row(r, &mut codes, true);
+        }
+        let delta = delta.sorted();
+        let generation = self.stats.generation + 1;
+        if delta.len() > MERGE_AT {
+            let mut merged = Columns::with_capacity(self.base.len() + delta.len());
+            for i in 0..self.base.len() {
+                if dead[i / 64] & (1 << (i % 64)) == 0 {
+                    merged.push_from(&self.base, i);
+                }
+            }
+            for i in 0..delta.len() {
+                merged.push_from(&delta, i);
+            }
+            let mut s = Self::from_sorted(merged.sorted(), codes, self.stats.load_ms, generation);
+            s.stats.upserts = self.stats.upserts + 1;
+            return s;
+        }
+        let mut s = ViewSnapshot {
+            codes: Arc::new(codes),
+            base: self.base.clone(),
+            base_by_id: self.base_by_id.clone(),
+            dead: Arc::new(dead),
+            delta: Arc::new(delta),
+            stats: self.stats.clone(),
+        };
+        s.stats.generation = generation;
+        s.stats.upserts += 1;
+        s.refresh_stats();
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, t: i64, status: &str, village: &str) -> EventRow {
+        EventRow {
+            id,
+            lon: 119.0 + id as f64 * 1e-3,
+            lat: 25.4,
+            t,
+            category: 0,
+            source: 0,
+            status: status_idx(status),
+            priority: 1,
+            deadline: t + 10,
+            closed_at: NO_TIME,
+            area: [Some("d".into()), None, Some(village.into()), None, None],
+        }
+    }
+
+    fn ids(s: &ViewSnapshot, from: i64, to: i64) -> Vec<i64> {
+        let mut v = Vec::new();
+        s.scan(from, to, |c, i| v.push(c.id[i]));
+        v
+    }
+
+    #[test]
+    fn upserts_replace_rows_and_windows_follow_time() {
+        let mut cols = Columns::default();
+        let mut codes = Codes::default();
+        for (id, t) in [(1, 30), (2, 10), (3, 20)] {
+            cols.push_row(&row(id, t, "reported", "v1"), &mut codes, false);
+        }
+        let s = ViewSnapshot::build(cols, codes, 0, 0);
+        assert_eq!(ids(&s, 0, 100), vec![2, 3, 1]);
+        assert_eq!(ids(&s, 10, 30), vec![2, 3]);
+        // Event 3 moves in time and changes status; event 4 is new.
+        let s2 = s.upserted(&[row(3, 40, "closed", "v2"), row(4, 15, "reported", "v1")]);
+        assert_eq!(s2.len(), 4);
+        let mut all = ids(&s2, 0, 100);
+        all.sort();
+        assert_eq!(all, vec![1, 2, 3, 4]);
+        assert_eq!(ids(&s2, 20, 30), Vec::<i64>::new());
+        assert_eq!(ids(&s2, 40, 41), vec![3]);
+        assert_eq!(s2.stats.generation, 1);
+        // The old version is untouched.
+        assert_eq!(ids(&s, 20, 21), vec![3]);
+        // Upserting the same id again keeps one row.
+        let s3 = s2.upserted(&[row(3, 40, "closed", "v2")]);
+        assert_eq!(s3.len(), 4);
+        assert!(s3.codes.get("v2").is_some());
+    }
+}

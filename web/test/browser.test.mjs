@@ -552,9 +552,15 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
     assert.ok(cell, 'no event cell near the test village');
     await page.evaluate((c) => window.onemap.map.jumpTo({ center: c, zoom: 16 }), cell);
     await idle();
+    // The event nearest the middle of the map, clear of the side panel and the events panel.
     const point = await page.evaluate(() => {
       const map = window.onemap.map;
-      const f = map.queryRenderedFeatures({ layers: ['events-point'] })[0];
+      const mid = map.project(map.getCenter());
+      const d = (f) => {
+        const p = map.project(f.geometry.coordinates);
+        return (p.x - mid.x) ** 2 + (p.y - mid.y) ** 2;
+      };
+      const f = map.queryRenderedFeatures({ layers: ['events-point'] }).sort((a, b) => d(a) - d(b))[0];
       return f ? { lngLat: f.geometry.coordinates, properties: f.properties } : null;
     });
     assert.ok(point, 'no single event drawn at zoom 16');
@@ -567,6 +573,25 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
     assert.match(await popup.locator('[data-field="上报时间"]').textContent(), /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}$/);
     await page.screenshot({ path: path.join(outDir, 'light-events-street.png') });
     await page.locator('.maplibregl-popup-close-button').click();
+  });
+
+  it('the hotspot list ranks /api/hotspots and flies to one', async () => {
+    const body = await apiJson(`/api/hotspots?from=${cityDate(-29)}`);
+    assert.ok(Array.isArray(body.hotspots), '/api/hotspots has no hotspots list');
+    await page.click('#ev-hotspots summary');
+    const want = Math.min(10, body.hotspots.length);
+    await page.waitForFunction((n) => document.querySelectorAll('#ev-hotspot-list li button').length === n && (n > 0 || document.querySelector('#ev-hotspot-list li')?.textContent === '此范围内没有热点'), want, { timeout: WAIT_MS });
+    if (want > 0) {
+      const first = body.hotspots[0];
+      assert.match(await page.textContent('#ev-hotspot-list li button .ev-hot-count'), new RegExp(`^${first.count.toLocaleString('zh-CN')} 件`));
+      await page.click('#ev-hotspot-list li button');
+      await page.waitForFunction(() => !window.onemap.map.isMoving(), null, { timeout: WAIT_MS });
+      await idle();
+      const center = await page.evaluate(() => window.onemap.map.getCenter().toArray());
+      const [lon, lat] = [first.center?.lon ?? first.lon, first.center?.lat ?? first.lat];
+      assert.ok(Math.abs(center[0] - lon) < 1e-3 && Math.abs(center[1] - lat) < 1e-3, `the map is at ${center}, the hotspot at ${[lon, lat]}`);
+    }
+    await page.click('#ev-hotspots summary');
   });
 
   it('the dark style keeps the event layers and shows the heat', async () => {

@@ -69,3 +69,8 @@ export function eventStatsByArea(level, { category, from, to, parent, signal } =
 export function eventHotspots({ category, from, to, signal } = {}) {
   return getJson('/api/hotspots', { category, from, to }, { signal });
 }
+
+/** `GET /api/events/{id}`: one event with its description, chain, deadline and history. */
+export function eventDetail(id, { signal } = {}) {
+  return getJson(`/api/events/${encodeURIComponent(id)}`, {}, { signal });
+}

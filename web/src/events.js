@@ -4,7 +4,7 @@
 // this module shows them and feeds them. Contract of the endpoints: docs/EVENTS.md.
 
 import { Popup } from 'maplibre-gl';
-import { eventHotspots, eventStatsByArea } from './api.js';
+import { eventDetail, eventHotspots, eventStatsByArea } from './api.js';
 import { el } from './dom.js';
 import { showStatus } from './status.js';
 import { DEFAULT_WINDOW, TZ, WINDOWS, addDays, bucketOf, classBounds, eventQuery, isDate, paletteIndex, queryString, todayInCity } from './eventfilter.js';
@@ -453,21 +453,34 @@ export function createEvents({ map, button, panel, params, onLayers, onUrl }) {
     const p = feature.properties || {};
     const row = (k, v) => [el('dt', {}, k), el('dd', { dataset: { field: k } }, v)];
     const when = formatReported(p.reported_at);
-    const content = el(
-      'div',
-      { class: 'ev-popup' },
-      el('div', { class: 'ev-popup-title' }, CATEGORY_LABELS[p.category] || p.category || '事件'),
-      el(
-        'dl',
-        {},
-        row('状态', STATUS_LABELS[p.status] || p.status || '—'),
-        row('上报时间', when),
-        row('来源', SOURCE_LABELS[p.source] || p.source || '—'),
-        row('编号', p.id ?? '—'),
-      ),
+    const facts = el(
+      'dl',
+      {},
+      row('状态', STATUS_LABELS[p.status] || p.status || '—'),
+      row('上报时间', when),
+      row('来源', SOURCE_LABELS[p.source] || p.source || '—'),
+      row('编号', p.id ?? '—'),
     );
+    const more = el('div', { class: 'ev-popup-more ev-muted' }, p.id !== undefined ? '正在读取详情…' : '');
+    const content = el('div', { class: 'ev-popup' }, el('div', { class: 'ev-popup-title' }, CATEGORY_LABELS[p.category] || p.category || '事件'), facts, more);
     popup?.remove();
-    popup = new Popup({ closeButton: true, maxWidth: '260px', className: 'ev-popup-wrap' }).setLngLat(lngLat).setDOMContent(content).addTo(map);
+    const mine = new Popup({ closeButton: true, maxWidth: '280px', className: 'ev-popup-wrap' }).setLngLat(lngLat).setDOMContent(content).addTo(map);
+    popup = mine;
+    if (p.id === undefined) return;
+    // The tile carries what the map needs; the rest (description, place, deadline) is one request.
+    eventDetail(p.id)
+      .then((e) => {
+        if (popup !== mine) return;
+        const place = [e.village?.name, e.grid?.name].filter(Boolean).join(' · ') || (e.nearest_grid?.name ? `${e.nearest_grid.name}附近` : '—');
+        const deadline = e.deadline ? `${formatReported(e.deadline)}${e.overdue ? '（已超期）' : ''}` : '—';
+        facts.append(...row('优先级', e.priority_name || e.priority || '—'), ...row('所在', place), ...row('办理期限', deadline));
+        more.className = 'ev-popup-more';
+        more.textContent = e.description || '';
+        mine.setDOMContent(content);
+      })
+      .catch((err) => {
+        if (popup === mine) more.textContent = `详情读取失败：${err.message}`;
+      });
   }
 
   // --- URL -------------------------------------------------------------------------------------

@@ -571,6 +571,12 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
     const labels = { dispute: '矛盾纠纷', city_management: '城市管理', safety_hazard: '安全隐患', food_safety: '食品安全', environment: '生态环境', forest_fire: '森林防火', public_service: '民生服务', public_order: '社会治安', traffic: '交通', other: '其他' };
     assert.equal(await popup.locator('.ev-popup-title').textContent(), labels[point.properties.category]);
     assert.match(await popup.locator('[data-field="上报时间"]').textContent(), /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}$/);
+    // Then the details from /api/events/{id}: the event's village or grid.
+    const detail = await apiJson(`/api/events/${point.properties.id}`);
+    await popup.locator('[data-field="所在"]').waitFor({ timeout: WAIT_MS });
+    const place = await popup.locator('[data-field="所在"]').textContent();
+    assert.ok(place.includes(detail.village?.name ?? detail.nearest_grid?.name ?? '—'), `popup says the event is in "${place}"`);
+    assert.equal(await popup.locator('[data-field="优先级"]').textContent(), detail.priority_name);
     await page.screenshot({ path: path.join(outDir, 'light-events-street.png') });
     await page.locator('.maplibregl-popup-close-button').click();
   });

@@ -84,7 +84,7 @@ const PALETTES = {
     // Events: a warm heat ramp over a pale map; classes from "none" to "many" for the choropleth.
     heat: ['rgba(255,255,178,0)', 'rgba(254,217,118,0.55)', '#feb24c', '#fd8d3c', '#f03b20', '#bd0026'],
     heatOpacity: 0.8,
-    heatRadius: [[6, 9], [10, 20], [13, 28], [15, 34]],
+    heatRadius: [[6, 30], [10, 38], [13, 38], [15, 30]],
     choropleth: ['#f2efe9', '#fde0c5', '#facba6', '#f59e72', '#e4613f', '#b5281c'],
     choroplethOpacity: 0.72,
     categories: ['#8e44ad', '#1f77b4', '#d62728', '#e377c2', '#2ca02c', '#ff7f0e', '#17becf', '#7f3c8d', '#bcbd22', '#7f7f7f'],
@@ -118,7 +118,7 @@ const PALETTES = {
     // A glowing ramp on the dark ground: cold cyan where events are few, white-hot where many.
     heat: ['rgba(0,40,90,0)', 'rgba(0,170,255,0.45)', '#00e0ff', '#ffe14d', '#ff7a1a', '#ff2d55'],
     heatOpacity: 0.9,
-    heatRadius: [[6, 10], [10, 22], [13, 30], [15, 38]],
+    heatRadius: [[6, 32], [10, 42], [13, 42], [15, 34]],
     choropleth: ['#12263f', '#1d4e6e', '#2b7a8c', '#d7a43a', '#f06c2c', '#ff2d55'],
     choroplethOpacity: 0.62,
     categories: ['#c38bff', '#4fb3ff', '#ff5a5f', '#ff8ad8', '#5fe08a', '#ffa629', '#3ee6e6', '#b18cff', '#e8e84a', '#b0bccb'],
@@ -196,11 +196,12 @@ const HIDDEN = { visibility: 'none' };
 const eventsMeta = (part) => ({ 'onemap:group': 'events', 'onemap:events': part });
 
 /**
- * The weight of an H3 cell in the heat: its event count on a log scale, with `full` events
- * counting as 1. Cells are coarser at low zoom and hold more events, so `full` shrinks with zoom.
+ * The weight of an H3 cell in the heat: the square root of its event count over `full`, capped
+ * at 1 — busy places stand out, quiet ones still show. Cells are coarser at low zoom and hold more
+ * events, so `full` shrinks with zoom; a single event (z >= 14) weighs 1/`full` there.
  */
 function heatWeight(stops) {
-  const w = (full) => ['min', 1, ['/', ['ln', ['+', 1, ['max', 0, ['to-number', ['get', 'count'], 1]]]], Math.log(1 + full)]];
+  const w = (full) => ['min', 1, ['sqrt', ['/', ['max', 0, ['to-number', ['get', 'count'], 1]], full]]];
   return ['interpolate', ['linear'], ['zoom'], ...stops.flatMap(([z, full]) => [z, w(full)])];
 }
 
@@ -249,8 +250,8 @@ function eventLayers(p) {
       metadata: eventsMeta('heat'),
       layout: HIDDEN,
       paint: {
-        'heatmap-weight': heatWeight([[6, 150], [9, 40], [11, 12], [13, 4], [14, 2]]),
-        'heatmap-intensity': ramp([[6, 1.2], [11, 1.5], [15, 2]]),
+        'heatmap-weight': heatWeight([[6, 800], [9, 200], [11, 50], [13, 12], [14, 3]]),
+        'heatmap-intensity': ramp([[6, 1], [11, 1.2], [15, 1.6]]),
         'heatmap-radius': ramp(p.heatRadius),
         'heatmap-color': ['interpolate', ['linear'], ['heatmap-density'], 0, c0, 0.12, c1, 0.3, c2, 0.5, c3, 0.75, c4, 1, c5],
         // Above zoom 14 the tiles hold single events: the heat gives way to the points.

@@ -722,3 +722,30 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
         }
     }
 }
+
+#[tokio::test]
+async fn concurrent_retries_with_one_key_store_one_batch() {
+    let app = spawn_app(demo_db().await).await;
+    let pts = unit_points(&app, 20).await;
+    let body = json!(
+        pts.iter()
+            .map(|(x, y, _)| ev("public_service", *x, *y))
+            .collect::<Vec<_>>()
+    );
+    let answers = futures_util::future::join_all(
+        (0..4).map(|_| post(&app, "/api/events", &body, Some("same-key"))),
+    )
+    .await;
+    for a in &answers {
+        assert_eq!(a, &answers[0], "every retry gets the first answer");
+    }
+    assert_eq!(answers[0].0, 201);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM event").await,
+        pts.len() as i64
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM event_transition").await,
+        pts.len() as i64
+    );
+}

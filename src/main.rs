@@ -59,6 +59,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 import::ImportCommand::Areas { file, allow_gaps } => {
                     import::areas(&store, &file, allow_gaps).await
                 }
+                import::ImportCommand::DemoEvents {
+                    count,
+                    seed,
+                    days,
+                    until,
+                    replace,
+                    append,
+                } => {
+                    let mut params = onemap::events::demo::DemoEventParams {
+                        seed,
+                        count: count as usize,
+                        days,
+                        ..Default::default()
+                    };
+                    if let Some(u) = until {
+                        params.until = u;
+                    }
+                    let existing = match (replace, append) {
+                        (true, _) => import::Existing::Replace,
+                        (_, true) => import::Existing::Append,
+                        _ => import::Existing::Refuse,
+                    };
+                    import::demo_events(&store, params, existing).await
+                }
             }
         }
         Command::Validate(args) => validate::run(&open_store(url, &cli.home, 2).await?, args).await,

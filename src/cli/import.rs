@@ -32,6 +32,121 @@ pub enum ImportCommand {
         #[arg(long)]
         allow_gaps: bool,
     },
+    /// Generate and load demo events over the loaded city: two years of reports with a
+    /// realistic mix of categories and sources, daily and weekly rhythm, heavy-rain bursts,
+    /// planted repeat hotspots, and most events closed through the full loop. The same seed,
+    /// count, days and --until give the same events.
+    DemoEvents {
+        /// How many events.
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=20_000_000))]
+        count: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 3503)]
+        seed: u64,
+        /// Length of the span in days, ending at --until.
+        #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=3660))]
+        days: u32,
+        /// End of the span (RFC 3339, e.g. 2026-12-01T00:00:00Z); default: now, to the hour.
+        #[arg(long)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        /// Delete all existing events (and their logs) first.
+        #[arg(long, conflicts_with = "append")]
+        replace: bool,
+        /// Add to the existing events.
+        #[arg(long)]
+        append: bool,
+    },
+}
+
+/// How `import demo-events` treats events already in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    Refuse,
+    Replace,
+    Append,
+}
+
+/// Generates demo events over the loaded city and loads them with COPY.
+pub async fn demo_events(
+    store: &Store,
+    params: crate::events::demo::DemoEventParams,
+    existing: Existing,
+) -> anyhow::Result<()> {
+    use crate::events::demo;
+    let started = Instant::now();
+    let already = demo::load::event_count(store).await?;
+    if already > 0 && existing == Existing::Refuse {
+        bail!(
+            "the database already holds {already} events; use --replace to delete them first or --append to add to them"
+        );
+    }
+    let rows = store.index_rows().await?;
+    if !rows.iter().any(|r| r.level == crate::model::Level::Unit) {
+        bail!("no units are loaded: run `onemap import demo` (or import areas) first");
+    }
+    let settings = demo::load::category_settings(store).await?;
+    let spinner = progress::spinner("indexing the city for demo events");
+    let (snapshot, events) = tokio::task::spawn_blocking({
+        let params = params.clone();
+        let settings = settings.clone();
+        let sp = spinner.clone();
+        move || {
+            let places = demo::Places::from_rows(&rows);
+            let snapshot = crate::index::Snapshot::from_rows(rows);
+            sp.set_message(format!("generating {} demo events", params.count));
+            let events = demo::generate(
+                &params,
+                &places,
+                &|c| settings.get(&c).map(|s| s.0).unwrap_or(72.0),
+                &|c| settings.get(&c).map(|s| (s.1, s.2)).unwrap_or((50.0, 72.0)),
+                &|_| {},
+            );
+            (snapshot, events)
+        }
+    })
+    .await?;
+    spinner.finish_and_clear();
+    tracing::info!(
+        events = events.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "demo events generated"
+    );
+    let bar = progress::bar(events.len() as u64 * 2, "loading", false);
+    let b = bar.clone();
+    let loaded = demo::load(
+        store,
+        &snapshot,
+        &events,
+        &|c| settings.get(&c).map(|s| s.0).unwrap_or(72.0),
+        existing == Existing::Replace,
+        &move |done| b.set_position(done),
+    )
+    .await?;
+    bar.finish_and_clear();
+    let closed = events
+        .iter()
+        .filter(|e| e.status() == crate::events::model::Status::Closed)
+        .count();
+    let repeats = events.iter().filter(|e| e.duplicate_of.is_some()).count();
+    tracing::info!(
+        events = loaded.events,
+        transitions = loaded.transitions,
+        unassigned = loaded.unassigned,
+        closed,
+        repeats,
+        seconds = started.elapsed().as_secs_f64(),
+        "demo events loaded"
+    );
+    eprintln!(
+        "loaded {} demo events ({} closed, {} repeats, {} off the map) and {} transitions in {:.1} s",
+        loaded.events,
+        closed,
+        repeats,
+        loaded.unassigned,
+        loaded.transitions,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Generates the demo city and replaces all areas with it.

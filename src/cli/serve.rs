@@ -18,9 +18,14 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ONEMAP_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// Load the demo city first if the database holds no areas.
+    /// Load the demo city first if the database holds no areas, and demo events if it holds
+    /// no events.
     #[arg(long)]
     pub import_demo_if_empty: bool,
+    /// How many demo events --import-demo-if-empty loads (the full two-year demo is
+    /// `onemap import demo-events --count 1000000`).
+    #[arg(long, env = "ONEMAP_DEMO_EVENTS", default_value_t = 100_000)]
+    pub demo_events: usize,
     /// Size of the in-memory tile cache in MiB (0 turns it off).
     #[arg(long, env = "ONEMAP_TILE_CACHE_MB", default_value_t = 256)]
     pub tile_cache_mb: usize,
@@ -36,6 +41,20 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
     if args.import_demo_if_empty && store.area_count().await? == 0 {
         tracing::info!("the database holds no areas: loading the demo city");
         super::import::demo(&store, Default::default()).await?;
+    }
+    if args.import_demo_if_empty
+        && args.demo_events > 0
+        && crate::events::demo::load::event_count(&store).await? == 0
+    {
+        tracing::info!(
+            count = args.demo_events,
+            "the database holds no events: loading demo events"
+        );
+        let params = crate::events::demo::DemoEventParams {
+            count: args.demo_events,
+            ..Default::default()
+        };
+        super::import::demo_events(&store, params, super::import::Existing::Append).await?;
     }
     let index = Arc::new(AssignIndex::default());
     let tiles = Arc::new(TileService::new(store.clone(), args.tile_cache_mb << 20));

@@ -23,6 +23,33 @@ export const LEVELS = ['district', 'town', 'village', 'grid', 'unit'];
  */
 export const SOURCE = 'areas';
 
+/**
+ * The event source: /tiles/events, one MVT layer `events` (H3 cells with `count` at z <= 13,
+ * single events at z >= 14; docs/EVENTS.md). The client adds the category and time window to
+ * its tile URLs (src/events.js), so the style itself names the bare TileJSON.
+ */
+export const EVENTS_SOURCE = 'events';
+
+/** The ten event categories (src/events/model.rs), in the order the client lists them. */
+export const CATEGORIES = [
+  'dispute',
+  'city_management',
+  'safety_hazard',
+  'food_safety',
+  'environment',
+  'forest_fire',
+  'public_service',
+  'public_order',
+  'traffic',
+  'other',
+];
+
+/** Number of classes of the event choropleth; the client sets feature-state `bucket` 0..CLASSES. */
+export const CHOROPLETH_CLASSES = 5;
+
+/** The area levels the event choropleth is drawn on, with the zooms where each one shows. */
+export const CHOROPLETH_LEVELS = { village: [0, 13.5], grid: [12.5, 24] };
+
 export const FONT_REGULAR = ['Noto Sans CJK SC Regular'];
 export const FONT_BOLD = ['Noto Sans CJK SC Bold'];
 
@@ -54,6 +81,14 @@ const PALETTES = {
     },
     halo: 'rgba(255,255,255,0.92)',
     textScale: 1,
+    // Events: a warm heat ramp over a pale map; classes from "none" to "many" for the choropleth.
+    heat: ['rgba(255,255,178,0)', 'rgba(254,217,118,0.55)', '#feb24c', '#fd8d3c', '#f03b20', '#bd0026'],
+    heatOpacity: 0.8,
+    heatRadius: [[6, 6], [10, 14], [13, 24], [15, 32]],
+    choropleth: ['#f2efe9', '#fde0c5', '#facba6', '#f59e72', '#e4613f', '#b5281c'],
+    choroplethOpacity: 0.72,
+    categories: ['#8e44ad', '#1f77b4', '#d62728', '#e377c2', '#2ca02c', '#ff7f0e', '#17becf', '#7f3c8d', '#bcbd22', '#7f7f7f'],
+    eventStroke: '#ffffff',
   },
   dark: {
     title: '一张图 · 深色',
@@ -80,6 +115,14 @@ const PALETTES = {
     halo: 'rgba(8,18,33,0.9)',
     // Big screens are read from across the room.
     textScale: 1.15,
+    // A glowing ramp on the dark ground: cold cyan where events are few, white-hot where many.
+    heat: ['rgba(0,40,90,0)', 'rgba(0,170,255,0.45)', '#00e0ff', '#ffe14d', '#ff7a1a', '#ff2d55'],
+    heatOpacity: 0.9,
+    heatRadius: [[6, 8], [10, 17], [13, 28], [15, 36]],
+    choropleth: ['#12263f', '#1d4e6e', '#2b7a8c', '#d7a43a', '#f06c2c', '#ff2d55'],
+    choroplethOpacity: 0.62,
+    categories: ['#c38bff', '#4fb3ff', '#ff5a5f', '#ff8ad8', '#5fe08a', '#ffa629', '#3ee6e6', '#b18cff', '#e8e84a', '#b0bccb'],
+    eventStroke: '#081221',
   },
 };
 
@@ -148,6 +191,93 @@ function label(level, p, { size, font, minzoom, maxzoom, spacing = 0, haloWidth 
   };
 }
 
+/** Layout of an event layer: hidden until the client's 事件 panel turns it on. */
+const HIDDEN = { visibility: 'none' };
+const eventsMeta = (part) => ({ 'onemap:group': 'events', 'onemap:events': part });
+
+/**
+ * The weight of an H3 cell in the heat: its event count on a log scale, with `full` events
+ * counting as 1. Cells are coarser at low zoom and hold more events, so `full` shrinks with zoom.
+ */
+function heatWeight(stops) {
+  const w = (full) => ['min', 1, ['/', ['ln', ['+', 1, ['max', 0, ['to-number', ['get', 'count'], 1]]]], Math.log(1 + full)]];
+  return ['interpolate', ['linear'], ['zoom'], ...stops.flatMap(([z, full]) => [z, w(full)])];
+}
+
+/**
+ * A fill on an area level coloured by the client's feature-state `bucket`. /api/stats/areas lists
+ * only areas with events, so an area without a bucket has none: class 0.
+ */
+function choropleth(level, p) {
+  const [minzoom, maxzoom] = CHOROPLETH_LEVELS[level];
+  const bucket = ['coalesce', ['feature-state', 'bucket'], 0];
+  const classes = [];
+  for (let i = 0; i <= CHOROPLETH_CLASSES; i++) classes.push(i, p.choropleth[i]);
+  // Villages hand over to grids between zoom 12.5 and 13.5.
+  const opacity =
+    level === 'village' ? ramp([[12.5, p.choroplethOpacity], [13.5, 0]]) : ramp([[12.5, 0], [13.5, p.choroplethOpacity]]);
+  const layer = {
+    id: `${level}-events`,
+    type: 'fill',
+    source: SOURCE,
+    'source-layer': level,
+    metadata: eventsMeta('choropleth'),
+    layout: HIDDEN,
+    paint: {
+      'fill-color': ['match', bucket, ...classes, 'rgba(0,0,0,0)'],
+      'fill-opacity': opacity,
+      'fill-outline-color': 'rgba(0,0,0,0)',
+    },
+  };
+  if (minzoom > 0) layer.minzoom = minzoom;
+  if (maxzoom < 24) layer.maxzoom = maxzoom;
+  return layer;
+}
+
+function eventLayers(p) {
+  const categoryColour = ['match', ['get', 'category']];
+  CATEGORIES.forEach((c, i) => categoryColour.push(c, p.categories[i]));
+  categoryColour.push(p.categories[p.categories.length - 1]);
+  const [c0, c1, c2, c3, c4, c5] = p.heat;
+  return [
+    {
+      id: 'events-heat',
+      type: 'heatmap',
+      source: EVENTS_SOURCE,
+      'source-layer': 'events',
+      maxzoom: 16,
+      metadata: eventsMeta('heat'),
+      layout: HIDDEN,
+      paint: {
+        'heatmap-weight': heatWeight([[6, 400], [9, 120], [11, 30], [13, 8], [14, 2]]),
+        'heatmap-intensity': ramp([[6, 0.9], [11, 1.2], [15, 1.6]]),
+        'heatmap-radius': ramp(p.heatRadius),
+        'heatmap-color': ['interpolate', ['linear'], ['heatmap-density'], 0, c0, 0.12, c1, 0.3, c2, 0.5, c3, 0.75, c4, 1, c5],
+        // Above zoom 14 the tiles hold single events: the heat gives way to the points.
+        'heatmap-opacity': ramp([[13.5, p.heatOpacity], [15.5, 0]]),
+      },
+    },
+    {
+      id: 'events-point',
+      type: 'circle',
+      source: EVENTS_SOURCE,
+      'source-layer': 'events',
+      minzoom: 14,
+      filter: ['has', 'category'],
+      metadata: eventsMeta('heat'),
+      layout: HIDDEN,
+      paint: {
+        'circle-color': categoryColour,
+        'circle-radius': ramp([[14, 3.5], [16, 5.5], [18, 8]]),
+        'circle-stroke-color': p.eventStroke,
+        'circle-stroke-width': ramp([[14, 0.6], [16, 1.2]]),
+        'circle-opacity': ramp([[14, 0], [14.6, 0.95]]),
+        'circle-stroke-opacity': ramp([[14, 0], [14.6, 0.9]]),
+      },
+    },
+  ];
+}
+
 export function buildStyle(name) {
   const p = PALETTES[name];
   const sources = {
@@ -158,6 +288,11 @@ export function buildStyle(name) {
       promoteId: 'code',
       attribution: '行政区划与网格：onemap',
     },
+  };
+  sources[EVENTS_SOURCE] = {
+    type: 'vector',
+    url: `/tiles/${EVENTS_SOURCE}`,
+    attribution: '事件：onemap',
   };
   sources.selection = { type: 'geojson', data: EMPTY };
   sources.probe = { type: 'geojson', data: EMPTY };
@@ -172,6 +307,7 @@ export function buildStyle(name) {
       metadata: meta('district'),
       paint: { 'fill-color': districtTint(p), 'fill-opacity': ramp(p.districtOpacity) },
     },
+    ...Object.keys(CHOROPLETH_LEVELS).map((level) => choropleth(level, p)),
     ...LEVELS.map((level) => hoverFill(level, p, { district: 0, town: 7, village: 9, grid: 11, unit: 13 }[level])),
     {
       id: 'selection-fill',
@@ -273,6 +409,7 @@ export function buildStyle(name) {
       layout: { 'line-join': 'round' },
       paint: { 'line-color': p.accent, 'line-width': 3 },
     },
+    ...eventLayers(p),
     label('unit', p, { size: [10, 11.5], font: FONT_REGULAR, haloWidth: 1, ...zooms('unit') }),
     label('grid', p, { size: [11.5, 13.5], font: FONT_REGULAR, ...zooms('grid') }),
     label('village', p, { size: [12, 17], font: FONT_REGULAR, spacing: 0.05, haloWidth: 1.6, ...zooms('village') }),

@@ -59,3 +59,13 @@ export function areaDetail(code, { geometry = false, signal } = {}) {
 export function assignPoint(lon, lat, { toleranceM = 500, signal } = {}) {
   return getJson('/api/assign', { lon, lat, tolerance_m: toleranceM }, { signal });
 }
+
+/** `GET /api/stats/areas?level=&category=&from=&to=`: event counts per area of one level. */
+export function eventStatsByArea(level, { category, from, to, parent, signal } = {}) {
+  return getJson('/api/stats/areas', { level, category, from, to, parent }, { signal });
+}
+
+/** `GET /api/hotspots?category=&from=&to=`: the densest event clusters, ranked. */
+export function eventHotspots({ category, from, to, signal } = {}) {
+  return getJson('/api/hotspots', { category, from, to }, { signal });
+}

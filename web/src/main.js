@@ -12,6 +12,7 @@ import { LEVELS, LEVEL_NAMES, clickLevel } from './levels.js';
 import { createPanel } from './panel.js';
 import { createSearch } from './search.js';
 import { createLayerSwitcher } from './layers.js';
+import { createEvents } from './events.js';
 import { showStatus } from './status.js';
 
 setWorkerUrl(new URL(workerUrl, window.location.href).href);
@@ -36,8 +37,12 @@ if (!THEMES.includes(state.theme)) state.theme = 'light';
 /** Root-relative URLs in the styles resolve against this page; see web/README.md ("Styles"). */
 function transformRequest(url) {
   const resolved = new URL(url, window.location.href);
-  return { url: resolved.href };
+  // Event tiles carry the 事件 panel's category and time window (src/events.js).
+  return { url: events ? events.tileUrl(resolved.href) : resolved.href };
 }
+
+/** The events panel; created below, once the map exists. */
+let events = null;
 
 const map = new MapLibreMap({
   container: 'map',
@@ -106,6 +111,7 @@ function decorate(_previous, next) {
 function layerVisible(layer) {
   const group = layer.metadata?.['onemap:group'];
   if (!group) return null;
+  if (group === 'events') return events ? events.layerVisible(layer) : false;
   if (!state.shown.has(group)) return false;
   if (layer.type === 'symbol') return state.labels;
   return true;
@@ -145,6 +151,7 @@ function updateUrl() {
   url.searchParams.set('style', state.theme);
   if (state.selectedCode) url.searchParams.set('area', state.selectedCode);
   else url.searchParams.delete('area');
+  events?.writeParams(url);
   // Keep the hash: MapLibre owns it (zoom/lat/lon).
   window.history.replaceState(window.history.state, '', url.pathname + url.search + window.location.hash);
 }
@@ -289,6 +296,7 @@ map.on('click', (e) => {
     assignAt(e.lngLat);
     return;
   }
+  if (events.handleClick(e)) return;
   const area = areaAt(e.point);
   if (area) selectArea(area.code);
   else clearSelection();
@@ -325,8 +333,15 @@ map.on('mousemove', (e) => {
   const code = hit?.properties?.code;
   setHover(code ? stateTarget(layer, String(code)) : null);
   map.getCanvas().style.cursor = code ? 'pointer' : '';
+  const words = code ? events.describeArea(level, code) : null;
+  if (words !== hoverWords) {
+    hoverWords = words;
+    updateInfo();
+  }
 });
 map.on('mouseout', () => setHover(null));
+
+let hoverWords = null; // the choropleth's count for the area under the cursor
 
 // --- info line -----------------------------------------------------------------------------
 
@@ -335,6 +350,7 @@ function updateInfo() {
   const level = clickLevel(map.getZoom(), state.shown);
   const parts = [`缩放 ${map.getZoom().toFixed(1)}`];
   if (level) parts.push(`点击选取：${LEVEL_NAMES[level]}`);
+  if (hoverWords) parts.push(hoverWords);
   info.textContent = parts.join(' · ');
 }
 map.on('zoom', updateInfo);
@@ -363,6 +379,16 @@ createSearch({
   list: document.getElementById('search-results'),
   onPick: (area) => selectArea(area.code, { fly: true }),
 });
+
+events = createEvents({
+  map,
+  button: document.getElementById('btn-events'),
+  panel: document.getElementById('events-panel'),
+  params,
+  onLayers: () => applyVisibility(),
+  onUrl: () => updateUrl(),
+});
+window.onemap.events = events;
 
 createLayerSwitcher({
   button: document.getElementById('btn-layers'),

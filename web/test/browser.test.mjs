@@ -346,6 +346,255 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
     await second.close();
   });
 
+  // --- events (issue #4): heat, choropleth, filters ------------------------------------------
+
+  /** A date in the city (Asia/Shanghai), `days` from today, YYYY-MM-DD. */
+  function cityDate(days = 0) {
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+    const [y, m, d] = today.split('-').map(Number);
+    return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+  }
+
+  /** Event tile requests made since `mark` (an index into `requests`), as URL objects. */
+  function eventTileRequests(mark = 0) {
+    return requests
+      .slice(mark)
+      .map((u) => new URL(u))
+      .filter((u) => /^\/tiles\/events\/\d+\/\d+\/\d+/.test(u.pathname));
+  }
+
+  /** Features the event source holds for the current view: [{count, category}]. */
+  async function eventFeatures() {
+    return page.evaluate(() =>
+      window.onemap.map.querySourceFeatures('events', { sourceLayer: 'events' }).map((f) => ({
+        count: Number(f.properties.count) || 0,
+        category: f.properties.category ?? null,
+      })),
+    );
+  }
+
+  async function statsTotal(level, query) {
+    const body = await apiJson(`/api/stats/areas?level=${level}&${new URLSearchParams(query)}`);
+    assert.ok(Array.isArray(body.areas), `/api/stats/areas?level=${level} has no areas list`);
+    return { total: body.areas.reduce((s, a) => s + a.count, 0), areas: body.areas };
+  }
+
+  async function waitLegend(level, total) {
+    await page.waitForFunction(
+      ([l, t]) => {
+        const lg = document.getElementById('ev-legend');
+        return lg && !lg.hidden && lg.dataset.level === l && lg.dataset.total === String(t);
+      },
+      [level, total],
+      { timeout: WAIT_MS },
+    );
+  }
+
+  async function cityView() {
+    await page.locator('.maplibregl-ctrl button', { hasText: '全市' }).click();
+    await idle();
+  }
+
+  it('the server has event tiles and demo events', async () => {
+    const res = await fetch(`${BASE}/tiles/events`);
+    assert.equal(res.status, 200, `GET /tiles/events answered ${res.status}: the event endpoints are not on this server`);
+    const tilejson = await res.json();
+    assert.ok((tilejson.vector_layers || []).some((l) => l.id === 'events'), 'no MVT layer "events" in /tiles/events');
+    for (const url of tilejson.tiles) assert.equal(new URL(url, BASE).host, serverHost, `/tiles/events points at another host: ${url}`);
+    const { total } = await statsTotal('village', { from: cityDate(-29) });
+    assert.ok(total > 0, 'no events in the last 30 days: serve --import-demo-if-empty should load the demo events');
+  });
+
+  it('事件 turns on the heat layer, drawn from /tiles/events with the default window', async () => {
+    await page.click('[data-theme-choice="light"]');
+    await page.waitForFunction(() => window.onemap.map.getStyle()?.metadata?.['onemap:theme'] === 'light', null, { timeout: WAIT_MS });
+    await cityView();
+    const mark = requests.length;
+    await page.click('#btn-events');
+    assert.equal(await page.getAttribute('#btn-events', 'aria-expanded'), 'true');
+    assert.equal(await page.isChecked('#ev-heat'), true, 'opening the panel should show the heat');
+    await idle();
+    const seen = await page.evaluate(() => {
+      const map = window.onemap.map;
+      return {
+        heat: map.getLayoutProperty('events-heat', 'visibility'),
+        points: map.getLayoutProperty('events-point', 'visibility'),
+        choropleth: map.getLayoutProperty('village-events', 'visibility'),
+        loaded: map.isSourceLoaded('events'),
+        url: location.href,
+      };
+    });
+    assert.deepEqual([seen.heat, seen.points, seen.choropleth], ['visible', 'visible', 'none']);
+    assert.ok(seen.loaded, 'the events source did not finish loading');
+    assert.match(seen.url, /[?&]ev=heat(&|#|$)/);
+    const features = await eventFeatures();
+    assert.ok(features.length > 0, 'the events source holds no features for the city view');
+    assert.ok(features.reduce((s, f) => s + f.count, 0) > 0, 'event features carry no count');
+    // City zoom: H3 cells, not single events.
+    assert.ok(features.every((f) => f.category === null), 'single events at city zoom');
+    const tiles = eventTileRequests(mark);
+    assert.ok(tiles.length > 0, 'no /tiles/events/{z}/{x}/{y} request');
+    for (const u of tiles) {
+      assert.equal(u.searchParams.get('from'), cityDate(-29), `tile ${u} does not ask for the last 30 days`);
+      assert.equal(u.searchParams.get('category'), null, `tile ${u} asks for a category`);
+    }
+    // The same tile from outside the browser: a real MVT with bytes.
+    const tile = await fetch(tiles[0].href);
+    assert.equal(tile.status, 200);
+    assert.ok((await tile.arrayBuffer()).byteLength > 0, `${tiles[0]} is empty`);
+    await page.screenshot({ path: path.join(outDir, 'light-heat.png') });
+  });
+
+  it('category and time window change the tile URLs and the tiles asked for', async () => {
+    let mark = requests.length;
+    await page.selectOption('#ev-category', 'food_safety');
+    await idle();
+    let template = await page.evaluate(() => window.onemap.map.getSource('events').tiles[0]);
+    assert.match(template, /[?&]category=food_safety(&|$)/, `tile template ${template}`);
+    let tiles = eventTileRequests(mark);
+    assert.ok(tiles.length > 0, 'no tiles asked for after the category changed');
+    assert.ok(tiles.every((u) => u.searchParams.get('category') === 'food_safety'), tiles.join('\n'));
+    const features = await eventFeatures();
+    const all = await statsTotal('village', { from: cityDate(-29) });
+    const food = await statsTotal('village', { from: cityDate(-29), category: 'food_safety' });
+    assert.ok(food.total < all.total, 'food safety should be a part of all events');
+    if (food.total > 0) assert.ok(features.length > 0, 'no food-safety features although the stats count some');
+
+    mark = requests.length;
+    await page.click('[data-window="7d"]');
+    await idle();
+    assert.equal(await page.getAttribute('[data-window="7d"]', 'aria-pressed'), 'true');
+    template = await page.evaluate(() => window.onemap.map.getSource('events').tiles[0]);
+    assert.match(template, new RegExp(`[?&]from=${cityDate(-6)}(&|$)`), `tile template ${template}`);
+    tiles = eventTileRequests(mark);
+    assert.ok(tiles.length > 0, 'no tiles asked for after the window changed');
+    assert.ok(tiles.every((u) => u.searchParams.get('from') === cityDate(-6) && u.searchParams.get('category') === 'food_safety'), tiles.join('\n'));
+
+    mark = requests.length;
+    await page.click('[data-window="custom"]');
+    assert.equal(await page.isVisible('#ev-range'), true, 'the date pair is not shown');
+    await page.fill('#ev-from', cityDate(-60));
+    await page.fill('#ev-to', cityDate(-31));
+    await idle();
+    template = await page.evaluate(() => window.onemap.map.getSource('events').tiles[0]);
+    assert.match(template, new RegExp(`from=${cityDate(-60)}`), `tile template ${template}`);
+    assert.match(template, new RegExp(`to=${cityDate(-31)}`), `tile template ${template}`);
+    tiles = eventTileRequests(mark);
+    assert.ok(tiles.some((u) => u.searchParams.get('from') === cityDate(-60) && u.searchParams.get('to') === cityDate(-31)), 'no tile asked for the picked dates');
+    const url = await page.evaluate(() => location.href);
+    assert.match(url, /[?&]ev_cat=food_safety/);
+    assert.match(url, new RegExp(`[?&]ev_win=${cityDate(-60)}_${cityDate(-31)}`));
+
+    // Back to the defaults for what follows.
+    await page.selectOption('#ev-category', '');
+    await page.click('[data-window="30d"]');
+    await idle();
+    const back = await page.evaluate(() => ({ template: window.onemap.map.getSource('events').tiles[0], url: location.href }));
+    assert.ok(!/category=/.test(back.template) && back.template.includes(`from=${cityDate(-29)}`), back.template);
+    assert.ok(!/ev_cat=|ev_win=/.test(back.url), back.url);
+  });
+
+  it('the choropleth colours villages from /api/stats/areas and its legend follows the filter', async () => {
+    await page.check('#ev-choropleth');
+    const query = { from: cityDate(-29) };
+    const villages = await statsTotal('village', query);
+    await waitLegend('village', villages.total);
+    await idle();
+    const top = villages.areas.reduce((a, b) => (b.count > a.count ? b : a));
+    const seen = await page.evaluate((code) => {
+      const map = window.onemap.map;
+      return {
+        visible: map.getLayoutProperty('village-events', 'visibility'),
+        state: map.getFeatureState({ source: 'areas', sourceLayer: 'village', id: code }),
+        rendered: map.queryRenderedFeatures({ layers: ['village-events'] }).length,
+        classes: [...document.querySelectorAll('#ev-legend li')].map((li) => li.textContent),
+      };
+    }, top.code);
+    assert.equal(seen.visible, 'visible');
+    assert.equal(seen.state.count, top.count, `feature-state of ${top.name}`);
+    assert.equal(seen.state.bucket, 5, `${top.name} has the most events and should be in the top class`);
+    assert.ok(seen.rendered > 0, 'no village drawn by the choropleth');
+    assert.ok(seen.classes.length >= 2 && seen.classes[0].startsWith('0'), `legend classes: ${seen.classes}`);
+    assert.ok(seen.classes.at(-1).includes(String(top.count)), `the top class should end at ${top.count}: ${seen.classes}`);
+    const footer = await page.textContent('#ev-legend .ev-legend-foot');
+    assert.ok(footer.includes(`合计 ${villages.total.toLocaleString('zh-CN')} 件`), footer);
+
+    // Another category: the legend is redrawn from that category's statistics.
+    const dispute = await statsTotal('village', { ...query, category: 'dispute' });
+    assert.notEqual(dispute.total, villages.total);
+    const mark = requests.length;
+    await page.selectOption('#ev-category', 'dispute');
+    await waitLegend('village', dispute.total);
+    const asked = requests.slice(mark).map((u) => new URL(u)).filter((u) => u.pathname === '/api/stats/areas');
+    assert.ok(asked.some((u) => u.searchParams.get('category') === 'dispute' && u.searchParams.get('level') === 'village'), 'no stats request for the category');
+    await page.screenshot({ path: path.join(outDir, 'light-choropleth.png') });
+
+    // Zoomed in, the grids take over.
+    const grids = await statsTotal('grid', { ...query, category: 'dispute' });
+    await page.evaluate((c) => window.onemap.map.jumpTo({ center: c, zoom: 14 }), INSIDE);
+    await waitLegend('grid', grids.total);
+    await page.selectOption('#ev-category', '');
+    await waitLegend('grid', (await statsTotal('grid', query)).total);
+    await page.uncheck('#ev-choropleth');
+    assert.equal(await page.isHidden('#ev-legend'), true, 'the legend stays after the choropleth is off');
+  });
+
+  it('at street zoom single events show by category and open a popup', async () => {
+    // The densest single-event spot near the test village: zoom in on an H3 cell with events.
+    await page.evaluate((c) => window.onemap.map.jumpTo({ center: c, zoom: 12 }), INSIDE);
+    await idle();
+    const cell = await page.evaluate(() => {
+      const map = window.onemap.map;
+      const fs = map.queryRenderedFeatures({ layers: ['events-heat'] });
+      fs.sort((a, b) => b.properties.count - a.properties.count);
+      return fs[0]?.geometry.coordinates ?? null;
+    });
+    assert.ok(cell, 'no event cell near the test village');
+    await page.evaluate((c) => window.onemap.map.jumpTo({ center: c, zoom: 16 }), cell);
+    await idle();
+    const point = await page.evaluate(() => {
+      const map = window.onemap.map;
+      const f = map.queryRenderedFeatures({ layers: ['events-point'] })[0];
+      return f ? { lngLat: f.geometry.coordinates, properties: f.properties } : null;
+    });
+    assert.ok(point, 'no single event drawn at zoom 16');
+    assert.ok(point.properties.id !== undefined && point.properties.category && point.properties.status, JSON.stringify(point.properties));
+    await clickMapAt(point.lngLat);
+    const popup = page.locator('.maplibregl-popup .ev-popup');
+    await popup.waitFor({ timeout: WAIT_MS });
+    const labels = { dispute: '矛盾纠纷', city_management: '城市管理', safety_hazard: '安全隐患', food_safety: '食品安全', environment: '生态环境', forest_fire: '森林防火', public_service: '民生服务', public_order: '社会治安', traffic: '交通', other: '其他' };
+    assert.equal(await popup.locator('.ev-popup-title').textContent(), labels[point.properties.category]);
+    assert.match(await popup.locator('[data-field="上报时间"]').textContent(), /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}$/);
+    await page.screenshot({ path: path.join(outDir, 'light-events-street.png') });
+    await page.locator('.maplibregl-popup-close-button').click();
+  });
+
+  it('the dark style keeps the event layers and shows the heat', async () => {
+    await page.check('#ev-choropleth');
+    await page.click('[data-theme-choice="dark"]');
+    await page.waitForFunction(() => window.onemap.map.getStyle()?.metadata?.['onemap:theme'] === 'dark', null, { timeout: WAIT_MS });
+    await cityView();
+    const villages = await statsTotal('village', { from: cityDate(-29) });
+    await waitLegend('village', villages.total);
+    const top = villages.areas.reduce((a, b) => (b.count > a.count ? b : a));
+    const seen = await page.evaluate((code) => {
+      const map = window.onemap.map;
+      return {
+        heat: map.getLayoutProperty('events-heat', 'visibility'),
+        choropleth: map.getLayoutProperty('village-events', 'visibility'),
+        bucket: map.getFeatureState({ source: 'areas', sourceLayer: 'village', id: code }).bucket,
+        features: map.querySourceFeatures('events', { sourceLayer: 'events' }).length,
+      };
+    }, top.code);
+    assert.deepEqual([seen.heat, seen.choropleth], ['visible', 'visible']);
+    assert.equal(seen.bucket, 5, 'the choropleth was not carried into the dark style');
+    assert.ok(seen.features > 0, 'no event features in the dark style');
+    await page.screenshot({ path: path.join(outDir, 'dark-heat-choropleth.png') });
+    await page.uncheck('#ev-choropleth');
+    await idle();
+    await page.screenshot({ path: path.join(outDir, 'dark-heat.png') });
+  });
+
   it('the request guard catches a request to another host (self-check)', async () => {
     // A page whose console is not watched asks a host that cannot exist (.invalid); the route
     // refuses it before anything is sent. Then the deliberate entry is taken off the list.
@@ -363,7 +612,15 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
     assert.deepEqual(consoleErrors, [], 'console errors');
     assert.deepEqual(httpErrors, [], 'failed requests');
     const paths = requests.map((u) => new URL(u).pathname);
-    for (const want of [/^\/styles\/light\.json$/, /^\/styles\/dark\.json$/, /^\/tiles\/areas\/\d+\/\d+\/\d+/, /^\/fonts\/.+\/0-255\.pbf$/, /^\/assets\/maplibre-gl-worker/]) {
+    for (const want of [
+      /^\/styles\/light\.json$/,
+      /^\/styles\/dark\.json$/,
+      /^\/tiles\/areas\/\d+\/\d+\/\d+/,
+      /^\/tiles\/events\/\d+\/\d+\/\d+/,
+      /^\/api\/stats\/areas$/,
+      /^\/fonts\/.+\/0-255\.pbf$/,
+      /^\/assets\/maplibre-gl-worker/,
+    ]) {
       assert.ok(paths.some((p) => want.test(decodeURIComponent(p))), `never requested ${want}`);
     }
   });

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { validateStyleMin } from '@maplibre/maplibre-gl-style-spec';
-import { THEMES, LEVELS, styleText, stylesDir } from '../scripts/styles.mjs';
+import { THEMES, LEVELS, CATEGORIES, CHOROPLETH_CLASSES, EVENTS_SOURCE, styleText, stylesDir } from '../scripts/styles.mjs';
 import { STACKS, RANGES, renderGlyph, encodeRange, loadFace } from '../scripts/glyphs.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -128,6 +128,37 @@ describe('styles', () => {
       }
     }
   });
+});
+
+describe('event layers', () => {
+  for (const theme of THEMES) {
+    it(`${theme}.json has the event source, heat, points and choropleth, hidden until turned on`, () => {
+      const style = read(theme);
+      assert.deepEqual(style.sources[EVENTS_SOURCE], { type: 'vector', url: '/tiles/events', attribution: '事件：onemap' });
+      const byId = Object.fromEntries(style.layers.map((l) => [l.id, l]));
+      const want = { 'events-heat': 'heatmap', 'events-point': 'circle', 'village-events': 'fill', 'grid-events': 'fill' };
+      for (const [id, type] of Object.entries(want)) {
+        const layer = byId[id];
+        assert.ok(layer, `no layer ${id}`);
+        assert.equal(layer.type, type, id);
+        assert.equal(layer.layout?.visibility, 'none', `${id} should start hidden`);
+        assert.equal(layer.metadata['onemap:group'], 'events', id);
+      }
+      assert.equal(byId['events-heat']['source-layer'], 'events');
+      assert.equal(byId['village-events'].source, 'areas');
+      // The heat is weighted by the cells' count; the points are coloured by every category.
+      assert.ok(JSON.stringify(byId['events-heat'].paint['heatmap-weight']).includes('"count"'));
+      const colour = byId['events-point'].paint['circle-color'];
+      for (const c of CATEGORIES) assert.ok(colour.includes(c), `no colour for ${c}`);
+      // The choropleth has a colour for "no events" and for each class the client sets.
+      const fill = byId['village-events'].paint['fill-color'];
+      for (let b = 0; b <= CHOROPLETH_CLASSES; b++) assert.ok(fill.includes(b), `no colour for bucket ${b}`);
+      // Heat under the names: it must not hide the labels.
+      const ids = style.layers.map((l) => l.id);
+      assert.ok(ids.indexOf('events-heat') < ids.indexOf('village-label'));
+      assert.ok(ids.indexOf('village-events') < ids.indexOf('village-line'));
+    });
+  }
 });
 
 describe('glyphs', () => {

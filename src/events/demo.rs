@@ -1,1 +1,0 @@
-//! The seeded demo-event generator behind `onemap import demo-events`.

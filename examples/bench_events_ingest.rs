@@ -165,8 +165,7 @@ async fn main() -> anyhow::Result<()> {
                 priority: PRIORITIES[rng.random_range(0..PRIORITIES.len())],
                 lon: rng.random_range(bbox[0]..bbox[2]),
                 lat: rng.random_range(bbox[1]..bbox[3]),
-                reported_at: (now - Dur::seconds(rng.random_range(0..30 * 86_400)))
-                    .to_rfc3339(),
+                reported_at: (now - Dur::seconds(rng.random_range(0..30 * 86_400))).to_rfc3339(),
             })
             .collect()
     };

@@ -55,7 +55,10 @@ async fn wait_ready(http: &reqwest::Client, base: &str) {
         {
             return;
         }
-        assert!(Instant::now() < deadline, "server {base} never became ready");
+        assert!(
+            Instant::now() < deadline,
+            "server {base} never became ready"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -106,9 +109,16 @@ async fn every_acknowledged_report_survives_a_server_kill() {
                                "source": "hotline", "lon": x, "lat": y})
                     })
                     .collect();
-                let cids: Vec<String> = rows.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+                let cids: Vec<String> = rows
+                    .iter()
+                    .map(|r| r["id"].as_str().unwrap().to_string())
+                    .collect();
                 let body = if c == 0 { rows[0].clone() } else { json!(rows) };
-                let answer = http.post(format!("{base}/api/events")).json(&body).send().await;
+                let answer = http
+                    .post(format!("{base}/api/events"))
+                    .json(&body)
+                    .send()
+                    .await;
                 let ok = match answer {
                     Ok(r) if r.status() == 201 => r.json::<Value>().await.ok(),
                     _ => None,
@@ -160,7 +170,11 @@ async fn every_acknowledged_report_survives_a_server_kill() {
     want.sort();
     assert_eq!(stored, want, "every acknowledged event was committed");
     for (id, cid) in ledger.acked.iter().step_by(25) {
-        let r = http.get(format!("{}/api/events/{id}", server.base)).send().await.unwrap();
+        let r = http
+            .get(format!("{}/api/events/{id}", server.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["client_id"], cid.as_str());
@@ -173,10 +187,20 @@ async fn every_acknowledged_report_survives_a_server_kill() {
             .fetch_one(&store.pool)
             .await
             .unwrap();
-        assert!(n == 0 || n == cids.len() as i64, "partial batch: {n} of {}", cids.len());
+        assert!(
+            n == 0 || n == cids.len() as i64,
+            "partial batch: {n} of {}",
+            cids.len()
+        );
     }
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM event").fetch_one(&store.pool).await.unwrap();
-    let log: i64 = sqlx::query_scalar("SELECT count(*) FROM event_transition").fetch_one(&store.pool).await.unwrap();
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM event")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+    let log: i64 = sqlx::query_scalar("SELECT count(*) FROM event_transition")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
     assert_eq!(total, log, "each event has its first transition");
     eprintln!(
         "acknowledged {} events before the kill; {} requests in flight; {} stored",

@@ -82,22 +82,24 @@ async fn ingest_assigns_like_the_assign_api_and_logs_the_first_transition() {
             assert_eq!(row[level], a[level], "{level} of {row}");
         }
         let id = row["id"].as_i64().unwrap();
-        let stored: (String, String, String, String, String, String, String, f64) =
-            sqlx::query_as(
-                "SELECT unit_code, grid_code, village_code, town_code, district_code, category, source,
+        let stored: (String, String, String, String, String, String, String, f64) = sqlx::query_as(
+            "SELECT unit_code, grid_code, village_code, town_code, district_code, category, source,
                         extract(epoch FROM deadline - reported_at)::float8 / 3600
                    FROM event WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_one(&app.store.pool)
-            .await
-            .unwrap();
+        )
+        .bind(id)
+        .fetch_one(&app.store.pool)
+        .await
+        .unwrap();
         assert_eq!(stored.0, a["unit"]["code"].as_str().unwrap());
         assert_eq!(stored.1, a["grid"]["code"].as_str().unwrap());
         assert_eq!(stored.2, a["village"]["code"].as_str().unwrap());
         assert_eq!(stored.3, a["town"]["code"].as_str().unwrap());
         assert_eq!(stored.4, a["district"]["code"].as_str().unwrap());
-        assert_eq!((stored.5.as_str(), stored.6.as_str()), ("city_management", "hotline"));
+        assert_eq!(
+            (stored.5.as_str(), stored.6.as_str()),
+            ("city_management", "hotline")
+        );
         let idx = row["index"].as_u64().unwrap();
         // city_management: 48 h for normal, high halves it.
         assert_eq!(stored.7, if idx % 2 == 0 { 24.0 } else { 48.0 });
@@ -109,7 +111,10 @@ async fn ingest_assigns_like_the_assign_api_and_logs_the_first_transition() {
     .await
     .unwrap();
     assert_eq!(log.len(), pts.len());
-    assert!(log.iter().all(|l| l.1.is_none() && l.2 == "reported" && l.3.starts_with("网格员")));
+    assert!(
+        log.iter()
+            .all(|l| l.1.is_none() && l.2 == "reported" && l.3.starts_with("网格员"))
+    );
 
     // A single object: 201 with the whole event; GCJ-02 input is converted before assignment.
     let (x, y, unit) = &pts[3];
@@ -136,7 +141,10 @@ async fn ingest_assigns_like_the_assign_api_and_logs_the_first_transition() {
 async fn idempotency_keys_and_client_ids_never_make_a_second_event() {
     let app = spawn_app(demo_db().await).await;
     let pts = unit_points(&app, 4).await;
-    let body = json!([ev("dispute", pts[0].0, pts[0].1), ev("traffic", pts[1].0, pts[1].1)]);
+    let body = json!([
+        ev("dispute", pts[0].0, pts[0].1),
+        ev("traffic", pts[1].0, pts[1].1)
+    ]);
     let (s1, a1) = post(&app, "/api/events", &body, Some("key-1")).await;
     let (s2, a2) = post(&app, "/api/events", &body, Some("key-1")).await;
     assert_eq!(s1, 201);
@@ -165,12 +173,19 @@ async fn idempotency_keys_and_client_ids_never_make_a_second_event() {
                        {"id": "H-8", "category": "other", "source": "hotline", "lon": pts[3].0, "lat": pts[3].1}]);
     let (s, b) = post(&app, "/api/events", &batch, None).await;
     assert_eq!(s, 201, "{b}");
-    assert_eq!((b["created"].as_u64(), b["existing"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(
+        (b["created"].as_u64(), b["existing"].as_u64()),
+        (Some(1), Some(2))
+    );
     assert_eq!(b["events"][0]["id"], a1["id"]);
     assert_eq!(b["events"][1]["id"], b["events"][2]["id"]);
     assert_eq!(b["events"][2]["created"], false);
     assert_eq!(
-        count(&app, "SELECT count(*) FROM event WHERE client_id IN ('H-7', 'H-8')").await,
+        count(
+            &app,
+            "SELECT count(*) FROM event WHERE client_id IN ('H-7', 'H-8')"
+        )
+        .await,
         2
     );
 }
@@ -191,7 +206,10 @@ async fn a_point_in_no_unit_is_stored_with_its_nearest_grid_and_listed() {
     let x = x + 0.0002;
     let (_, a) = app.get_json(&format!("/api/assign?lon={x}&lat={y}")).await;
     assert_eq!(a["assigned"], false);
-    let near = a["nearest"]["grid"]["code"].as_str().expect("a grid within 50 m").to_string();
+    let near = a["nearest"]["grid"]["code"]
+        .as_str()
+        .expect("a grid within 50 m")
+        .to_string();
     let (s, e) = post(&app, "/api/events", &ev("environment", x, y), None).await;
     assert_eq!(s, 201, "{e}");
     assert_eq!(e["assigned"], false);
@@ -202,10 +220,24 @@ async fn a_point_in_no_unit_is_stored_with_its_nearest_grid_and_listed() {
     assert_eq!(s, 201, "{far}");
     assert_eq!(far["nearest_grid"], Value::Null);
     let pts = unit_points(&app, 2).await;
-    post(&app, "/api/events", &ev("environment", pts[0].0, pts[0].1), None).await;
+    post(
+        &app,
+        "/api/events",
+        &ev("environment", pts[0].0, pts[0].1),
+        None,
+    )
+    .await;
     let (_, list) = app.get_json("/api/events?unassigned=true").await;
-    let ids: BTreeSet<i64> = list["events"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect();
-    assert_eq!(ids, BTreeSet::from([e["id"].as_i64().unwrap(), far["id"].as_i64().unwrap()]));
+    let ids: BTreeSet<i64> = list["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from([e["id"].as_i64().unwrap(), far["id"].as_i64().unwrap()])
+    );
     let stored: (bool, Option<String>, Option<f32>) = sqlx::query_as(
         "SELECT assigned, nearest_grid_code, nearest_grid_m FROM event WHERE id = $1",
     )
@@ -222,17 +254,36 @@ async fn a_point_in_no_unit_is_stored_with_its_nearest_grid_and_listed() {
 async fn the_closed_loop_runs_to_closed_and_refuses_invalid_moves() {
     let app = spawn_app(demo_db().await).await;
     let pts = unit_points(&app, 1).await;
-    let (_, e) = post(&app, "/api/events", &ev("safety_hazard", pts[0].0, pts[0].1), None).await;
+    let (_, e) = post(
+        &app,
+        "/api/events",
+        &ev("safety_hazard", pts[0].0, pts[0].1),
+        None,
+    )
+    .await;
     let id = e["id"].as_i64().unwrap();
     let path = format!("/api/events/{id}/transitions");
     // Skipping steps is refused with the allowed list.
     let (s, err) = post(&app, &path, &json!({"to": "closed", "actor": "街道"}), None).await;
     assert_error(s, &err, 409, "invalid_transition");
     assert_eq!(err["error"]["allowed"], json!(["accepted", "rejected"]));
-    let steps = ["accepted", "已派遣", "in_progress", "resolved", "verified", "closed"];
+    let steps = [
+        "accepted",
+        "已派遣",
+        "in_progress",
+        "resolved",
+        "verified",
+        "closed",
+    ];
     let mut last = Value::Null;
     for (i, to) in steps.iter().enumerate() {
-        let (s, body) = post(&app, &path, &json!({"to": to, "actor": format!("处置人{i}"), "note": "ok"}), None).await;
+        let (s, body) = post(
+            &app,
+            &path,
+            &json!({"to": to, "actor": format!("处置人{i}"), "note": "ok"}),
+            None,
+        )
+        .await;
         assert_eq!(s, 200, "{to}: {body}");
         last = body;
     }
@@ -240,16 +291,36 @@ async fn the_closed_loop_runs_to_closed_and_refuses_invalid_moves() {
     assert!(last["closed_at"].is_string() && last["resolved_at"].is_string());
     let log = last["transitions"].as_array().unwrap();
     let tos: Vec<&str> = log.iter().map(|t| t["to"].as_str().unwrap()).collect();
-    assert_eq!(tos, ["reported", "accepted", "dispatched", "in_progress", "resolved", "verified", "closed"]);
+    assert_eq!(
+        tos,
+        [
+            "reported",
+            "accepted",
+            "dispatched",
+            "in_progress",
+            "resolved",
+            "verified",
+            "closed"
+        ]
+    );
     assert_eq!(log[3]["from"], "dispatched");
     assert_eq!(log[6]["actor"], "处置人5");
     let (s, err) = post(&app, &path, &json!({"to": "resolved", "actor": "x"}), None).await;
     assert_error(s, &err, 409, "invalid_transition");
     assert_eq!(err["error"]["allowed"], json!(["accepted"]));
     // Reopening clears closed_at and resolved_at.
-    let (s, re) = post(&app, &path, &json!({"to": "accepted", "actor": "复核"}), None).await;
+    let (s, re) = post(
+        &app,
+        &path,
+        &json!({"to": "accepted", "actor": "复核"}),
+        None,
+    )
+    .await;
     assert_eq!(s, 200);
-    assert_eq!((re["closed_at"].clone(), re["resolved_at"].clone()), (Value::Null, Value::Null));
+    assert_eq!(
+        (re["closed_at"].clone(), re["resolved_at"].clone()),
+        (Value::Null, Value::Null)
+    );
     let db: (String, i64) = sqlx::query_as(
         "SELECT e.status, (SELECT count(*) FROM event_transition t WHERE t.event_id = e.id) FROM event e WHERE id = $1",
     )
@@ -265,7 +336,13 @@ async fn the_closed_loop_runs_to_closed_and_refuses_invalid_moves() {
     assert_error(s, &err, 422, "invalid_actor");
     let (s, err) = post(&app, &path, &json!({"to": 3, "actor": "x"}), None).await;
     assert_error(s, &err, 422, "invalid_body");
-    let (s, err) = post(&app, "/api/events/999999/transitions", &json!({"to": "accepted", "actor": "x"}), None).await;
+    let (s, err) = post(
+        &app,
+        "/api/events/999999/transitions",
+        &json!({"to": "accepted", "actor": "x"}),
+        None,
+    )
+    .await;
     assert_error(s, &err, 404, "not_found");
     let (s, err) = app.get_json("/api/events/999999").await;
     assert_error(s, &err, 404, "not_found");
@@ -284,9 +361,7 @@ async fn repeats_link_within_radius_window_and_category_only() {
     let pts = unit_points(&app, 3).await;
     let (x, y) = (pts[1].0, pts[1].1);
     let t0 = "2026-11-30T00:00:00Z";
-    let mk = |cat: &str, dy_m: f64, at: &str| {
-        json!({"category": cat, "source": "grid_worker", "lon": x, "lat": y + north(dy_m), "reported_at": at})
-    };
+    let mk = |cat: &str, dy_m: f64, at: &str| json!({"category": cat, "source": "grid_worker", "lon": x, "lat": y + north(dy_m), "reported_at": at});
     // traffic: radius 50 m, window 24 h.
     let (_, a) = post(&app, "/api/events", &mk("traffic", 0.0, t0), None).await;
     let a_id = a["id"].as_i64().unwrap();
@@ -294,11 +369,11 @@ async fn repeats_link_within_radius_window_and_category_only() {
         &app,
         "/api/events",
         &json!([
-            mk("traffic", 30.0, "2026-11-30T05:00:00Z"),  // within R and T: repeat of a
-            mk("traffic", 80.0, "2026-11-30T05:00:00Z"),  // beyond R: new original
-            mk("dispute", 5.0, "2026-11-30T05:00:00Z"),   // other category: original
-            mk("traffic", 10.0, "2026-12-01T02:00:00Z"),  // 26 h later: beyond T
-            mk("traffic", 95.0, "2026-11-30T06:00:00Z"),  // 15 m from the 80 m row (in batch)
+            mk("traffic", 30.0, "2026-11-30T05:00:00Z"), // within R and T: repeat of a
+            mk("traffic", 80.0, "2026-11-30T05:00:00Z"), // beyond R: new original
+            mk("dispute", 5.0, "2026-11-30T05:00:00Z"),  // other category: original
+            mk("traffic", 10.0, "2026-12-01T02:00:00Z"), // 26 h later: beyond T
+            mk("traffic", 95.0, "2026-11-30T06:00:00Z"), // 15 m from the 80 m row (in batch)
             mk("traffic", -20.0, "2026-11-29T23:00:00Z"), // reported before a: not its repeat
         ]),
         None,
@@ -308,13 +383,17 @@ async fn repeats_link_within_radius_window_and_category_only() {
     let ev = b["events"].as_array().unwrap();
     let repeat_of: Vec<Option<i64>> = ev.iter().map(|e| e["repeat_of"].as_i64()).collect();
     let id = |i: usize| ev[i]["id"].as_i64().unwrap();
-    assert_eq!(repeat_of, vec![Some(a_id), None, None, None, Some(id(1)), None]);
-    let counts: HashMap<i64, i32> = sqlx::query_as::<_, (i64, i32)>("SELECT id, repeat_count FROM event")
-        .fetch_all(&app.store.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .collect();
+    assert_eq!(
+        repeat_of,
+        vec![Some(a_id), None, None, None, Some(id(1)), None]
+    );
+    let counts: HashMap<i64, i32> =
+        sqlx::query_as::<_, (i64, i32)>("SELECT id, repeat_count FROM event")
+            .fetch_all(&app.store.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
     assert_eq!(counts[&a_id], 1);
     assert_eq!(counts[&id(1)], 1);
     let (_, detail) = app.get_json(&format!("/api/events/{a_id}")).await;
@@ -329,8 +408,18 @@ async fn repeats_link_within_radius_window_and_category_only() {
     .await;
     assert_eq!(bad, 0);
     // A closed original collects no more repeats; the nearest open one wins.
-    sqlx::query("UPDATE event SET status = 'closed' WHERE id = $1").bind(a_id).execute(&app.store.pool).await.unwrap();
-    let (_, c) = post(&app, "/api/events", &mk("traffic", 40.0, "2026-11-30T07:00:00Z"), None).await;
+    sqlx::query("UPDATE event SET status = 'closed' WHERE id = $1")
+        .bind(a_id)
+        .execute(&app.store.pool)
+        .await
+        .unwrap();
+    let (_, c) = post(
+        &app,
+        "/api/events",
+        &mk("traffic", 40.0, "2026-11-30T07:00:00Z"),
+        None,
+    )
+    .await;
     assert_eq!(c["repeat_of"].as_i64(), Some(id(1)), "{c}");
 }
 
@@ -350,7 +439,10 @@ async fn all_pages(app: &TestApp, query: &str, limit: usize) -> Vec<i64> {
         let events = page["events"].as_array().unwrap();
         assert!(events.len() <= limit);
         for e in events {
-            let key = (e["reported_at"].as_str().unwrap().to_string(), e["id"].as_i64().unwrap());
+            let key = (
+                e["reported_at"].as_str().unwrap().to_string(),
+                e["id"].as_i64().unwrap(),
+            );
             if let Some(l) = &last {
                 let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
                 assert!((t(&key.0), key.1) < (t(&l.0), l.1), "newest first");
@@ -395,16 +487,35 @@ async fn queries_match_plain_sql() {
     let (s, b) = post(&app, "/api/events", &json!(batch), None).await;
     assert_eq!(s, 201, "{b}");
     // Some statuses.
-    sqlx::query("UPDATE event SET status = 'closed' WHERE id % 7 = 0").execute(&app.store.pool).await.unwrap();
-    sqlx::query("UPDATE event SET status = 'accepted' WHERE id % 7 = 3").execute(&app.store.pool).await.unwrap();
+    sqlx::query("UPDATE event SET status = 'closed' WHERE id % 7 = 0")
+        .execute(&app.store.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE event SET status = 'accepted' WHERE id % 7 = 3")
+        .execute(&app.store.pool)
+        .await
+        .unwrap();
 
     let all = all_pages(&app, "", 7).await;
-    assert_eq!(all, sql_ids(&app, "true").await, "paging covers everything once, in order");
-    let district: String = sqlx::query_scalar("SELECT district_code FROM event WHERE assigned LIMIT 1")
-        .fetch_one(&app.store.pool).await.unwrap();
-    let grid: String = sqlx::query_scalar("SELECT grid_code FROM event WHERE assigned ORDER BY id LIMIT 1")
-        .fetch_one(&app.store.pool).await.unwrap();
-    let city: String = sqlx::query_scalar("SELECT code FROM area WHERE level = 0").fetch_one(&app.store.pool).await.unwrap();
+    assert_eq!(
+        all,
+        sql_ids(&app, "true").await,
+        "paging covers everything once, in order"
+    );
+    let district: String =
+        sqlx::query_scalar("SELECT district_code FROM event WHERE assigned LIMIT 1")
+            .fetch_one(&app.store.pool)
+            .await
+            .unwrap();
+    let grid: String =
+        sqlx::query_scalar("SELECT grid_code FROM event WHERE assigned ORDER BY id LIMIT 1")
+            .fetch_one(&app.store.pool)
+            .await
+            .unwrap();
+    let city: String = sqlx::query_scalar("SELECT code FROM area WHERE level = 0")
+        .fetch_one(&app.store.pool)
+        .await
+        .unwrap();
     let (bx, by) = (pts[60].0, pts[60].1);
     let cases = [
         (format!("bbox={},{},{},{}", bx - 0.2, by - 0.1, bx + 0.1, by + 0.2),
@@ -429,32 +540,52 @@ async fn queries_match_plain_sql() {
     }
 
     // GeoJSON: the same rows as features with WGS84 points.
-    let (s, fc) = app.get_json("/api/events?format=geojson&category=traffic&limit=1000").await;
+    let (s, fc) = app
+        .get_json("/api/events?format=geojson&category=traffic&limit=1000")
+        .await;
     assert_eq!(s, 200);
     assert_eq!(fc["type"], "FeatureCollection");
     let feats = fc["features"].as_array().unwrap();
-    assert_eq!(feats.len(), sql_ids(&app, "category = 'traffic'").await.len());
+    assert_eq!(
+        feats.len(),
+        sql_ids(&app, "category = 'traffic'").await.len()
+    );
     let f = &feats[0];
-    let (x, y): (f64, f64) = sqlx::query_as("SELECT ST_X(geom), ST_Y(geom) FROM event WHERE id = $1")
-        .bind(f["id"].as_i64()).fetch_one(&app.store.pool).await.unwrap();
+    let (x, y): (f64, f64) =
+        sqlx::query_as("SELECT ST_X(geom), ST_Y(geom) FROM event WHERE id = $1")
+            .bind(f["id"].as_i64())
+            .fetch_one(&app.store.pool)
+            .await
+            .unwrap();
     assert_eq!(f["geometry"]["coordinates"], json!([x, y]));
     assert_eq!(f["properties"]["category"], "traffic");
 
     // CSV: BOM, zh-CN header, every matching row.
     let r = app.get("/api/events.csv?source=hotline").await;
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     let bytes = r.bytes().await.unwrap();
     assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
     let mut rd = csv::Reader::from_reader(&bytes[3..]);
     let header = rd.headers().unwrap().clone();
     assert_eq!(&header[0], "事件编号");
     assert_eq!(&header[2], "类别");
-    let ids: Vec<i64> = rd.records().map(|r| r.unwrap()[0].parse().unwrap()).collect();
+    let ids: Vec<i64> = rd
+        .records()
+        .map(|r| r.unwrap()[0].parse().unwrap())
+        .collect();
     assert_eq!(ids, sql_ids(&app, "source = 'hotline'").await);
     let r = app.get("/api/events.csv").await;
     let text = String::from_utf8(r.bytes().await.unwrap().to_vec()).unwrap();
-    assert_eq!(text.lines().count() as i64, 1 + count(&app, "SELECT count(*) FROM event").await);
+    assert_eq!(
+        text.lines().count() as i64,
+        1 + count(&app, "SELECT count(*) FROM event").await
+    );
     assert!(text.contains("矛盾纠纷") && text.contains("12345热线"));
 }
 
@@ -478,8 +609,14 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
         (json!({"lon": y, "lat": x}), "lon_lat_swapped"),
         (json!({"lon": "119.0"}), "invalid_event"),
         (json!({"reported_at": "yesterday"}), "invalid_time"),
-        (json!({"reported_at": "2099-01-01T00:00:00Z"}), "time_in_future"),
-        (json!({"reported_at": "1026-01-01T00:00:00Z"}), "time_too_old"),
+        (
+            json!({"reported_at": "2099-01-01T00:00:00Z"}),
+            "time_in_future",
+        ),
+        (
+            json!({"reported_at": "1026-01-01T00:00:00Z"}),
+            "time_too_old",
+        ),
         (json!({"crs": "mars"}), "unknown_crs"),
         (json!({"description": "x".repeat(4001)}), "too_long"),
         (json!({"id": ""}), "invalid_id"),
@@ -487,7 +624,10 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
     ] {
         let (s, e) = post(&app, "/api/events", &one(patch.clone()), None).await;
         let msg = assert_error(s, &e, 422, code);
-        assert!(msg.contains('(') && msg.chars().any(|c| c > '\u{2e80}'), "zh-CN with gloss: {msg}");
+        assert!(
+            msg.contains('(') && msg.chars().any(|c| c > '\u{2e80}'),
+            "zh-CN with gloss: {msg}"
+        );
     }
     let mut missing = ev("traffic", x, y);
     missing.as_object_mut().unwrap().remove("category");
@@ -495,18 +635,48 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
     assert_error(s, &e, 422, "invalid_event");
 
     // A batch with some bad rows: the good ones are stored, each bad one reported.
-    let batch = json!([ev("traffic", x, y), one(json!({"category": "fire"})), ev("dispute", pts[1].0, pts[1].1),
-                       one(json!({"lon": y, "lat": x})), 17]);
+    let batch = json!([
+        ev("traffic", x, y),
+        one(json!({"category": "fire"})),
+        ev("dispute", pts[1].0, pts[1].1),
+        one(json!({"lon": y, "lat": x})),
+        17
+    ]);
     let (s, b) = post(&app, "/api/events", &batch, None).await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["created"], 2);
-    let errs: Vec<(u64, &str)> = b["errors"].as_array().unwrap().iter()
-        .map(|e| (e["index"].as_u64().unwrap(), e["code"].as_str().unwrap())).collect();
-    assert_eq!(errs, vec![(1, "unknown_category"), (3, "lon_lat_swapped"), (4, "invalid_event")]);
-    assert_eq!(b["events"].as_array().unwrap().iter().map(|e| e["index"].as_u64().unwrap()).collect::<Vec<_>>(), vec![0, 2]);
+    let errs: Vec<(u64, &str)> = b["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["index"].as_u64().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        errs,
+        vec![
+            (1, "unknown_category"),
+            (3, "lon_lat_swapped"),
+            (4, "invalid_event")
+        ]
+    );
+    assert_eq!(
+        b["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["index"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![0, 2]
+    );
     assert_eq!(count(&app, "SELECT count(*) FROM event").await, 2);
     // All bad: 422 with each error.
-    let (s, e) = post(&app, "/api/events", &json!([one(json!({"source": "x"})), one(json!({"lat": 95.0}))]), None).await;
+    let (s, e) = post(
+        &app,
+        "/api/events",
+        &json!([one(json!({"source": "x"})), one(json!({"lat": 95.0}))]),
+        None,
+    )
+    .await;
     assert_error(s, &e, 422, "no_valid_events");
     assert_eq!(e["error"]["errors"].as_array().unwrap().len(), 2);
     // Oversize batch.

@@ -133,7 +133,8 @@ pub struct EventFilter {
     pub after: Option<(DateTime<Utc>, i64)>,
 }
 
-const EVENT_SELECT: &str = "SELECT e.id, e.client_id, e.category, e.subcategory, e.source, e.priority,
+const EVENT_SELECT: &str =
+    "SELECT e.id, e.client_id, e.category, e.subcategory, e.source, e.priority,
     e.description, e.reporter, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.reported_at,
     e.received_at, e.assigned, e.unit_code, u.name AS unit_name, e.grid_code, g.name AS grid_name,
     e.village_code, v.name AS village_name, e.town_code, t.name AS town_name, e.district_code,

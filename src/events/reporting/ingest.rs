@@ -191,27 +191,20 @@ fn text(
         return Err(row_err(
             index,
             "too_long",
-            format!("字段 {name} 最长 {max_chars} 个字符 (field '{name}' is longer than {max_chars} characters)"),
+            format!(
+                "字段 {name} 最长 {max_chars} 个字符 (field '{name}' is longer than {max_chars} characters)"
+            ),
         ));
     }
     Ok((!v.is_empty()).then_some(v))
 }
 
-fn vocab<T>(
-    index: usize,
-    code: &'static str,
-    s: &str,
-) -> Result<T, RowError>
+fn vocab<T>(index: usize, code: &'static str, s: &str) -> Result<T, RowError>
 where
     T: std::str::FromStr<Err = crate::events::model::UnknownValue>,
 {
-    s.parse::<T>().map_err(|e| {
-        row_err(
-            index,
-            code,
-            format!("{e} (unknown value '{}')", e.value),
-        )
-    })
+    s.parse::<T>()
+        .map_err(|e| row_err(index, code, format!("{e} (unknown value '{}')", e.value)))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -277,14 +270,18 @@ fn validate(
                 return Err(row_err(
                     index,
                     "time_in_future",
-                    format!("reported_at 晚于当前时间 (reported_at {s} is in the future; server time is {now})"),
+                    format!(
+                        "reported_at 晚于当前时间 (reported_at {s} is in the future; server time is {now})"
+                    ),
                 ));
             }
             if t < earliest {
                 return Err(row_err(
                     index,
                     "time_too_old",
-                    format!("reported_at 早于 2000 年，请检查 (reported_at {s} is before 2000-01-01)"),
+                    format!(
+                        "reported_at 早于 2000 年，请检查 (reported_at {s} is before 2000-01-01)"
+                    ),
                 ));
             }
             t
@@ -425,7 +422,12 @@ pub async fn post_events(
     let key = idempotency_key(&headers)?;
     let hash = body_hash(crs, &body);
     if let Some(key) = &key {
-        let mut conn = state.store.pool.acquire().await.map_err(ApiError::internal)?;
+        let mut conn = state
+            .store
+            .pool
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
         if let Some(stored) = sql::stored_answer(&mut conn, key).await? {
             return replay(stored, &hash);
         }
@@ -473,7 +475,16 @@ pub async fn post_events(
     let mut attempt = 0;
     let outcome = loop {
         attempt += 1;
-        match store_batch(&state, &valid, &errors, parsed.single, key.as_deref(), &hash).await {
+        match store_batch(
+            &state,
+            &valid,
+            &errors,
+            parsed.single,
+            key.as_deref(),
+            &hash,
+        )
+        .await
+        {
             Ok(o) => break o,
             Err(e)
                 if attempt < ATTEMPTS
@@ -503,7 +514,12 @@ async fn store_batch(
     hash: &[u8],
 ) -> Result<Outcome, StoreError> {
     use crate::store::Op;
-    let mut tx = state.store.pool.begin().await.op("starting a transaction")?;
+    let mut tx = state
+        .store
+        .pool
+        .begin()
+        .await
+        .op("starting a transaction")?;
     let categories: HashMap<String, sql::CategoryRow> = sql::categories(&mut tx)
         .await?
         .into_iter()
@@ -634,8 +650,10 @@ async fn store_batch(
             }
         })
         .collect();
-    let inserted: std::collections::HashSet<i64> =
-        sql::insert_events(&mut tx, &rows).await?.into_iter().collect();
+    let inserted: std::collections::HashSet<i64> = sql::insert_events(&mut tx, &rows)
+        .await?
+        .into_iter()
+        .collect();
     // Rows skipped because a concurrent request stored their client id first.
     let raced: Vec<String> = rows
         .iter()
@@ -655,12 +673,16 @@ async fn store_batch(
         .iter()
         .filter_map(|s| match s {
             Err(Existing::Stored(id)) => Some(*id),
-            Err(Existing::InBatch(k)) if !inserted.contains(&ids[*k]) => {
-                rows[*k].client_id.as_ref().and_then(|c| raced_ids.get(c)).copied()
-            }
-            Ok(k) if !inserted.contains(&ids[*k]) => {
-                rows[*k].client_id.as_ref().and_then(|c| raced_ids.get(c)).copied()
-            }
+            Err(Existing::InBatch(k)) if !inserted.contains(&ids[*k]) => rows[*k]
+                .client_id
+                .as_ref()
+                .and_then(|c| raced_ids.get(c))
+                .copied(),
+            Ok(k) if !inserted.contains(&ids[*k]) => rows[*k]
+                .client_id
+                .as_ref()
+                .and_then(|c| raced_ids.get(c))
+                .copied(),
             _ => None,
         })
         .collect();
@@ -689,7 +711,11 @@ async fn store_batch(
                     out.push(j);
                     continue;
                 }
-                rows[*k].client_id.as_ref().and_then(|c| raced_ids.get(c)).copied()
+                rows[*k]
+                    .client_id
+                    .as_ref()
+                    .and_then(|c| raced_ids.get(c))
+                    .copied()
             }
         };
         let row = stored_id.and_then(|id| existing_rows.get(&id));

@@ -18,15 +18,19 @@ use serde_json::{Value, json};
 
 /// Parses the `{id}` of an event path.
 pub fn event_id(s: &str) -> Result<i64, ApiError> {
-    s.trim().parse::<i64>().ok().filter(|&id| id > 0).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_id",
-            format!(
-                "事件编号应为正整数 (event id must be a positive integer, got '{}')",
-                s.chars().take(40).collect::<String>()
-            ),
-        )
-    })
+    s.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|&id| id > 0)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_id",
+                format!(
+                    "事件编号应为正整数 (event id must be a positive integer, got '{}')",
+                    s.chars().take(40).collect::<String>()
+                ),
+            )
+        })
 }
 
 fn no_such_event(id: i64) -> ApiError {
@@ -53,7 +57,12 @@ pub async fn get_event(
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let id = event_id(&id)?;
-    let mut conn = state.store.pool.acquire().await.map_err(ApiError::internal)?;
+    let mut conn = state
+        .store
+        .pool
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     Ok(axum::Json(detail(&mut conn, id).await?))
 }
 
@@ -81,7 +90,10 @@ pub async fn post_transition(
         .to
         .parse()
         .map_err(|e: crate::events::model::UnknownValue| {
-            unprocessable("unknown_status", format!("{e} (unknown status '{}')", e.value))
+            unprocessable(
+                "unknown_status",
+                format!("{e} (unknown status '{}')", e.value),
+            )
         })?;
     let actor = input.actor.trim();
     if actor.is_empty() || actor.chars().count() > 200 || actor.contains('\0') {
@@ -90,7 +102,11 @@ pub async fn post_transition(
             "actor 应为 1 到 200 个字符，填写处置人或部门 (actor must be 1 to 200 characters: who made the change)".into(),
         ));
     }
-    let note = input.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let note = input
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
     if let Some(n) = note
         && (n.chars().count() > 4000 || n.contains('\0'))
     {
@@ -99,7 +115,12 @@ pub async fn post_transition(
             "note 最长 4000 个字符 (note must be at most 4000 characters)".into(),
         ));
     }
-    let mut tx = state.store.pool.begin().await.op("starting a transaction")?;
+    let mut tx = state
+        .store
+        .pool
+        .begin()
+        .await
+        .op("starting a transaction")?;
     let current = sql::lock_status(&mut tx, id)
         .await?
         .ok_or_else(|| no_such_event(id))?;

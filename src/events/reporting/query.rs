@@ -32,9 +32,9 @@ fn list<T>(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|v| {
-            parse(v)
-                .map(|t| to_code(t).to_string())
-                .map_err(|e| ApiError::bad_request(code, format!("{e} (unknown value '{}' in {name})", e.value)))
+            parse(v).map(|t| to_code(t).to_string()).map_err(|e| {
+                ApiError::bad_request(code, format!("{e} (unknown value '{}' in {name})", e.value))
+            })
         })
         .collect()
 }
@@ -69,7 +69,9 @@ fn bbox(params: &Params) -> Result<Option<[f64; 4]>, ApiError> {
     let bad = |why: &str| {
         ApiError::bad_request(
             "invalid_bbox",
-            format!("bbox 应为 minlon,minlat,maxlon,maxlat (bbox must be minlon,minlat,maxlon,maxlat: {why})"),
+            format!(
+                "bbox 应为 minlon,minlat,maxlon,maxlat (bbox must be minlon,minlat,maxlon,maxlat: {why})"
+            ),
         )
     };
     let parts: Vec<&str> = s.split(',').collect();
@@ -117,9 +119,27 @@ fn decode_cursor(s: &str) -> Result<(DateTime<Utc>, i64), ApiError> {
 async fn filter(state: &AppState, params: &Params) -> Result<EventFilter, ApiError> {
     let mut f = EventFilter {
         bbox: bbox(params)?,
-        categories: list(params, "category", "unknown_category", str::parse::<Category>, Category::code)?,
-        statuses: list(params, "status", "unknown_status", str::parse::<Status>, Status::code)?,
-        sources: list(params, "source", "unknown_source", str::parse::<Source>, Source::code)?,
+        categories: list(
+            params,
+            "category",
+            "unknown_category",
+            str::parse::<Category>,
+            Category::code,
+        )?,
+        statuses: list(
+            params,
+            "status",
+            "unknown_status",
+            str::parse::<Status>,
+            Status::code,
+        )?,
+        sources: list(
+            params,
+            "source",
+            "unknown_source",
+            str::parse::<Source>,
+            Source::code,
+        )?,
         from: time(params, "from")?,
         to: time(params, "to")?,
         overdue: params.flag("overdue")?,
@@ -136,7 +156,12 @@ async fn filter(state: &AppState, params: &Params) -> Result<EventFilter, ApiErr
     }
     if let Some(code) = params.get("area") {
         let code = code.trim().to_string();
-        let mut conn = state.store.pool.acquire().await.map_err(ApiError::internal)?;
+        let mut conn = state
+            .store
+            .pool
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
         let level = sql::area_level(&mut conn, &code)
             .await?
             .and_then(Level::from_rank)
@@ -185,7 +210,12 @@ pub async fn list_events(
             ));
         }
     };
-    let mut conn = state.store.pool.acquire().await.map_err(ApiError::internal)?;
+    let mut conn = state
+        .store
+        .pool
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     let mut rows = sql::list_events(&mut conn, &f, limit + 1).await?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
@@ -233,7 +263,8 @@ pub async fn export_csv(
     let mut head = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     head.write_record(CSV_HEADER).map_err(ApiError::internal)?;
     let head = head.into_inner().map_err(ApiError::internal)?;
-    let first = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(Bytes::from(head)) });
+    let first =
+        futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(Bytes::from(head)) });
     let rows = futures_util::stream::unfold(rx, |mut rx| async move {
         let first = rx.recv().await?;
         Some((csv_chunk(first, &mut rx), rx))

@@ -13,7 +13,9 @@ fn area(code: &Option<String>, name: &Option<String>) -> Value {
 }
 
 fn label<T: Copy>(parse: fn(&str) -> Option<T>, f: fn(T) -> &'static str, code: &str) -> Value {
-    parse(code).map(|v| Value::from(f(v))).unwrap_or(Value::Null)
+    parse(code)
+        .map(|v| Value::from(f(v)))
+        .unwrap_or(Value::Null)
 }
 
 /// The event's properties (everything but the point when `with_point` is false).
@@ -118,7 +120,9 @@ pub const CSV_HEADER: [&str; 33] = [
 fn beijing(t: DateTime<Utc>) -> String {
     // China has one time zone and no daylight saving time.
     let cst = FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset");
-    t.with_timezone(&cst).format("%Y-%m-%d %H:%M:%S").to_string()
+    t.with_timezone(&cst)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 fn opt<T: ToString>(v: &Option<T>) -> String {

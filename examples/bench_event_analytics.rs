@@ -10,7 +10,8 @@
 //!
 //! Needs DATABASE_URL; loads the demo city if the database has no areas and, if the `event`
 //! table holds fewer than ONEMAP_BENCH_EVENTS (default 1,000,000) events, fills it with SQL
-//! (`generate_series`, a year of synthetic events). Run through `scripts/bench-events-analytics`.
+//! (`generate_series`, a year of synthetic events). The script loads the demo events
+//! (`onemap import demo-events`) first, so the SQL fill is only a fallback. Run through `scripts/bench-events-analytics`.
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -379,17 +380,20 @@ async fn main() -> anyhow::Result<()> {
 
     // Live update: an insert by plain SQL, until the stats show it.
     let mut lags = Vec::new();
+    let mut probes: Vec<i64> = Vec::new();
     for _ in 0..5 {
         let url = format!("{base}/readyz");
         let before: Value = http.get(&url).send().await?.json().await?;
         let n0 = before["events"]["events"].as_u64().unwrap_or(0);
         let t = Instant::now();
-        sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO event (category, source, geom, reported_at, assigned, deadline)
-             VALUES ('traffic', 'patrol', ST_SetSRID(ST_MakePoint(119.0, 25.45), 4326), now(), false, now())",
+             VALUES ('traffic', 'patrol', ST_SetSRID(ST_MakePoint(119.0, 25.45), 4326), now(), false, now())
+             RETURNING id",
         )
-        .execute(&store.pool)
+        .fetch_one(&store.pool)
         .await?;
+        probes.push(id);
         loop {
             let r: Value = http.get(&url).send().await?.json().await?;
             if r["events"]["events"].as_u64().unwrap_or(0) > n0 {
@@ -409,6 +413,11 @@ async fn main() -> anyhow::Result<()> {
 
     let _ = child.kill();
     let _ = child.wait();
+    // The probes go again, so the next run finds exactly the events it was given.
+    sqlx::query("DELETE FROM event WHERE id = ANY($1)")
+        .bind(&probes)
+        .execute(&store.pool)
+        .await?;
 
     println!(
         "events: {total} ({source}), reported {} … {}; 30-day window: {in_window}",

@@ -61,6 +61,15 @@ pub fn dbscan(xs: &[f64], ys: &[f64], eps: f64, min_pts: usize) -> Vec<u32> {
         let (dx, dy) = (xs[i] - xs[j], ys[i] - ys[j]);
         dx * dx + dy * dy <= eps2
     };
+    // Squared distance from point i to cell c's square: neighbours further than eps are
+    // skipped whole (most cells two apart, and most of a dense cell's far side).
+    let rect_d2 = |i: usize, c: usize| {
+        let (cx, cy) = cells[c].0;
+        let (x0, y0) = (cx as f64 * side, cy as f64 * side);
+        let dx = (x0 - xs[i]).max(xs[i] - (x0 + side)).max(0.0);
+        let dy = (y0 - ys[i]).max(ys[i] - (y0 + side)).max(0.0);
+        dx * dx + dy * dy
+    };
     let neighbour_cells = |c: usize| {
         let (cx, cy) = cells[c].0;
         let mut out = Vec::with_capacity(21);
@@ -91,6 +100,9 @@ pub fn dbscan(xs: &[f64], ys: &[f64], eps: f64, min_pts: usize) -> Vec<u32> {
                 .filter(|&p| {
                     let mut count = 0;
                     for &o in &around {
+                        if rect_d2(p as usize, o) > eps2 {
+                            continue;
+                        }
                         let (_, s2, e2) = cells[o];
                         for &q in &order[s2..e2] {
                             if near(p as usize, q as usize) {
@@ -126,11 +138,22 @@ pub fn dbscan(xs: &[f64], ys: &[f64], eps: f64, min_pts: usize) -> Vec<u32> {
             if find(&mut parent, c) == find(&mut parent, o) {
                 continue;
             }
-            let linked = core_by_cell[c].iter().any(|&p| {
-                core_by_cell[o]
-                    .iter()
-                    .any(|&q| near(p as usize, q as usize))
-            });
+            let near_o: Vec<u32> = core_by_cell[c]
+                .iter()
+                .copied()
+                .filter(|&p| rect_d2(p as usize, o) <= eps2)
+                .collect();
+            if near_o.is_empty() {
+                continue;
+            }
+            let near_c: Vec<u32> = core_by_cell[o]
+                .iter()
+                .copied()
+                .filter(|&q| rect_d2(q as usize, c) <= eps2)
+                .collect();
+            let linked = near_o
+                .iter()
+                .any(|&p| near_c.iter().any(|&q| near(p as usize, q as usize)));
             if linked {
                 let (a, b) = (find(&mut parent, c), find(&mut parent, o));
                 parent[a.max(b)] = a.min(b);
@@ -160,6 +183,9 @@ pub fn dbscan(xs: &[f64], ys: &[f64], eps: f64, min_pts: usize) -> Vec<u32> {
         .filter_map(|p| {
             let mut best: Option<(f64, u32)> = None;
             for o in neighbour_cells(point_cell[p]) {
+                if rect_d2(p, o) > eps2 {
+                    continue;
+                }
                 for &q in &core_by_cell[o] {
                     let (dx, dy) = (xs[p] - xs[q as usize], ys[p] - ys[q as usize]);
                     let d2 = dx * dx + dy * dy;

@@ -7,6 +7,7 @@ use super::view::{
 };
 use crate::model::Level;
 use crate::store::{Op, Store, StoreError};
+use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sqlx::Row;
 use sqlx::postgres::{PgListener, PgRow};
@@ -16,36 +17,53 @@ use std::collections::HashMap;
 pub const CHANNEL: &str = "onemap_event_changed";
 
 const SELECT: &str = "SELECT id, ST_X(geom) AS lon, ST_Y(geom) AS lat,
-        (extract(epoch FROM reported_at) * 1000000)::int8 AS t,
-        category, source, status, priority,
-        (extract(epoch FROM deadline) * 1000000)::int8 AS deadline,
-        (extract(epoch FROM closed_at) * 1000000)::int8 AS closed_at,
+        reported_at, category, source, status, priority, deadline, closed_at,
         district_code, town_code, village_code, grid_code, unit_code
    FROM event";
 
-fn decode(row: &PgRow) -> Result<EventRow, sqlx::Error> {
+fn decode_row(row: &PgRow, with_codes: bool) -> Result<EventRow, sqlx::Error> {
     let text = |name: &str| -> Result<Option<String>, sqlx::Error> { row.try_get(name) };
     Ok(EventRow {
         id: row.try_get("id")?,
         lon: row.try_get("lon")?,
         lat: row.try_get("lat")?,
-        t: row.try_get("t")?,
+        t: row
+            .try_get::<DateTime<Utc>, _>("reported_at")?
+            .timestamp_micros(),
         category: category_idx(row.try_get::<&str, _>("category")?),
         source: source_idx(row.try_get::<&str, _>("source")?),
         status: status_idx(row.try_get::<&str, _>("status")?),
         priority: priority_idx(row.try_get::<&str, _>("priority")?),
-        deadline: row.try_get("deadline")?,
+        deadline: row
+            .try_get::<DateTime<Utc>, _>("deadline")?
+            .timestamp_micros(),
         closed_at: row
-            .try_get::<Option<i64>, _>("closed_at")?
-            .unwrap_or(NO_TIME),
-        area: [
-            text("district_code")?,
-            text("town_code")?,
-            text("village_code")?,
-            text("grid_code")?,
-            text("unit_code")?,
-        ],
+            .try_get::<Option<DateTime<Utc>>, _>("closed_at")?
+            .map_or(NO_TIME, |t| t.timestamp_micros()),
+        area: if with_codes {
+            [
+                text("district_code")?,
+                text("town_code")?,
+                text("village_code")?,
+                text("grid_code")?,
+                text("unit_code")?,
+            ]
+        } else {
+            Default::default()
+        },
     })
+}
+
+const CODE_COLUMNS: [&str; 5] = [
+    "district_code",
+    "town_code",
+    "village_code",
+    "grid_code",
+    "unit_code",
+];
+
+fn decode(row: &PgRow) -> Result<EventRow, sqlx::Error> {
+    decode_row(row, true)
 }
 
 /// Every event, streamed straight into columns (unsorted, cells unset).
@@ -54,8 +72,18 @@ pub async fn load_all(store: &Store) -> Result<(Columns, Codes), StoreError> {
     let mut codes = Codes::default();
     let mut rows = sqlx::query(SELECT).fetch(&store.pool);
     while let Some(row) = rows.try_next().await.op("loading events")? {
-        let r = decode(&row).op("decoding an event")?;
+        // Codes are interned straight from the row's bytes: no String per code.
+        let r = decode_row(&row, false).op("decoding an event")?;
         cols.push_row(&r, &mut codes, false);
+        for (k, name) in CODE_COLUMNS.iter().enumerate() {
+            if let Some(code) = row
+                .try_get::<Option<&str>, _>(*name)
+                .op("decoding an event")?
+                && let Some(slot) = cols.area[k].last_mut()
+            {
+                *slot = codes.intern(code);
+            }
+        }
     }
     Ok((cols, codes))
 }

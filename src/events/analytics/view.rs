@@ -112,7 +112,7 @@ impl Codes {
     pub fn code(&self, id: u32) -> &str {
         self.names.get(id as usize).map_or("", |s| s)
     }
-    fn intern(&mut self, code: &str) -> u32 {
+    pub(crate) fn intern(&mut self, code: &str) -> u32 {
         if let Some(&i) = self.ids.get(code) {
             return i;
         }
@@ -179,6 +179,30 @@ impl Columns {
         self.closed_at.push(r.closed_at);
         for (k, c) in r.area.iter().enumerate() {
             self.area[k].push(c.as_deref().map_or(NONE, |c| codes.intern(c)));
+        }
+    }
+
+    /// Appends a row whose codes are all in `codes` (checked by the caller).
+    fn push_known_row(&mut self, r: &EventRow, codes: &Codes) {
+        let ids: [u32; 5] = std::array::from_fn(|k| {
+            r.area[k]
+                .as_deref()
+                .and_then(|c| codes.get(c))
+                .unwrap_or(NONE)
+        });
+        self.id.push(r.id);
+        self.t.push(r.t);
+        self.lon.push(r.lon);
+        self.lat.push(r.lat);
+        self.cell.push(cell_of(r.lon, r.lat));
+        self.category.push(r.category);
+        self.source.push(r.source);
+        self.status.push(r.status);
+        self.priority.push(r.priority);
+        self.deadline.push(r.deadline);
+        self.closed_at.push(r.closed_at);
+        for (k, id) in ids.into_iter().enumerate() {
+            self.area[k].push(id);
         }
     }
 
@@ -365,7 +389,15 @@ impl ViewSnapshot {
     /// A new version with `rows` inserted or replacing the rows of the same id. Returns the
     /// new snapshot; merges the delta into the base when it has grown large.
     pub fn upserted(&self, rows: &[EventRow]) -> ViewSnapshot {
-        let mut codes = (*self.codes).clone();
+        // The interner is shared unless a row brings a code never seen (rare after the load).
+        let known = rows
+            .iter()
+            .all(|r| r.area.iter().flatten().all(|c| self.codes.get(c).is_some()));
+        let mut codes = if known {
+            None
+        } else {
+            Some((*self.codes).clone())
+        };
         let ids: HashSet<i64> = rows.iter().map(|r| r.id).collect();
         let mut dead = (*self.dead).clone();
         for r in rows {
@@ -388,8 +420,12 @@ impl ViewSnapshot {
         let mut fresh: Vec<&EventRow> = latest.into_values().collect();
         fresh.sort_unstable_by_key(|r| r.id);
         for r in fresh {
-            delta.push_row(r, &mut codes, true);
+            match codes.as_mut() {
+                Some(c) => delta.push_row(r, c, true),
+                None => delta.push_known_row(r, &self.codes),
+            }
         }
+        let codes = codes.map_or_else(|| self.codes.clone(), Arc::new);
         let delta = delta.sorted();
         let generation = self.stats.generation + 1;
         if delta.len() > MERGE_AT {
@@ -402,12 +438,13 @@ impl ViewSnapshot {
             for i in 0..delta.len() {
                 merged.push_from(&delta, i);
             }
+            let codes = Arc::try_unwrap(codes).unwrap_or_else(|c| (*c).clone());
             let mut s = Self::from_sorted(merged.sorted(), codes, self.stats.load_ms, generation);
             s.stats.upserts = self.stats.upserts + 1;
             return s;
         }
         let mut s = ViewSnapshot {
-            codes: Arc::new(codes),
+            codes,
             base: self.base.clone(),
             base_by_id: self.base_by_id.clone(),
             dead: Arc::new(dead),

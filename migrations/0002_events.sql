@@ -69,12 +69,11 @@ CREATE INDEX event_grid_idx ON event (grid_code, reported_at);
 CREATE INDEX event_village_idx ON event (village_code, reported_at);
 -- Towns, districts and categories are large slices: a query on them walks
 -- event_reported_at_idx and filters (a town is ~1/57 of the city), so they get no index of their
--- own; every index costs ingest time (13 indexes gave 19k events/s, see docs/BENCHMARKS.md).
--- Open events, for overdue lists and repeat detection.
+-- own; every index costs ingest time (see docs/BENCHMARKS.md, event ingest).
+-- Open events, for overdue lists. Repeat detection probes event_geom_gist (a second, partial
+-- GiST on open originals cost more at ingest than it saved per probe).
 CREATE INDEX event_open_idx ON event (deadline)
     WHERE status NOT IN ('closed', 'rejected');
-CREATE INDEX event_open_geom_idx ON event USING gist (geom)
-    WHERE status NOT IN ('closed', 'rejected') AND duplicate_of IS NULL;
 CREATE INDEX event_unassigned_idx ON event (id) WHERE NOT assigned;
 CREATE INDEX event_duplicate_idx ON event (duplicate_of) WHERE duplicate_of IS NOT NULL;
 

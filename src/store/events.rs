@@ -259,8 +259,8 @@ pub async fn find_originals(
     let lons: Vec<f64> = probes.iter().map(|p| p.lon).collect();
     let lats: Vec<f64> = probes.iter().map(|p| p.lat).collect();
     let ats: Vec<DateTime<Utc>> = probes.iter().map(|p| p.reported_at).collect();
-    // The bounding-box prefilter is in degrees (1% wider than the radius) so the partial GiST
-    // index on open originals serves it; the exact test is on the sphere. The category and time
+    // The bounding-box prefilter is in degrees (1% wider than the radius) so the GiST index on
+    // event.geom serves it; the exact test is on the sphere. The category and time
     // tests are written so no btree can serve them (`|| ''`, `+ interval '0 s'`): otherwise the
     // planner picks a btree (the category one, when it existed) and walks a whole window per probe
     // (measured: 1.6 ms per probe against 0.04 ms on the GiST index, 25k events stored).

@@ -137,12 +137,27 @@ async fn ensure_template(admin: &Store) -> String {
                 .unwrap();
         store.replace_all_areas(&city.areas, &|_| {}).await.unwrap();
         store.pool.close().await;
-        sqlx::query(&format!(
-            "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
-        ))
-        .execute(&mut *conn)
-        .await
-        .unwrap();
+        // A closed pool's backends exit asynchronously on the server; RENAME refuses while one
+        // is still there ("being accessed by other users"), so wait for them briefly.
+        let mut tries = 0;
+        loop {
+            let renamed = sqlx::query(&format!(
+                "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
+            ))
+            .execute(&mut *conn)
+            .await;
+            match renamed {
+                Ok(_) => break,
+                Err(e) if tries < 100 => {
+                    tries += 1;
+                    if tries == 1 {
+                        eprintln!("template rename waits for closing sessions: {e}");
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("renaming the template database: {e}"),
+            }
+        }
     }
     sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(LOCK_KEY)

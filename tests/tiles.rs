@@ -684,7 +684,7 @@ async fn tilejson_catalog_and_the_combined_source() {
     assert_eq!(
         ids,
         [
-            "district", "town", "village", "grid", "unit", "label", "areas"
+            "district", "town", "village", "grid", "unit", "label", "areas", "events"
         ]
     );
     let (_, tj) = app.get_json("/tiles/areas").await;

@@ -302,6 +302,17 @@ async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Response 
                 "layers": l.vector_layers().iter().map(|p| p.name()).collect::<Vec<_>>(),
             })
         })
+        .chain(std::iter::once(json!({
+            // Served by the events module (src/events/analytics/tiles.rs); filters go in the
+            // query string of its TileJSON URL.
+            "id": "events",
+            "description": "事件分布：z≤13 为 H3 六边形聚合点（count），z≥14 为单个事件 (events)",
+            "minzoom": 0,
+            "maxzoom": super::tile_id::MAX_ZOOM,
+            "tilejson": format!("{base}/tiles/events"),
+            "tiles": format!("{base}/tiles/events/{{z}}/{{x}}/{{y}}.mvt"),
+            "layers": ["events"],
+        })))
         .collect();
     axum::Json(json!({ "loaded": state.tiles.is_loaded(), "layers": layers })).into_response()
 }

@@ -49,6 +49,12 @@ fn layer_of(s: &str) -> Result<Layer, ApiError> {
     })
 }
 
+/// Parses a tile address from the path ("{z}/{x}/{y}" with an optional .mvt/.pbf), with the
+/// API's errors; shared by every tile endpoint (areas here, events in `events::analytics`).
+pub(crate) fn parse_tile_address(z: &str, x: &str, y: &str) -> Result<TileId, ApiError> {
+    TileId::parse(z, x, strip_extension(y)?).map_err(tile_error)
+}
+
 fn tile_error(e: TileIdError) -> ApiError {
     match e {
         TileIdError::NotANumber { what, got } => ApiError::bad_request(
@@ -156,8 +162,7 @@ async fn tile(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let layer = layer_of(&layer)?;
-    let y = strip_extension(&y)?;
-    let t = TileId::parse(&z, &x, y).map_err(tile_error)?;
+    let t = parse_tile_address(&z, &x, &y)?;
     let coding = coding(&headers);
     let encoded = state
         .tiles

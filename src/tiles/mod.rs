@@ -15,6 +15,7 @@ pub mod cache;
 mod clip;
 mod encode;
 mod http;
+pub(crate) use http::parse_tile_address;
 pub mod layers;
 mod model;
 mod polylabel;

@@ -19,7 +19,7 @@ use crate::api::AppState;
 use crate::api::error::{ApiError, Params};
 use crate::events::model::{Category, Source, Status};
 use crate::tiles::cache::{Coding, Encoded};
-use crate::tiles::tile_id::{MAX_ZOOM, TileId, TileIdError, to_mercator};
+use crate::tiles::tile_id::{MAX_ZOOM, TileId, to_mercator};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -212,48 +212,6 @@ pub fn render(view: &ViewSnapshot, f: &Filter, tile: TileId) -> Vec<u8> {
     layer.encode()
 }
 
-fn tile_error(e: TileIdError) -> ApiError {
-    match e {
-        TileIdError::NotANumber { what, got } => ApiError::bad_request(
-            "invalid_tile",
-            format!(
-                "瓦片坐标 {what} 应为非负整数 (tile {what} must be a whole number, got '{got}')"
-            ),
-        ),
-        TileIdError::Zoom(z) => ApiError::bad_request(
-            "zoom_out_of_range",
-            format!(
-                "缩放级别 {z} 超出范围 0–{MAX_ZOOM} (zoom must be 0..={MAX_ZOOM}; clients overzoom beyond it)"
-            ),
-        ),
-        TileIdError::OutOfRange {
-            what,
-            got,
-            limit,
-            z,
-        } => ApiError::bad_request(
-            "tile_out_of_range",
-            format!(
-                "瓦片坐标 {what}={got} 超出范围，缩放级别 {z} 时应小于 {limit} ({what} must be below {limit} at zoom {z})"
-            ),
-        ),
-    }
-}
-
-fn strip_extension(y: &str) -> Result<&str, ApiError> {
-    match y.split_once('.') {
-        None => Ok(y),
-        Some((n, "mvt" | "pbf")) => Ok(n),
-        Some((_, ext)) => Err(ApiError::bad_request(
-            "unsupported_format",
-            format!(
-                "不支持的瓦片格式 '.{}'，请用 .mvt 或 .pbf (unsupported tile format; use .mvt, .pbf or none)",
-                ext.chars().take(20).collect::<String>()
-            ),
-        )),
-    }
-}
-
 /// gzip if the client takes it (br is left to the area tiles; event tiles change often).
 fn coding(headers: &HeaderMap) -> Coding {
     let accepts = headers
@@ -297,8 +255,7 @@ pub async fn tile(
     p: Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let y = strip_extension(&y)?;
-    let t = TileId::parse(&z, &x, y).map_err(tile_error)?;
+    let t = crate::tiles::parse_tile_address(&z, &x, &y)?;
     let a = &state.analytics;
     if !a.is_loaded() {
         return Err(not_ready());

@@ -6,10 +6,18 @@
 //! 2. The plain PostGIS way an analyst would load the same batches: COPY the points into a
 //!    staging table, then one `INSERT INTO event … SELECT … JOIN area u ON u.level = 5 AND
 //!    ST_Covers(u.geom, p.geom)` (plus the parents for the chain), one transaction per batch,
-//!    two concurrent connections. No repeats, no transitions, no idempotency.
+//!    two concurrent connections, with PostgreSQL's JIT off and on. No repeats, no
+//!    transitions, no idempotency.
+//!
+//! The state is the one a city reaches: the database of `DATABASE_URL` holds the demo history
+//! (1,000,000 events over two years, loaded by the script), the points are on land (inside a
+//! unit, sampled uniformly over the units' extent) and reported within the last hour. What the
+//! run adds is deleted afterwards, so the history stays as it was. With `BENCH_EMPTY_URL` the
+//! same run is repeated on a second database whose event table is emptied first (the figure
+//! earlier benchmarks reported).
 //!
 //! Prints a markdown table (events/s, median batch latency). Run through
-//! `scripts/bench-events-ingest`, which passes DATABASE_URL and the server binary.
+//! `scripts/bench-events-ingest`, which sets the databases and the server binary.
 
 use chrono::{Duration as Dur, Utc};
 use rand::{Rng, SeedableRng};
@@ -59,6 +67,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 struct Run {
+    state: &'static str,
     method: &'static str,
     batch: usize,
     events: usize,
@@ -98,36 +107,27 @@ where
     Ok((started.elapsed().as_secs_f64(), all))
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let db = std::env::var("DATABASE_URL")?;
-    let bin = std::env::var("ONEMAP_BIN").unwrap_or_else(|_| "target/release/onemap".into());
-    let per_size: usize = std::env::var("BENCH_EVENTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000);
-    let store = onemap::store::Store::connect(&db, 4).await?;
-    store.migrate().await?;
-    if store.area_count().await? == 0 {
-        eprintln!("loading the demo city…");
-        let city =
-            tokio::task::spawn_blocking(|| onemap::demo::generate(Default::default(), &|_| {}))
-                .await?;
-        store.replace_all_areas(&city.areas, &|_| {}).await?;
-    }
-    if std::env::var("BENCH_TRUNCATE").as_deref() == Ok("1") {
-        sqlx::query("TRUNCATE event_transition, event_request, event")
-            .execute(&store.pool)
-            .await?;
-    }
-    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM event")
-        .fetch_one(&store.pool)
-        .await?;
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
 
-    let mut child = Command::new(&bin)
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `onemap serve` on `db` and waits until it is ready.
+async fn serve(bin: &str, db: &str, http: &reqwest::Client) -> anyhow::Result<Server> {
+    let mut child = Command::new(bin)
         .args(["serve", "--addr", "127.0.0.1:0", "--tile-cache-mb", "0"])
-        .env("DATABASE_URL", &db)
-        .env("RUST_LOG", "onemap=warn")
+        .env("DATABASE_URL", db)
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "onemap=warn".into()),
+        )
         .stdout(Stdio::piped())
         .spawn()?;
     let mut line = String::new();
@@ -139,9 +139,6 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_default()
         .trim_end_matches('/')
         .to_string();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(600))
-        .build()?;
     loop {
         if let Ok(r) = http.get(format!("{base}/readyz")).send().await
             && r.status() == 200
@@ -150,101 +147,186 @@ async fn main() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    Ok(Server { child, base })
+}
 
-    let bbox: Vec<f64> =
-        sqlx::query_scalar("SELECT area_bbox(ST_Extent(geom)::geometry) FROM area WHERE level = 5")
-            .fetch_one(&store.pool)
-            .await?;
-    let mut rng = ChaCha8Rng::seed_from_u64(2026);
-    let now = Utc::now();
-    let mut gen_events = |n: usize| -> Vec<Ev> {
-        (0..n)
-            .map(|_| Ev {
-                category: CATEGORIES[rng.random_range(0..CATEGORIES.len())],
-                source: SOURCES[rng.random_range(0..SOURCES.len())],
-                priority: PRIORITIES[rng.random_range(0..PRIORITIES.len())],
-                lon: rng.random_range(bbox[0]..bbox[2]),
-                lat: rng.random_range(bbox[1]..bbox[3]),
-                reported_at: (now - Dur::seconds(rng.random_range(0..30 * 86_400))).to_rfc3339(),
-            })
-            .collect()
-    };
-
-    let mut runs = Vec::new();
-    for batch in [1_000usize, 10_000] {
-        let n = per_size / batch * batch;
-        for method in ["onemap", "postgis"] {
-            let events = gen_events(n);
-            let batches: Vec<Vec<Ev>> = events.chunks(batch).map(|c| c.to_vec()).collect();
-            let (secs, latencies_ms) = if method == "onemap" {
-                // Bodies are serialised before the clock starts, as for COPY below.
-                let url = format!("{base}/api/events");
-                let http = http.clone();
-                run_two(batches, move |b| {
-                    let body: Vec<Value> = b
-                        .iter()
-                        .map(|e| {
-                            json!({"category": e.category, "source": e.source, "priority": e.priority,
-                                   "lon": e.lon, "lat": e.lat, "reported_at": e.reported_at})
-                        })
-                        .collect();
-                    let body = serde_json::to_vec(&body).unwrap_or_default();
-                    let (http, url) = (http.clone(), url.clone());
-                    async move {
-                        let r = http
-                            .post(url)
-                            .header("content-type", "application/json")
-                            .body(body)
-                            .send()
-                            .await?;
-                        anyhow::ensure!(r.status() == 201, "ingest answered {}", r.status());
-                        Ok(())
-                    }
-                })
-                .await?
-            } else {
-                let pool = store.pool.clone();
-                run_two(batches, move |b| {
-                    let mut csv = String::with_capacity(b.len() * 100);
-                    for (i, e) in b.iter().enumerate() {
-                        csv.push_str(&format!(
-                            "{i},{},{},{},{},{},{}\n",
-                            e.category, e.source, e.priority, e.lon, e.lat, e.reported_at
-                        ));
-                    }
-                    let pool = pool.clone();
-                    async move { postgis_batch(&pool, csv).await }
-                })
-                .await?
-            };
-            runs.push(Run {
-                method,
-                batch,
-                events: n,
-                secs,
-                latencies_ms,
-            });
+/// Points on land: uniform over the units' extent, kept when a unit covers them.
+fn land_points(index: &onemap::index::Snapshot, n: usize, rng: &mut ChaCha8Rng) -> Vec<(f64, f64)> {
+    let bbox = index.units_bbox().expect("the demo city has units");
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let (x, y) = (
+            rng.random_range(bbox[0]..bbox[2]),
+            rng.random_range(bbox[1]..bbox[3]),
+        );
+        if index.locate_unit(x, y).is_some() {
+            out.push((x, y));
         }
     }
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM event")
-        .fetch_one(&store.pool)
-        .await?;
-    let _ = child.kill();
-    let _ = child.wait();
+    out
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let history_db = std::env::var("DATABASE_URL")?;
+    let empty_db = std::env::var("BENCH_EMPTY_URL").ok();
+    let bin = std::env::var("ONEMAP_BIN").unwrap_or_else(|_| "target/release/onemap".into());
+    let per_size: usize = std::env::var("BENCH_EVENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()?;
+    let mut states = vec![("history", history_db)];
+    if let Some(e) = empty_db {
+        states.push(("empty", e));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(2026);
+    let mut runs = Vec::new();
+    let mut notes = Vec::new();
+    for (state, db) in states {
+        let store = onemap::store::Store::connect(&db, 4).await?;
+        store.migrate().await?;
+        if store.area_count().await? == 0 {
+            eprintln!("loading the demo city into the {state} database…");
+            let city =
+                tokio::task::spawn_blocking(|| onemap::demo::generate(Default::default(), &|_| {}))
+                    .await?;
+            store.replace_all_areas(&city.areas, &|_| {}).await?;
+        }
+        if state == "empty" {
+            sqlx::query("TRUNCATE event_transition, event_request, event")
+                .execute(&store.pool)
+                .await?;
+        }
+        let (before, max_id): (i64, Option<i64>) =
+            sqlx::query_as("SELECT count(*), max(id) FROM event")
+                .fetch_one(&store.pool)
+                .await?;
+        let index = onemap::index::AssignIndex::default();
+        onemap::index::sync::reload(&store, &index).await?;
+        let snapshot = index.snapshot();
+        let server = serve(&bin, &db, &http).await?;
+        let now = Utc::now();
+        let mut gen_events = |n: usize| -> Vec<Ev> {
+            land_points(&snapshot, n, &mut rng)
+                .into_iter()
+                .map(|(lon, lat)| Ev {
+                    category: CATEGORIES[rng.random_range(0..CATEGORIES.len())],
+                    source: SOURCES[rng.random_range(0..SOURCES.len())],
+                    priority: PRIORITIES[rng.random_range(0..PRIORITIES.len())],
+                    lon,
+                    lat,
+                    reported_at: (now - Dur::milliseconds(rng.random_range(0..3_600_000)))
+                        .to_rfc3339(),
+                })
+                .collect()
+        };
+        for batch in [1_000usize, 10_000] {
+            let n = per_size / batch * batch;
+            for method in ["onemap", "postgis-jit-off", "postgis-jit-on"] {
+                let events = gen_events(n);
+                let batches: Vec<Vec<Ev>> = events.chunks(batch).map(|c| c.to_vec()).collect();
+                let (secs, latencies_ms) = if method == "onemap" {
+                    // Bodies are serialised before the clock starts, as for COPY below.
+                    let url = format!("{}/api/events", server.base);
+                    let http = http.clone();
+                    run_two(batches, move |b| {
+                        let body: Vec<Value> = b
+                            .iter()
+                            .map(|e| {
+                                json!({"category": e.category, "source": e.source, "priority": e.priority,
+                                       "lon": e.lon, "lat": e.lat, "reported_at": e.reported_at})
+                            })
+                            .collect();
+                        let body = serde_json::to_vec(&body).unwrap_or_default();
+                        let (http, url) = (http.clone(), url.clone());
+                        async move {
+                            let r = http
+                                .post(url)
+                                .header("content-type", "application/json")
+                                .body(body)
+                                .send()
+                                .await?;
+                            anyhow::ensure!(r.status() == 201, "ingest answered {}", r.status());
+                            Ok(())
+                        }
+                    })
+                    .await?
+                } else {
+                    let pool = store.pool.clone();
+                    let jit = method == "postgis-jit-on";
+                    run_two(batches, move |b| {
+                        let mut csv = String::with_capacity(b.len() * 100);
+                        for (i, e) in b.iter().enumerate() {
+                            csv.push_str(&format!(
+                                "{i},{},{},{},{},{},{}\n",
+                                e.category, e.source, e.priority, e.lon, e.lat, e.reported_at
+                            ));
+                        }
+                        let pool = pool.clone();
+                        async move { postgis_batch(&pool, csv, jit).await }
+                    })
+                    .await?
+                };
+                eprintln!(
+                    "{state}: {method} batch {batch}: {:.0} events/s",
+                    n as f64 / secs
+                );
+                runs.push(Run {
+                    state,
+                    method,
+                    batch,
+                    events: n,
+                    secs,
+                    latencies_ms,
+                });
+            }
+        }
+        drop(server);
+        let (after,): (i64,) = sqlx::query_as("SELECT count(*) FROM event")
+            .fetch_one(&store.pool)
+            .await?;
+        notes.push(format!(
+            "{state}: event table {before} rows before the run, {after} after"
+        ));
+        if state == "history" {
+            // Leave the history as it was, so the next run measures the same state.
+            let max_id = max_id.unwrap_or(0);
+            let mut tx = store.pool.begin().await?;
+            sqlx::query("DELETE FROM event_transition WHERE event_id > $1")
+                .bind(max_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM event WHERE id > $1")
+                .bind(max_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            sqlx::query("VACUUM ANALYZE event, event_transition")
+                .execute(&store.pool)
+                .await?;
+        }
+    }
 
     println!(
-        "event table: {before} rows before, {after} after; 2 concurrent clients; synchronous_commit on"
+        "2 concurrent clients; synchronous_commit on; points on land, reported in the last hour"
     );
+    for n in &notes {
+        println!("- {n}");
+    }
     println!();
-    println!("| method | batch | events | events/s | median batch latency |");
-    println!("|---|---:|---:|---:|---:|");
+    println!("| state | method | batch | events | events/s | median batch latency |");
+    println!("|---|---|---:|---:|---:|---:|");
     for r in &runs {
         println!(
-            "| {} | {} | {} | {:.0} | {:.0} ms |",
-            if r.method == "onemap" {
-                "onemap POST /api/events (index, repeats, log, 201 = committed)"
-            } else {
-                "PostGIS COPY + INSERT … JOIN area ST_Covers"
+            "| {} | {} | {} | {} | {:.0} | {:.0} ms |",
+            r.state,
+            match r.method {
+                "onemap" => "onemap POST /api/events (index, repeats, log, 201 = committed)",
+                "postgis-jit-off" => "PostGIS COPY + INSERT … JOIN area ST_Covers, JIT off",
+                _ => "PostGIS COPY + INSERT … JOIN area ST_Covers, JIT on",
             },
             r.batch,
             r.events,
@@ -257,8 +339,15 @@ async fn main() -> anyhow::Result<()> {
 
 /// The analyst's way for one batch: COPY into a temporary staging table, then one INSERT …
 /// SELECT that assigns by `ST_Covers` on the GiST index and joins the parents for the chain.
-async fn postgis_batch(pool: &sqlx::PgPool, csv: String) -> anyhow::Result<()> {
+async fn postgis_batch(pool: &sqlx::PgPool, csv: String, jit: bool) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
+    sqlx::query(if jit {
+        "SET LOCAL jit = on"
+    } else {
+        "SET LOCAL jit = off"
+    })
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "CREATE TEMP TABLE IF NOT EXISTS stage (ord int, category text, source text,
            priority text, lon float8, lat float8, reported_at timestamptz) ON COMMIT DELETE ROWS",

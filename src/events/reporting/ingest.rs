@@ -4,7 +4,7 @@
 //! memory), events and their first transition inserted by one statement, originals' repeat
 //! counts raised, the idempotency answer saved, then COMMIT — so 201 means durable.
 
-use super::repeats::{self, Candidate, Rule};
+use super::repeats::{self, Candidate, Link, Rule};
 use crate::api::AppState;
 use crate::api::error::{ApiError, Params, body_rejection};
 use crate::assign::{PointError, check_point};
@@ -12,7 +12,7 @@ use crate::crs::Crs;
 use crate::events::model::{Category, Priority, Source};
 use crate::index::{Assignment, DEFAULT_TOLERANCE_M};
 use crate::store::StoreError;
-use crate::store::events::{self as sql, NewEvent, RepeatProbe, StoredAnswer};
+use crate::store::events::{self as sql, NewEvent, OriginalWindow, StoredAnswer};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -554,50 +554,38 @@ async fn store_batch(
         fresh.push(i);
     }
 
-    // Repeats: stored originals first (SQL), then earlier rows of this batch.
-    let probes: Vec<RepeatProbe> = fresh
+    // Repeats: the stored open originals that can matter, read once, then one rule in memory
+    // for them and for the batch's own earlier rows.
+    let candidates: Vec<Candidate> = fresh
         .iter()
-        .enumerate()
-        .map(|(k, &i)| RepeatProbe {
-            ord: k as i32,
+        .map(|&i| Candidate {
             category: valid[i].category.code(),
             lon: valid[i].lon,
             lat: valid[i].lat,
             reported_at: valid[i].reported_at,
         })
         .collect();
-    let mut stored_original: Vec<Option<i64>> = vec![None; fresh.len()];
-    for (ord, id) in sql::find_originals(&mut tx, &probes).await? {
-        stored_original[ord as usize] = Some(id);
-    }
-    let candidates: Vec<Candidate> = probes
-        .iter()
-        .map(|p| Candidate {
-            category: p.category,
-            lon: p.lon,
-            lat: p.lat,
-            reported_at: p.reported_at,
-            repeats_stored: stored_original[p.ord as usize].is_some(),
-        })
-        .collect();
-    let batch_original = repeats::in_batch(&candidates, |c| {
+    let rule = |c: &str| {
         categories.get(c).map(|k| Rule {
             radius_m: k.repeat_radius_m as f64,
             window_h: k.repeat_window_h as f64,
         })
-    });
-
-    lap.push(t0.elapsed());
+    };
+    let stored = match original_window(&candidates, rule) {
+        Some(w) => sql::open_originals(&mut tx, &w).await?,
+        None => Vec::new(),
+    };
+    let links = repeats::link(&candidates, &stored, rule);
     let ids = sql::allocate_ids(&mut tx, fresh.len()).await?;
     lap.push(t0.elapsed());
     let mut repeat_count = vec![0i32; fresh.len()];
     let mut bumps: HashMap<i64, i32> = HashMap::new();
     let mut repeat_of: Vec<Option<i64>> = vec![None; fresh.len()];
-    for k in 0..fresh.len() {
-        if let Some(id) = stored_original[k] {
+    for (k, link) in links.iter().enumerate() {
+        if let Some(Link::Stored(id)) = *link {
             *bumps.entry(id).or_default() += 1;
             repeat_of[k] = Some(id);
-        } else if let Some(j) = batch_original[k] {
+        } else if let Some(Link::InBatch(j)) = *link {
             repeat_count[j] += 1;
             repeat_of[k] = Some(ids[j]);
         }
@@ -790,6 +778,38 @@ async fn store_batch(
     tracing::debug!(rows = valid.len(), laps_ms = ?lap.iter().map(|d| d.as_secs_f64() * 1000.0).collect::<Vec<_>>(),
         "event batch stored (repeats, ids, rows, insert, answer, commit)");
     Ok(Outcome::Answer(status, answer))
+}
+
+/// Where and when stored originals can matter for `rows`: their categories, the time span
+/// (earliest report less its category's window, to the latest report) and their box grown by
+/// the largest radius. `None` when no row's category links repeats.
+fn original_window<'a>(
+    rows: &[Candidate],
+    rule: impl Fn(&str) -> Option<Rule> + Copy,
+) -> Option<OriginalWindow<'a>> {
+    let (from, to) = repeats::original_window(rows, rule)?;
+    let mut categories: Vec<&'static str> = rows.iter().map(|r| r.category).collect();
+    categories.sort_unstable();
+    categories.dedup();
+    let radius_m = categories
+        .iter()
+        .filter_map(|c| rule(c))
+        .map(|k| k.radius_m)
+        .fold(0.0_f64, f64::max);
+    let [mut w, mut s, mut e, mut n] = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for r in rows {
+        (w, s, e, n) = (w.min(r.lon), s.min(r.lat), e.max(r.lon), n.max(r.lat));
+    }
+    // Degrees per metre, 10 % generous: the exact test is the distance, in `repeats::link`.
+    let max_lat = s.abs().max(n.abs()).min(89.0);
+    let dy = radius_m * 1.1 / 110_574.0;
+    let dx = radius_m * 1.1 / (111_320.0 * max_lat.to_radians().cos());
+    Some(OriginalWindow {
+        categories,
+        from,
+        to,
+        bbox: [w - dx, s - dy, e + dx, n + dy],
+    })
 }
 
 /// A valid row that creates nothing: its client id is stored already, or an earlier row of

@@ -1,37 +1,57 @@
-//! Repeat detection inside one batch: which earlier row of the same batch a new report
-//! repeats. Stored originals are found in SQL (`store::events::find_originals`); this covers
-//! the rows that are not committed yet.
+//! Repeat detection: which open original a new report repeats — a stored event (read from
+//! the database in the same transaction, `store::events::open_originals`) or an earlier row of
+//! the same batch. One rule and one distance for both, computed here, so every server links a
+//! report the same way for the same stored state.
 //!
-//! Rule (the same as the SQL side): same category, great-circle distance within the
-//! category's radius, and the original reported no later than the repeat and at most the
-//! category's window before it. The nearest original wins, then the earliest reported, then
-//! the first in the batch. A row that repeats something is never itself an original.
+//! Rule: same category, great-circle distance within the category's radius, and the original
+//! reported no later than the repeat and at most the category's window before it. A stored
+//! original wins over a row of the batch; among stored ones the nearest wins, then the
+//! earliest reported, then the lowest id; among batch rows the nearest, then the earliest
+//! reported, then the first in the batch. A row that repeats something is never itself an
+//! original.
 
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-/// The sphere radius `ST_DistanceSphere` uses, so both sides measure alike.
-const SPHERE_RADIUS_M: f64 = 6_370_986.0;
+/// The sphere `ST_DistanceSphere` uses in PostGIS 3: radius (2a + b) / 3 of WGS 84.
+const SPHERE_RADIUS_M: f64 = (2.0 * 6_378_137.0 + 6_356_752.314_245_179) / 3.0;
 
-/// Great-circle distance in metres (haversine on PostGIS's sphere).
-pub fn sphere_distance_m(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let dp = p2 - p1;
-    let dl = (lon2 - lon1).to_radians();
-    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * SPHERE_RADIUS_M * a.sqrt().min(1.0).asin()
+fn radians(deg: f64) -> f64 {
+    // PostGIS's deg2rad, operation for operation, so both sides round alike.
+    std::f64::consts::PI * deg / 180.0
 }
 
-/// A new row of a batch, for in-batch repeat detection.
+/// PostGIS rounds geography distances to 10 nm (`INVMINDIST` with PROJ's geodesics).
+const ROUND_PER_M: f64 = 1.0e8;
+
+/// Great-circle distance in metres from `(lon1, lat1)` to `(lon2, lat2)`, computed as
+/// PostGIS's `ST_DistanceSphere` does (Vincenty's formula on its sphere, in the same order of
+/// operations, rounded to 10 nm), so a report at the edge of a radius is linked the same way
+/// by SQL and here.
+pub fn sphere_distance_m(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
+    let (s_lat, e_lat) = (radians(lat1), radians(lat2));
+    let d_lon = radians(lon2) - radians(lon1);
+    let cos_d_lon = d_lon.cos();
+    let (cos_lat_e, sin_lat_e) = (e_lat.cos(), e_lat.sin());
+    let (cos_lat_s, sin_lat_s) = (s_lat.cos(), s_lat.sin());
+    let a1 = (cos_lat_e * d_lon.sin()).powi(2);
+    let a2 = (cos_lat_s * sin_lat_e - sin_lat_s * cos_lat_e * cos_d_lon).powi(2);
+    let a = (a1 + a2).sqrt();
+    let b = sin_lat_s * sin_lat_e + cos_lat_s * cos_lat_e * cos_d_lon;
+    (SPHERE_RADIUS_M * a.atan2(b) * ROUND_PER_M).round() / ROUND_PER_M
+}
+
+/// A new row of a batch.
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub category: &'static str,
     pub lon: f64,
     pub lat: f64,
     pub reported_at: DateTime<Utc>,
-    /// Already a repeat of a stored event: not an original for later rows.
-    pub repeats_stored: bool,
 }
+
+/// A stored open original (not closed, not rejected, not itself a repeat).
+pub use crate::store::events::OpenOriginal as Stored;
 
 /// A category's repeat rule.
 #[derive(Debug, Clone, Copy)]
@@ -40,57 +60,141 @@ pub struct Rule {
     pub window_h: f64,
 }
 
-/// For each row, the index of the earlier row of the batch it repeats, if any.
-pub fn in_batch(rows: &[Candidate], rule: impl Fn(&str) -> Option<Rule>) -> Vec<Option<usize>> {
-    let mut out = vec![None; rows.len()];
-    // Cells at least one radius wide in both directions at every latitude of the batch, so a
-    // match is always in the 3×3 block around a row's cell.
+impl Rule {
+    fn active(self) -> bool {
+        self.radius_m > 0.0 && self.window_h > 0.0
+    }
+
+    fn window(self) -> chrono::Duration {
+        chrono::Duration::milliseconds((self.window_h * 3_600_000.0) as i64)
+    }
+}
+
+/// What a new row repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// A stored event, by id.
+    Stored(i64),
+    /// An earlier row of the batch, by position.
+    InBatch(usize),
+}
+
+/// The time span in which stored originals can matter for `rows`: from the earliest report
+/// less the longest window of its categories, to the latest report. `None` when no row's
+/// category links repeats at all.
+pub fn original_window(
+    rows: &[Candidate],
+    rule: impl Fn(&str) -> Option<Rule>,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut span: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+    for r in rows {
+        let Some(k) = rule(r.category).filter(|k| k.active()) else {
+            continue;
+        };
+        let lo = r.reported_at - k.window();
+        span = Some(match span {
+            None => (lo, r.reported_at),
+            Some((a, b)) => (a.min(lo), b.max(r.reported_at)),
+        });
+    }
+    span
+}
+
+/// Points bucketed by category and cell, cells at least one radius wide at every latitude up
+/// to `max_lat`, so every match of a point lies in the 3×3 block around its cell.
+struct Cells<'a> {
+    max_lat_cos: f64,
+    buckets: HashMap<(&'a str, i64, i64), Vec<usize>>,
+}
+
+impl<'a> Cells<'a> {
+    fn new(max_lat: f64) -> Cells<'a> {
+        Cells {
+            max_lat_cos: max_lat.abs().min(89.0).to_radians().cos(),
+            buckets: HashMap::new(),
+        }
+    }
+
+    fn cell(&self, rule: Rule, lon: f64, lat: f64) -> (i64, i64) {
+        let cy = rule.radius_m / 110_000.0;
+        let cx = rule.radius_m / (111_320.0 * self.max_lat_cos) * 1.01;
+        ((lon / cx).floor() as i64, (lat / cy).floor() as i64)
+    }
+
+    fn insert(&mut self, category: &'a str, rule: Rule, lon: f64, lat: f64, i: usize) {
+        let (kx, ky) = self.cell(rule, lon, lat);
+        self.buckets.entry((category, kx, ky)).or_default().push(i);
+    }
+
+    /// Every bucketed item near `(lon, lat)` in `category`.
+    fn near(
+        &self,
+        category: &'a str,
+        rule: Rule,
+        lon: f64,
+        lat: f64,
+    ) -> impl Iterator<Item = usize> + '_ {
+        let (kx, ky) = self.cell(rule, lon, lat);
+        (-1..=1)
+            .flat_map(move |dx| (-1..=1).map(move |dy| (kx + dx, ky + dy)))
+            .filter_map(move |(x, y)| self.buckets.get(&(category, x, y)))
+            .flatten()
+            .copied()
+    }
+}
+
+/// For each row, the original it repeats, if any: stored originals first, then earlier rows.
+pub fn link(
+    rows: &[Candidate],
+    stored: &[Stored],
+    rule: impl Fn(&str) -> Option<Rule>,
+) -> Vec<Option<Link>> {
     let max_lat = rows
         .iter()
         .map(|r| r.lat.abs())
-        .fold(0.0_f64, f64::max)
-        .min(89.0);
-    let mut cells: HashMap<(&'static str, i64, i64), Vec<usize>> = HashMap::new();
+        .chain(stored.iter().map(|s| s.lat.abs()))
+        .fold(0.0_f64, f64::max);
+    let mut stored_cells = Cells::new(max_lat);
+    for (i, s) in stored.iter().enumerate() {
+        if let Some(k) = rule(&s.category).filter(|k| k.active()) {
+            stored_cells.insert(&s.category, k, s.lon, s.lat, i);
+        }
+    }
+    let mut batch_cells = Cells::new(max_lat);
+    let mut out = vec![None; rows.len()];
     for (i, r) in rows.iter().enumerate() {
-        let Some(rule) = rule(r.category).filter(|k| k.radius_m > 0.0 && k.window_h > 0.0) else {
+        let Some(k) = rule(r.category).filter(|k| k.active()) else {
             continue;
         };
-        let cy = rule.radius_m / 110_000.0;
-        let cx = rule.radius_m / (111_320.0 * max_lat.to_radians().cos()) * 1.01;
-        let (kx, ky) = ((r.lon / cx).floor() as i64, (r.lat / cy).floor() as i64);
-        if r.repeats_stored {
+        let earliest = r.reported_at - k.window();
+        let in_reach = |lon: f64, lat: f64, at: DateTime<Utc>| -> Option<f64> {
+            if at > r.reported_at || at < earliest {
+                return None;
+            }
+            let d = sphere_distance_m(lon, lat, r.lon, r.lat);
+            (d <= k.radius_m).then_some(d)
+        };
+        let best_stored = stored_cells
+            .near(r.category, k, r.lon, r.lat)
+            .filter_map(|j| {
+                let s = &stored[j];
+                in_reach(s.lon, s.lat, s.reported_at).map(|d| (d, s.reported_at, s.id))
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        if let Some((_, _, id)) = best_stored {
+            out[i] = Some(Link::Stored(id));
             continue;
         }
-        let window = chrono::Duration::milliseconds((rule.window_h * 3_600_000.0) as i64);
-        let mut best: Option<(f64, DateTime<Utc>, usize)> = None;
-        for dx in -1..=1 {
-            for dy in -1..=1 {
-                let Some(list) = cells.get(&(r.category, kx + dx, ky + dy)) else {
-                    continue;
-                };
-                for &j in list {
-                    let o = &rows[j];
-                    if o.reported_at > r.reported_at || o.reported_at < r.reported_at - window {
-                        continue;
-                    }
-                    let d = sphere_distance_m(o.lon, o.lat, r.lon, r.lat);
-                    if d > rule.radius_m {
-                        continue;
-                    }
-                    let key = (d, o.reported_at, j);
-                    if best.is_none_or(|b| {
-                        (key.0, key.1, key.2)
-                            .partial_cmp(&(b.0, b.1, b.2))
-                            .is_some_and(|o| o.is_lt())
-                    }) {
-                        best = Some(key);
-                    }
-                }
-            }
-        }
-        match best {
-            Some((_, _, j)) => out[i] = Some(j),
-            None => cells.entry((r.category, kx, ky)).or_default().push(i),
+        let best_in_batch = batch_cells
+            .near(r.category, k, r.lon, r.lat)
+            .filter_map(|j| {
+                let o = &rows[j];
+                in_reach(o.lon, o.lat, o.reported_at).map(|d| (d, o.reported_at, j))
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        match best_in_batch {
+            Some((_, _, j)) => out[i] = Some(Link::InBatch(j)),
+            None => batch_cells.insert(r.category, k, r.lon, r.lat, i),
         }
     }
     out
@@ -110,7 +214,6 @@ mod tests {
             lon,
             lat,
             reported_at: at(h),
-            repeats_stored: false,
         }
     }
 
@@ -131,14 +234,63 @@ mod tests {
             c("traffic", 119.0, 25.4001, 30), // beyond the window of 0, 28 h after 2: original
             c("traffic", 119.0, 25.4005, 2), // 11 m from 2, 55 m from 0: repeat of 2
         ];
-        let got = in_batch(&rows, rule);
-        assert_eq!(got, vec![None, Some(0), None, None, None, Some(2)]);
+        let got = link(&rows, &[], rule);
+        let b = |j| Some(Link::InBatch(j));
+        assert_eq!(got, vec![None, b(0), None, None, None, b(2)]);
     }
 
     #[test]
     fn distance_matches_postgis_sphere() {
-        // PostGIS 3.3: ST_DistanceSphere('POINT(119 25.4)', 'POINT(119.001 25.401)') = 149.84575 m.
+        // ST_DistanceSphere('POINT(119 25.4)', 'POINT(119.001 25.401)') in PostGIS 3.3.
+        // PostGIS 3.3 prints 149.84575213 (its float8 output, 15 significant digits).
         let d = sphere_distance_m(119.0, 25.4, 119.001, 25.401);
-        assert!((d - 149.84575).abs() < 0.005, "{d}");
+        assert!((d - 149.84575213).abs() < 5e-9, "{d}");
+    }
+
+    #[test]
+    fn a_stored_original_wins_over_the_batch_and_ties_go_to_the_lowest_id() {
+        let rule = |_: &str| {
+            Some(Rule {
+                radius_m: 50.0,
+                window_h: 24.0,
+            })
+        };
+        let stored = |id, lat, h| Stored {
+            id,
+            category: "traffic".into(),
+            lon: 119.0,
+            lat,
+            reported_at: at(h),
+        };
+        let rows = [
+            c("traffic", 119.0, 25.4, 5), // 11 m from 8 and 7 (one place, one time): id 7
+            c("traffic", 119.0, 25.4004, 6), // 33 m from 7 and 8: a stored original
+            c("traffic", 119.0, 25.4100, 6), // 1 km away: original
+            c("traffic", 119.0, 25.40985, 7), // 17 m from row 2: repeat of it
+            c("dispute", 119.0, 25.4, 6), // other category: original
+        ];
+        let got = link(
+            &rows,
+            &[
+                stored(8, 25.4001, 1),
+                stored(7, 25.4001, 1),
+                stored(9, 25.4, 30), // reported after every row: never an original for them
+            ],
+            rule,
+        );
+        assert_eq!(
+            got,
+            vec![
+                Some(Link::Stored(7)),
+                Some(Link::Stored(7)),
+                None,
+                Some(Link::InBatch(2)),
+                None
+            ]
+        );
+        assert_eq!(
+            original_window(&rows, rule),
+            Some((at(5) - chrono::Duration::hours(24), at(7)))
+        );
     }
 }

@@ -172,7 +172,10 @@ impl PrivateCluster {
             .arg("-l")
             .arg(&log)
             .arg("-o")
-            .arg(format!("-p {}", self.port));
+            // Settings given at start apply to clusters made by earlier versions too.
+            // wal_compression: full-page images of the event indexes after each checkpoint
+            // are most of the WAL a burst of reports writes; lz4 shrinks them cheaply.
+            .arg(format!("-p {} -c wal_compression=lz4", self.port));
         run(cmd, "pg_ctl start").map_err(|e| match e {
             ClusterError::Command { what, detail } => ClusterError::Command {
                 what,

@@ -231,11 +231,13 @@ pub async fn ids_by_client_id(
     if client_ids.is_empty() {
         return Ok(Vec::new());
     }
-    sqlx::query_as("SELECT client_id, id FROM event WHERE client_id = ANY($1)")
-        .bind(client_ids)
-        .fetch_all(conn)
-        .await
-        .op("looking up client ids")
+    sqlx::query_as(
+        "SELECT client_id, id FROM event WHERE client_id = ANY($1) AND client_id IS NOT NULL",
+    )
+    .bind(client_ids)
+    .fetch_all(conn)
+    .await
+    .op("looking up client ids")
 }
 
 /// Reserves `n` event ids from the identity sequence, so a batch can link repeats to rows of
@@ -346,7 +348,7 @@ pub async fn insert_events(
                   grid_code, village_code, town_code, district_code, nearest_grid_code,
                   nearest_grid_m, deadline, duplicate_of, repeat_count
              FROM r
-           ON CONFLICT (client_id) DO NOTHING
+           ON CONFLICT (client_id) WHERE client_id IS NOT NULL DO NOTHING
            RETURNING id
          )
          INSERT INTO event_transition (event_id, from_status, to_status, actor, at)

@@ -1,16 +1,26 @@
 //! The map client and its static assets: `web/dist` (built by npm) at `/`, the styles at
 //! `/styles/{name}.json` and the glyphs at `/fonts/{fontstack}/{range}.pbf`. Everything the
 //! client needs comes from this server: a command centre has no internet.
+//!
+//! Invariants: nothing outside `web/dist/assets/`, `web/dist/fonts/`, `web/dist/index.html` and
+//! `styles/*.json` is ever read; a missing file, a refused path (`..`, raw or percent-encoded)
+//! and an unknown path all answer the API's JSON 404 (`not_found`), whether the client is built
+//! or not. The client's index page answers only GET/HEAD of a [`is_client_route`] path, and only
+//! when the client is built.
 
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::{OriginalUri, Path, State};
+use axum::handler::HandlerWithoutStateExt;
+use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::path::PathBuf;
 use tower_http::services::ServeDir;
+
+/// First path segments the server owns: never a client route, whatever follows them.
+const SERVER_SEGMENTS: [&str; 5] = ["api", "tiles", "styles", "fonts", "assets"];
 
 /// Where the static files are.
 #[derive(Debug, Clone)]
@@ -31,10 +41,29 @@ impl Default for WebConfig {
 }
 
 pub fn routes(web: &WebConfig) -> Router<AppState> {
+    // `ServeDir` refuses `..` (raw or percent-encoded) and sends such paths, like missing files,
+    // to the fallback. Directories get no index.html and no trailing-slash redirect (nested under
+    // a prefix, the redirect would drop it): they are "no such file" too. Other methods than
+    // GET/HEAD go to the fallback as well, so every answer here is in the API's format.
+    let files = |dir: PathBuf| {
+        ServeDir::new(dir)
+            .append_index_html_on_directories(false)
+            .redirect_to_trailing_slash(false)
+            .call_fallback_on_method_not_allowed(true)
+            .fallback(no_such_file.into_service())
+    };
     Router::new()
         .route("/styles/{name}", get(style))
-        .nest_service("/assets", ServeDir::new(web.dist.join("assets")))
-        .nest_service("/fonts", ServeDir::new(web.dist.join("fonts")))
+        .nest_service("/assets", files(web.dist.join("assets")))
+        .nest_service("/fonts", files(web.dist.join("fonts")))
+}
+
+/// What `/assets` and `/fonts` answer when they have no file for the request.
+async fn no_such_file(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
+    if method != Method::GET && method != Method::HEAD {
+        return ApiError::method_not_allowed();
+    }
+    ApiError::not_found(format!("没有这个文件 (no such file): {}", uri.path()))
 }
 
 /// `GET /styles/{name}.json`
@@ -43,15 +72,16 @@ async fn style(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let stem = name.strip_suffix(".json").unwrap_or(&name);
+    // A name outside [A-Za-z0-9_-] (a decoded `..%2F..%2Fetc%2Fpasswd` among them) names no
+    // style there could be: 404 like any other missing style, and no file is opened for it.
     if stem.is_empty()
         || !stem
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        return Err(ApiError::bad_request(
-            "bad_style_name",
-            format!("样式名无效 (invalid style name '{name}')"),
-        ));
+        return Err(ApiError::not_found(format!(
+            "没有名为 {name} 的样式 (no style named '{name}')"
+        )));
     }
     let path = state.web.styles.join(format!("{stem}.json"));
     match tokio::fs::read(&path).await {
@@ -72,6 +102,57 @@ async fn style(
     }
 }
 
+/// Whether `path` (as sent, still percent-encoded) is one of the client's own routes, which the
+/// client's index page answers: a path whose first segment is none of the server's
+/// (`api`, `tiles`, `styles`, `fonts`, `assets`), with no `.` or `..` segment (raw or encoded as
+/// `%2e`), no encoded `/` or `\`, no malformed escape, and no extension on its last segment.
+/// `/` is one. Anything else that no route answers is a file or an endpoint that does not
+/// exist: a 404, never the page.
+pub fn is_client_route(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let mut segments = Vec::new();
+    for raw in rest.split('/') {
+        let Some(segment) = percent_decode(raw) else {
+            return false;
+        };
+        if segment == b"."
+            || segment == b".."
+            || segment.contains(&b'/')
+            || segment.contains(&b'\\')
+        {
+            return false;
+        }
+        segments.push(segment);
+    }
+    let first = segments.first().map(Vec::as_slice).unwrap_or_default();
+    if SERVER_SEGMENTS.iter().any(|s| s.as_bytes() == first) {
+        return false;
+    }
+    let last = segments.last().map(Vec::as_slice).unwrap_or_default();
+    !last.contains(&b'.')
+}
+
+/// The bytes a path segment stands for, or `None` if an escape is malformed.
+fn percent_decode(segment: &str) -> Option<Vec<u8>> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
 /// The client's index.html, if it has been built.
 pub async fn index_page(web: &WebConfig) -> Option<Response> {
     let html = tokio::fs::read(web.dist.join("index.html")).await.ok()?;
@@ -85,4 +166,55 @@ pub async fn index_page(web: &WebConfig) -> Option<Response> {
         )
             .into_response(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_client_route;
+
+    #[test]
+    fn client_routes() {
+        for path in [
+            "/",
+            "/village/350302001001",
+            "/area/3503/",
+            "/%E8%8E%86%E7%94%B0",
+            "/a.b/c",
+        ] {
+            assert!(is_client_route(path), "{path} is a client route");
+        }
+    }
+
+    #[test]
+    fn not_client_routes() {
+        for path in [
+            "",
+            "*",
+            "/api",
+            "/api/nothing",
+            "/tiles/nothing/1/2/3",
+            "/styles/x",
+            "/fonts/",
+            "/assets/app",
+            "/index.html",
+            "/favicon.ico",
+            "/village/x.json",
+            "/..",
+            "/../Cargo.toml",
+            "/a/../b",
+            "/a/./b",
+            "/%2e%2e/Cargo.toml",
+            "/%2E%2e/x",
+            "/a/%2e/b",
+            "/a%2fb",
+            "/a%2Fb",
+            "/a%5cb",
+            "/a%zz",
+            "/a%2",
+            "/x/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+            "/index.html/../../Cargo.toml",
+        ] {
+            assert!(!is_client_route(path), "{path} is not a client route");
+        }
+    }
 }

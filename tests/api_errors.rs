@@ -3,8 +3,12 @@
 
 mod common;
 
-use common::{assert_error, demo_db, spawn_app};
+use common::{
+    RawResponse, TestApp, assert_error, demo_db, empty_db, spawn_app, spawn_app_with_web,
+};
+use onemap::web::WebConfig;
 use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
 
 #[tokio::test]
 async fn bad_points_on_get_assign() {
@@ -130,7 +134,6 @@ async fn bad_area_requests_and_unknown_routes() {
             "out_of_range",
         ),
         ("/api/nothing-here", 404, "not_found"),
-        ("/styles/../../etc/passwd", 404, "not_found"),
         ("/styles/nope.json", 404, "not_found"),
     ];
     for (path, status, code) in cases {
@@ -188,4 +191,184 @@ async fn bad_edits_change_nothing() {
     assert_error(s, &b, 400, "bad_code");
     let (_, after) = app.get_json(&format!("/api/areas/{unit}")).await;
     assert_eq!(before["version"], after["version"], "nothing changed");
+}
+
+/// Requests that must never reach a file outside the static directories, nor the client's page:
+/// traversals sent as written (raw and percent-encoded) against the styles, the fonts and the
+/// client's files, missing files, and unknown server paths.
+const NOT_FOUND_TARGETS: &[&str] = &[
+    "/styles/../../etc/passwd",
+    "/styles/..%2F..%2Fetc%2Fpasswd",
+    "/styles/%2e%2e/%2e%2e/etc/passwd",
+    "/styles/%2e%2e%2f%2e%2e%2fCargo.toml",
+    "/styles/..%5c..%5cCargo.toml",
+    "/fonts/../../../etc/passwd",
+    "/fonts/..%2f..%2f..%2fetc%2fpasswd",
+    "/fonts/%2e%2e/%2e%2e/%2e%2e/Cargo.toml",
+    "/fonts/x/../../../../Cargo.toml",
+    "/assets/../../Cargo.toml",
+    "/assets/%2e%2e/%2e%2e/Cargo.toml",
+    "/assets/..%2f..%2fCargo.toml",
+    "/assets/",
+    "/assets",
+    "/fonts/x",
+    "/fonts/x/",
+    "/../Cargo.toml",
+    "/%2e%2e/Cargo.toml",
+    "/..%2fCargo.toml",
+    "/index.html/../../Cargo.toml",
+    "/village/../../Cargo.toml",
+    "/village/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "/assets/missing.js",
+    "/fonts/x/9999.pbf",
+    "/favicon.ico",
+    "/index.html",
+    "/Cargo.toml",
+    "/api",
+    "/api/nothing",
+    "/api/nothing/",
+    "/tiles/nothing/1/2/3/4",
+    "/tiles/areas/../../../Cargo.toml",
+    "/tiles/areas/%2e%2e/%2e%2e/%2e%2e/Cargo.toml",
+    "/styles/nope.json",
+];
+
+/// A built client made by the test in a temporary directory laid out like the repository
+/// (`<root>/web/dist`), removed when dropped. A `Cargo.toml` saying `[package]` sits in `dist`
+/// and in each directory above it up to the root, where the traversals aim: one leaking shows.
+struct ClientFixture {
+    root: PathBuf,
+    dist: PathBuf,
+}
+
+const FIXTURE_PAGE: &str = "<!doctype html><title>onemap fixture page</title>";
+
+impl ClientFixture {
+    fn new() -> ClientFixture {
+        let root = std::env::temp_dir().join(format!(
+            "onemap-web-fixture-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        let dist = root.join("web/dist");
+        std::fs::create_dir_all(dist.join("assets")).unwrap();
+        std::fs::create_dir_all(dist.join("fonts/x")).unwrap();
+        std::fs::write(dist.join("index.html"), FIXTURE_PAGE).unwrap();
+        std::fs::write(dist.join("assets/app.js"), "console.log('fixture');\n").unwrap();
+        std::fs::write(dist.join("fonts/x/0-255.pbf"), b"\x0a\x00").unwrap();
+        for dir in [&dist, &root.join("web"), &root] {
+            std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"secret\"\n").unwrap();
+        }
+        ClientFixture { root, dist }
+    }
+}
+
+impl Drop for ClientFixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn web_with_dist(dist: &Path) -> WebConfig {
+    WebConfig {
+        dist: dist.to_path_buf(),
+        styles: Path::new(env!("CARGO_MANIFEST_DIR")).join("styles"),
+    }
+}
+
+/// A JSON 404 `not_found`, and nothing read from outside the served directories.
+fn assert_not_found(label: &str, target: &str, r: &RawResponse) {
+    assert_json_404(label, target, r, "not_found");
+}
+
+/// A JSON 404 in the API's format with `code`, and nothing read from outside the served
+/// directories.
+fn assert_json_404(label: &str, target: &str, r: &RawResponse, code: &str) {
+    let text = r.text();
+    assert!(
+        !text.contains("[package]") && !text.contains("root:") && !text.contains(FIXTURE_PAGE),
+        "{label} {target}: leaked a file or the page: {text}"
+    );
+    assert!(
+        r.header("content-type")
+            .is_some_and(|c| c.starts_with("application/json")),
+        "{label} {target}: content type {:?}: {text}",
+        r.header("content-type")
+    );
+    let body = r.json();
+    assert_eq!(r.status, 404, "{label} {target}: status for {text}");
+    assert_error(r.status, &body, 404, code);
+}
+
+/// The assertions that hold whether or not the client is built.
+async fn assert_server_paths(label: &str, app: &TestApp) {
+    for target in NOT_FOUND_TARGETS {
+        let r = app.raw("GET", target).await;
+        assert_not_found(label, target, &r);
+    }
+    // A tile layer that does not exist has its own, more precise code.
+    let r = app.raw("GET", "/tiles/nothing/1/2/3").await;
+    assert_json_404(label, "/tiles/nothing/1/2/3", &r, "unknown_layer");
+    // Not a GET: never the page, and the static directories answer in our format too.
+    let r = app.raw("POST", "/village/350302001001").await;
+    assert_not_found(label, "POST /village/350302001001", &r);
+    let r = app.raw("POST", "/assets/app.js").await;
+    assert_error(r.status, &r.json(), 405, "method_not_allowed");
+    // The styles do not depend on the client.
+    let r = app.raw("GET", "/styles/light.json").await;
+    assert_eq!(r.status, 200, "{label}: /styles/light.json");
+    assert!(r.json()["layers"].is_array(), "{label}: a style");
+}
+
+#[tokio::test]
+async fn traversals_and_unknown_paths_with_and_without_the_client() {
+    let fixture = ClientFixture::new();
+    let built = spawn_app_with_web(empty_db().await, web_with_dist(&fixture.dist)).await;
+    let missing = fixture.dist.with_extension("absent");
+    let bare = spawn_app_with_web(empty_db().await, web_with_dist(&missing)).await;
+
+    assert_server_paths("client built", &built).await;
+    assert_server_paths("no client", &bare).await;
+
+    // With the client built: its page for its own routes (`/`, with the state the client keeps
+    // in the query, and any extension-less path outside the server's), and its files.
+    for target in [
+        "/",
+        "/?style=dark&area=350302001001",
+        "/village/350302001001",
+        "/%E8%8E%86%E7%94%B0/",
+    ] {
+        let r = built.raw("GET", target).await;
+        assert_eq!(r.status, 200, "client built {target}: {}", r.text());
+        assert!(
+            r.header("content-type")
+                .is_some_and(|c| c.starts_with("text/html")),
+            "client built {target}: {:?}",
+            r.headers
+        );
+        assert_eq!(r.text(), FIXTURE_PAGE, "client built {target}");
+    }
+    let r = built.raw("HEAD", "/").await;
+    assert_eq!(r.status, 200, "client built HEAD /");
+    let r = built.raw("GET", "/assets/app.js").await;
+    assert_eq!(r.status, 200, "client built /assets/app.js: {}", r.text());
+    assert_eq!(r.text(), "console.log('fixture');\n");
+    let r = built.raw("GET", "/fonts/x/0-255.pbf").await;
+    assert_eq!(r.status, 200, "client built /fonts/x/0-255.pbf");
+    assert_eq!(r.body, b"\x0a\x00");
+
+    // Without it: the same paths are all 404s in our format.
+    for target in [
+        "/",
+        "/?style=dark&area=350302001001",
+        "/village/350302001001",
+        "/assets/app.js",
+        "/fonts/x/0-255.pbf",
+    ] {
+        let r = bare.raw("GET", target).await;
+        assert_not_found("no client", target, &r);
+    }
 }

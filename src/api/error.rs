@@ -49,6 +49,13 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "此地址不支持该请求方法 (method not allowed on this endpoint)",
+        )
+    }
     pub fn with_details(mut self, details: serde_json::Value) -> ApiError {
         self.details = Some(details);
         self

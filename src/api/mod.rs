@@ -15,7 +15,7 @@ use crate::tiles::TileService;
 use crate::web::WebConfig;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{StatusCode, Uri};
+use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use error::ApiError;
@@ -57,13 +57,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Unknown API paths get a JSON 404; anything else is the map client's (single page) route.
+/// What no route answers: the client's index page for GET/HEAD of one of its routes when it is
+/// built (`crate::web::is_client_route`), else a JSON 404.
 async fn not_found(
     axum::extract::State(state): axum::extract::State<AppState>,
+    method: Method,
     uri: Uri,
 ) -> Response {
-    if !uri.path().starts_with("/api/")
-        && !uri.path().starts_with("/tiles/")
+    if (method == Method::GET || method == Method::HEAD)
+        && crate::web::is_client_route(uri.path())
         && let Some(page) = crate::web::index_page(&state.web).await
     {
         return page;
@@ -71,11 +73,6 @@ async fn not_found(
     ApiError::not_found(format!("没有这个地址 (no such endpoint): {}", uri.path())).into_response()
 }
 
-async fn method_not_allowed() -> Response {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "此地址不支持该请求方法 (method not allowed on this endpoint)",
-    )
-    .into_response()
+async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
 }

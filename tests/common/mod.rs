@@ -251,7 +251,24 @@ impl TestApp {
     }
 }
 
+/// The repository's own static files: `web/dist` (present once the client is built) and
+/// `styles/`.
+pub fn repo_web() -> WebConfig {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    WebConfig {
+        dist: root.join("web/dist"),
+        styles: root.join("styles"),
+    }
+}
+
+/// A server over `db` with the repository's static files ([`repo_web`]).
 pub async fn spawn_app(db: TestDb) -> TestApp {
+    spawn_app_with_web(db, repo_web()).await
+}
+
+/// A server over `db` serving the static files of `web`: for tests whose answers depend on
+/// whether the client is built, so they do not depend on what is in the working tree.
+pub async fn spawn_app_with_web(db: TestDb, web: WebConfig) -> TestApp {
     let store = Store::connect(&db.url, 8).await.unwrap();
     store.migrate().await.unwrap();
     let index = Arc::new(AssignIndex::default());
@@ -267,10 +284,7 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
     tokio::spawn(onemap::events::analytics::run(analytics.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let web = Arc::new(WebConfig {
-        dist: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/dist"),
-        styles: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("styles"),
-    });
+    let web = Arc::new(web);
     let app = router(AppState {
         store: store.clone(),
         index: index.clone(),
@@ -287,6 +301,93 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
         analytics,
         http: reqwest::Client::new(),
         db,
+    }
+}
+
+/// A response read off the wire by [`TestApp::raw`].
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Header names lower-cased, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON, or `Null` if it is not JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl TestApp {
+    /// Sends `method target` exactly as written (an HTTP client would normalise `..` and
+    /// escapes away) over a fresh connection, and reads the whole response.
+    pub async fn raw(&self, method: &str, target: &str) -> RawResponse {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let request = format!(
+            "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.addr
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).await.unwrap();
+        parse_response(&bytes, method == "HEAD")
+            .unwrap_or_else(|| panic!("{method} {target}: not an HTTP response: {bytes:?}"))
+    }
+}
+
+fn parse_response(bytes: &[u8], head: bool) -> Option<RawResponse> {
+    let split = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head_text = std::str::from_utf8(&bytes[..split]).ok()?;
+    let mut lines = head_text.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let rest = &bytes[split + 4..];
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = if head {
+        Vec::new()
+    } else if chunked {
+        dechunk(rest)?
+    } else {
+        rest.to_vec()
+    };
+    Some(RawResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let eol = rest.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&rest[..eol]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            return Some(body);
+        }
+        body.extend_from_slice(rest.get(..size)?);
+        rest = rest.get(size + 2..)?;
     }
 }
 

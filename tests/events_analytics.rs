@@ -1,7 +1,7 @@
 //! Event analytics against PostGIS: statistics equal the plain SQL GROUP BY, event tiles hold
 //! the SQL count of their envelope (events exactly on tile edges and corners counted once at
-//! every zoom), hotspots equal `ST_ClusterDBSCAN`, and the view follows inserts and updates
-//! made by plain SQL.
+//! every zoom), hotspots equal `ST_ClusterDBSCAN`, and the view follows inserts, updates,
+//! deletes and TRUNCATE made by plain SQL.
 
 mod common;
 
@@ -597,6 +597,62 @@ async fn event_tiles_hold_the_sql_count_and_follow_changes() {
     }
 }
 
+/// `ST_ClusterDBSCAN` over the same projection as /api/hotspots: the clusters' ids.
+async fn postgis_clusters(
+    app: &TestApp,
+    ref_lat: f64,
+    eps: f64,
+    min: i32,
+    window: (&str, &str),
+    category: &str,
+) -> BTreeSet<Vec<i64>> {
+    let rows = sqlx::query(
+        "SELECT id, ST_ClusterDBSCAN(
+                    ST_MakePoint(radians(ST_X(geom)) * 6378137 * cos(radians($1)),
+                                 radians(ST_Y(geom)) * 6378137), $2, $3) OVER () AS k
+           FROM event
+          WHERE category = $4 AND reported_at >= $5::timestamptz AND reported_at < $6::timestamptz",
+    )
+    .bind(ref_lat)
+    .bind(eps)
+    .bind(min)
+    .bind(category)
+    .bind(window.0)
+    .bind(window.1)
+    .fetch_all(&app.store.pool)
+    .await
+    .unwrap();
+    let mut by: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
+    for r in rows {
+        if let Some(k) = r.get::<Option<i32>, _>("k") {
+            by.entry(k).or_default().push(r.get("id"));
+        }
+    }
+    by.into_values()
+        .map(|mut v| {
+            v.sort();
+            v
+        })
+        .collect()
+}
+
+/// The member ids of each hotspot in an answer with `members=true`.
+fn hotspot_members(body: &Value) -> BTreeSet<Vec<i64>> {
+    body["hotspots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            h["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_i64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hotspots_equal_st_cluster_dbscan() {
     let app = filled_app(20_000).await;
@@ -639,58 +695,6 @@ async fn hotspots_equal_st_cluster_dbscan() {
         hs[0]["first_reported_at"].as_str().unwrap() < hs[0]["last_reported_at"].as_str().unwrap()
     );
 
-    async fn postgis_clusters(
-        app: &TestApp,
-        ref_lat: f64,
-        eps: f64,
-        min: i32,
-        window: (&str, &str),
-        category: &str,
-    ) -> BTreeSet<Vec<i64>> {
-        let rows = sqlx::query(
-            "SELECT id, ST_ClusterDBSCAN(
-                        ST_MakePoint(radians(ST_X(geom)) * 6378137 * cos(radians($1)),
-                                     radians(ST_Y(geom)) * 6378137), $2, $3) OVER () AS k
-               FROM event
-              WHERE category = $4 AND reported_at >= $5::timestamptz AND reported_at < $6::timestamptz",
-        )
-        .bind(ref_lat)
-        .bind(eps)
-        .bind(min)
-        .bind(category)
-        .bind(window.0)
-        .bind(window.1)
-        .fetch_all(&app.store.pool)
-        .await
-        .unwrap();
-        let mut by: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
-        for r in rows {
-            if let Some(k) = r.get::<Option<i32>, _>("k") {
-                by.entry(k).or_default().push(r.get("id"));
-            }
-        }
-        by.into_values()
-            .map(|mut v| {
-                v.sort();
-                v
-            })
-            .collect()
-    }
-    fn ours(body: &Value) -> BTreeSet<Vec<i64>> {
-        body["hotspots"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| {
-                h["ids"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_i64().unwrap())
-                    .collect()
-            })
-            .collect()
-    }
     let ref_lat = body["projection"]["ref_lat"].as_f64().unwrap();
     let sql = postgis_clusters(
         &app,
@@ -701,7 +705,7 @@ async fn hotspots_equal_st_cluster_dbscan() {
         "forest_fire",
     )
     .await;
-    assert_eq!(ours(&body), sql, "planted clusters");
+    assert_eq!(hotspot_members(&body), sql, "planted clusters");
 
     // The filled data: dense, irregular clusters. Border points next to two clusters may go
     // either way, so compare the clustered events and the number of clusters.
@@ -724,7 +728,7 @@ async fn hotspots_equal_st_cluster_dbscan() {
             cat,
         )
         .await;
-        let ours = ours(&body);
+        let ours = hotspot_members(&body);
         assert!(!sql.is_empty(), "{cat}: expected clusters");
         assert_eq!(ours.len(), sql.len(), "{cat}: number of clusters");
         let flat = |s: &BTreeSet<Vec<i64>>| s.iter().flatten().copied().collect::<BTreeSet<i64>>();
@@ -934,4 +938,248 @@ async fn events_on_tile_edges_are_counted_once_at_every_zoom() {
 /// The Asia/Shanghai day the edge events of zoom `z` are planted on (a window nobody else uses).
 fn edge_day(z: u8) -> String {
     format!("2019-04-{:02}", z + 1)
+}
+
+/// Waits until the view holds exactly the table's events, then checks that statistics, the
+/// planted hotspots and the event tiles `tiles` agree with SQL again. Returns the wait.
+async fn agrees_with_sql(app: &TestApp, generation_above: u64, tiles: &[TileId]) -> Duration {
+    let took = caught_up(app, generation_above).await;
+    let (from, to) = ("2000-01-01T00:00:00+08:00", "2100-01-01T00:00:00+08:00");
+    let (status, body) = app
+        .get_json(&format!(
+            "/api/stats/areas?level=village&from={}&to={}",
+            enc(from),
+            enc(to)
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let sql = sql_by_area(app, "village_code", from, to, "").await;
+    assert_same(&ours_by_area(&body), &sql, "stats per village");
+    assert_eq!(
+        body["total"]["count"].as_u64(),
+        Some(event_count(app).await as u64),
+        "{}",
+        body["total"]
+    );
+    let (status, body) = app
+        .get_json("/api/hotspots?category=forest_fire&from=2025-01-01&to=2025-12-31&radius=100&min_count=5&members=true")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let sql = postgis_clusters(
+        app,
+        body["projection"]["ref_lat"].as_f64().unwrap_or(25.4),
+        100.0,
+        5,
+        ("2025-01-01T00:00:00+08:00", "2026-01-01T00:00:00+08:00"),
+        "forest_fire",
+    )
+    .await;
+    assert_eq!(hotspot_members(&body), sql, "hotspots");
+    for &t in tiles {
+        assert_eq!(
+            tile_total(app, t, "").await.0,
+            sql_tile_count(app, t, "").await,
+            "tile {t}"
+        );
+    }
+    took
+}
+
+/// Deletes events by plain SQL, as a clean-up would: their log and repeat links first.
+async fn delete_events(app: &TestApp, condition: &str, bind: &[i64]) -> u64 {
+    let mut tx = app.store.pool.begin().await.unwrap();
+    // The condition is ours (constants in this file); values are bound.
+    for sql in [
+        format!(
+            "DELETE FROM event_transition WHERE event_id IN (SELECT id FROM event WHERE {condition})"
+        ),
+        format!(
+            "UPDATE event SET duplicate_of = NULL WHERE duplicate_of IN (SELECT id FROM event WHERE {condition})"
+        ),
+    ] {
+        sqlx::query(&sql)
+            .bind(bind)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    let n = sqlx::query(&format!("DELETE FROM event WHERE {condition}"))
+        .bind(bind)
+        .execute(&mut *tx)
+        .await
+        .unwrap()
+        .rows_affected();
+    tx.commit().await.unwrap();
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_events_leave_statistics_hotspots_and_tiles() {
+    let app = filled_app(20_000).await;
+    // Three groups of forest fires in 2025 (12, 8 and 6 events) for the hotspots.
+    let g = app.analytics.stats().generation;
+    sqlx::query(
+        "INSERT INTO event (category, source, geom, reported_at, assigned, deadline)
+         SELECT 'forest_fire', 'patrol',
+                ST_SetSRID(ST_MakePoint(c.lon + (random() - 0.5) * 0.0006,
+                                        c.lat + (random() - 0.5) * 0.0006), 4326),
+                '2025-03-01T00:00:00+08:00'::timestamptz + make_interval(hours => i),
+                false, now()
+           FROM (VALUES (118.90, 25.50, 12), (119.05, 25.45, 8), (119.10, 25.30, 6)) AS c(lon, lat, n),
+                generate_series(1, c.n) i",
+    )
+    .execute(&app.store.pool)
+    .await
+    .unwrap();
+    // Some events with a log and a repeat link, as the API writes them.
+    sqlx::query(
+        "INSERT INTO event_transition (event_id, from_status, to_status, actor)
+         SELECT id, NULL, 'reported', 'test' FROM event WHERE id % 97 = 0",
+    )
+    .execute(&app.store.pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE event SET duplicate_of = id - 1 WHERE id % 89 = 0")
+        .execute(&app.store.pool)
+        .await
+        .unwrap();
+    let pts: Vec<(f64, f64)> = sqlx::query("SELECT ST_X(geom) AS x, ST_Y(geom) AS y FROM event")
+        .fetch_all(&app.store.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get("x"), r.get("y")))
+        .collect();
+    let mut tiles: BTreeSet<TileId> = pts.iter().map(|&(x, y)| tile_of(x, y, 10)).collect();
+    tiles.extend(pts.iter().take(2000).map(|&(x, y)| tile_of(x, y, 14)));
+    let tiles: Vec<TileId> = tiles.into_iter().collect();
+    agrees_with_sql(&app, g, &tiles).await;
+    let (_, body) = app
+        .get_json("/api/hotspots?category=forest_fire&from=2025-01-01&to=2025-12-31&radius=100&min_count=5")
+        .await;
+    assert_eq!(body["clusters"], 3, "{body}");
+
+    // 1. A few ids (≤ 400: one "deleted:…" notice): 5 of the 12-event hotspot (7 are
+    //    still a hotspot), the 6-event one entirely (gone), and 40 filled events.
+    let mut doomed: Vec<i64> = sqlx::query_scalar(
+        "(SELECT id FROM event WHERE category = 'forest_fire' AND reported_at < '2026-01-01'
+           AND ST_X(geom) < 118.95 ORDER BY id LIMIT 5)
+         UNION ALL
+         (SELECT id FROM event WHERE category = 'forest_fire' AND reported_at < '2026-01-01'
+           AND ST_X(geom) > 119.07)
+         UNION ALL
+         (SELECT id FROM event WHERE reported_at > '2026-01-01' ORDER BY md5(id::text) LIMIT 40)",
+    )
+    .fetch_all(&app.store.pool)
+    .await
+    .unwrap();
+    doomed.sort_unstable();
+    assert_eq!(doomed.len(), 51);
+    let g = app.analytics.stats().generation;
+    let n = delete_events(&app, "id = ANY($1)", &doomed).await;
+    assert_eq!(n, 51);
+    let took = agrees_with_sql(&app, g, &tiles).await;
+    eprintln!("delete of {n} events by id reflected in {took:?}");
+    let (_, body) = app
+        .get_json("/api/hotspots?category=forest_fire&from=2025-01-01&to=2025-12-31&radius=100&min_count=5")
+        .await;
+    assert_eq!(
+        body["hotspots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["count"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![8, 7]
+    );
+
+    // 2. A large batch over a range with gaps (> 400: one "deleted-range:lo:hi" notice whose
+    //    range also spans events that stay, and ids deleted in step 1).
+    let (lo, hi): (i64, i64) = sqlx::query_as("SELECT min(id), min(id) + 3000 FROM event")
+        .fetch_one(&app.store.pool)
+        .await
+        .unwrap();
+    let g = app.analytics.stats().generation;
+    let before = event_count(&app).await;
+    let n = delete_events(
+        &app,
+        "id BETWEEN ($1::bigint[])[1] AND ($1::bigint[])[2] AND id % 3 <> 0",
+        &[lo, hi],
+    )
+    .await;
+    assert!(n > 1500, "{n} deleted");
+    let took = agrees_with_sql(&app, g, &tiles).await;
+    eprintln!("delete of {n} events over a range with gaps reflected in {took:?}");
+    assert_eq!(app.analytics.stats().events, before - n as usize);
+    let kept = app.analytics.snapshot().ids_in(lo, hi);
+    assert!(
+        !kept.is_empty() && kept.iter().all(|id| id % 3 == 0),
+        "the gaps stay"
+    );
+
+    // 3. Deleted and inserted again with the same id in one transaction: the new row stays.
+    let id = kept[0];
+    let g = app.analytics.stats().generation;
+    let mut tx = app.store.pool.begin().await.unwrap();
+    sqlx::query("CREATE TEMP TABLE moved ON COMMIT DROP AS SELECT * FROM event WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    for sql in [
+        "DELETE FROM event_transition WHERE event_id = $1",
+        "UPDATE event SET duplicate_of = NULL WHERE duplicate_of = $1",
+        "DELETE FROM event WHERE id = $1",
+        "UPDATE moved SET status = 'rejected', duplicate_of = NULL WHERE id = $1",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut *tx).await.unwrap();
+    }
+    sqlx::query("INSERT INTO event OVERRIDING SYSTEM VALUE SELECT * FROM moved")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    agrees_with_sql(&app, g, &tiles).await;
+    let (_, body) = app
+        .get_json("/api/stats/areas?level=district&from=2000-01-01&status=rejected")
+        .await;
+    let sql: i64 = sqlx::query_scalar("SELECT count(*) FROM event WHERE status = 'rejected'")
+        .fetch_one(&app.store.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        body["total"]["count"].as_i64(),
+        Some(sql),
+        "{}",
+        body["total"]
+    );
+    assert_eq!(app.analytics.snapshot().ids_in(id, id), vec![id]);
+
+    // 4. TRUNCATE: a "reload"; the view is empty, tiles are 204, and it follows the table after.
+    let t = tiles[0];
+    assert!(tile_total(&app, t, "").await.1 > 0, "{t} had events");
+    let g = app.analytics.stats().generation;
+    sqlx::query("TRUNCATE event CASCADE")
+        .execute(&app.store.pool)
+        .await
+        .unwrap();
+    let took = agrees_with_sql(&app, g, &tiles).await;
+    eprintln!("TRUNCATE reflected in {took:?}");
+    assert_eq!(app.analytics.stats().events, 0);
+    let r = app
+        .get(&format!("/tiles/events/{}/{}/{}", t.z, t.x, t.y))
+        .await;
+    assert_eq!(r.status(), 204);
+    let (_, body) = app.get_json("/api/stats/trend?interval=day").await;
+    assert!(
+        body["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["count"] == 0),
+        "{body}"
+    );
+    let g = app.analytics.stats().generation;
+    fill(&app, 500, 30.0).await;
+    agrees_with_sql(&app, g, &tiles).await;
 }

@@ -1,12 +1,13 @@
 //! Event analytics against PostGIS: statistics equal the plain SQL GROUP BY, event tiles hold
-//! the SQL count of their envelope, hotspots equal `ST_ClusterDBSCAN`, and the view follows
-//! inserts and updates made by plain SQL.
+//! the SQL count of their envelope (events exactly on tile edges and corners counted once at
+//! every zoom), hotspots equal `ST_ClusterDBSCAN`, and the view follows inserts, updates,
+//! deletes and TRUNCATE made by plain SQL.
 
 mod common;
 
 use common::{TestApp, assert_error, demo_db, spawn_app};
 use geozero::mvt::{Message, Tile};
-use onemap::tiles::tile_id::{TileId, to_mercator};
+use onemap::tiles::tile_id::TileId;
 use serde_json::Value;
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
@@ -428,10 +429,16 @@ async fn tile_total(app: &TestApp, t: TileId, q: &str) -> (u64, usize) {
     )
 }
 
+/// The events of a tile by SQL: half-open on the envelope in float8 metres (west and north
+/// edges in). Not `&&`: it compares float4 boxes rounded outwards, so points up to a metre
+/// outside the envelope count (seen at z14: 283 against the 280 really inside).
 async fn sql_tile_count(app: &TestApp, t: TileId, extra: &str) -> u64 {
     let sql = format!(
-        "SELECT count(*) FROM event
-          WHERE ST_Transform(geom, 3857) && ST_TileEnvelope($1, $2, $3)
+        "SELECT count(*)
+           FROM event, ST_TileEnvelope($1, $2, $3) AS env,
+                LATERAL ST_Transform(geom, 3857) AS p
+          WHERE ST_X(p) >= ST_XMin(env) AND ST_X(p) < ST_XMax(env)
+            AND ST_Y(p) > ST_YMin(env) AND ST_Y(p) <= ST_YMax(env)
             AND reported_at >= ((now() AT TIME ZONE 'Asia/Shanghai')::date - 29)::timestamp
                                AT TIME ZONE 'Asia/Shanghai' {extra}"
     );
@@ -445,15 +452,7 @@ async fn sql_tile_count(app: &TestApp, t: TileId, extra: &str) -> u64 {
 }
 
 fn tile_of(lon: f64, lat: f64, z: u8) -> TileId {
-    let (x, y) = to_mercator(lon, lat);
-    let half = onemap::tiles::tile_id::HALF_WORLD_M;
-    let n = (1u64 << z) as f64;
-    TileId::new(
-        z as u64,
-        ((x + half) / (2.0 * half) * n).floor() as u64,
-        ((half - y) / (2.0 * half) * n).floor() as u64,
-    )
-    .unwrap()
+    TileId::containing(z, lon, lat).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -598,6 +597,62 @@ async fn event_tiles_hold_the_sql_count_and_follow_changes() {
     }
 }
 
+/// `ST_ClusterDBSCAN` over the same projection as /api/hotspots: the clusters' ids.
+async fn postgis_clusters(
+    app: &TestApp,
+    ref_lat: f64,
+    eps: f64,
+    min: i32,
+    window: (&str, &str),
+    category: &str,
+) -> BTreeSet<Vec<i64>> {
+    let rows = sqlx::query(
+        "SELECT id, ST_ClusterDBSCAN(
+                    ST_MakePoint(radians(ST_X(geom)) * 6378137 * cos(radians($1)),
+                                 radians(ST_Y(geom)) * 6378137), $2, $3) OVER () AS k
+           FROM event
+          WHERE category = $4 AND reported_at >= $5::timestamptz AND reported_at < $6::timestamptz",
+    )
+    .bind(ref_lat)
+    .bind(eps)
+    .bind(min)
+    .bind(category)
+    .bind(window.0)
+    .bind(window.1)
+    .fetch_all(&app.store.pool)
+    .await
+    .unwrap();
+    let mut by: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
+    for r in rows {
+        if let Some(k) = r.get::<Option<i32>, _>("k") {
+            by.entry(k).or_default().push(r.get("id"));
+        }
+    }
+    by.into_values()
+        .map(|mut v| {
+            v.sort();
+            v
+        })
+        .collect()
+}
+
+/// The member ids of each hotspot in an answer with `members=true`.
+fn hotspot_members(body: &Value) -> BTreeSet<Vec<i64>> {
+    body["hotspots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            h["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_i64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hotspots_equal_st_cluster_dbscan() {
     let app = filled_app(20_000).await;
@@ -640,58 +695,6 @@ async fn hotspots_equal_st_cluster_dbscan() {
         hs[0]["first_reported_at"].as_str().unwrap() < hs[0]["last_reported_at"].as_str().unwrap()
     );
 
-    async fn postgis_clusters(
-        app: &TestApp,
-        ref_lat: f64,
-        eps: f64,
-        min: i32,
-        window: (&str, &str),
-        category: &str,
-    ) -> BTreeSet<Vec<i64>> {
-        let rows = sqlx::query(
-            "SELECT id, ST_ClusterDBSCAN(
-                        ST_MakePoint(radians(ST_X(geom)) * 6378137 * cos(radians($1)),
-                                     radians(ST_Y(geom)) * 6378137), $2, $3) OVER () AS k
-               FROM event
-              WHERE category = $4 AND reported_at >= $5::timestamptz AND reported_at < $6::timestamptz",
-        )
-        .bind(ref_lat)
-        .bind(eps)
-        .bind(min)
-        .bind(category)
-        .bind(window.0)
-        .bind(window.1)
-        .fetch_all(&app.store.pool)
-        .await
-        .unwrap();
-        let mut by: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
-        for r in rows {
-            if let Some(k) = r.get::<Option<i32>, _>("k") {
-                by.entry(k).or_default().push(r.get("id"));
-            }
-        }
-        by.into_values()
-            .map(|mut v| {
-                v.sort();
-                v
-            })
-            .collect()
-    }
-    fn ours(body: &Value) -> BTreeSet<Vec<i64>> {
-        body["hotspots"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| {
-                h["ids"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_i64().unwrap())
-                    .collect()
-            })
-            .collect()
-    }
     let ref_lat = body["projection"]["ref_lat"].as_f64().unwrap();
     let sql = postgis_clusters(
         &app,
@@ -702,7 +705,7 @@ async fn hotspots_equal_st_cluster_dbscan() {
         "forest_fire",
     )
     .await;
-    assert_eq!(ours(&body), sql, "planted clusters");
+    assert_eq!(hotspot_members(&body), sql, "planted clusters");
 
     // The filled data: dense, irregular clusters. Border points next to two clusters may go
     // either way, so compare the clustered events and the number of clusters.
@@ -725,7 +728,7 @@ async fn hotspots_equal_st_cluster_dbscan() {
             cat,
         )
         .await;
-        let ours = ours(&body);
+        let ours = hotspot_members(&body);
         assert!(!sql.is_empty(), "{cat}: expected clusters");
         assert_eq!(ours.len(), sql.len(), "{cat}: number of clusters");
         let flat = |s: &BTreeSet<Vec<i64>>| s.iter().flatten().copied().collect::<BTreeSet<i64>>();
@@ -741,4 +744,442 @@ async fn hotspots_equal_st_cluster_dbscan() {
         let (status, body) = app.get_json(q).await;
         assert_error(status, &body, 400, code);
     }
+}
+
+/// Inserts one event by plain SQL and returns its id.
+async fn plant(app: &TestApp, lon: f64, lat: f64, at: &str, category: &str) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO event (category, source, geom, reported_at, assigned, deadline)
+         VALUES ($1, 'patrol', ST_SetSRID(ST_MakePoint($2, $3), 4326), $4::timestamptz, false,
+                 $4::timestamptz + interval '1 day')
+         RETURNING id",
+    )
+    .bind(category)
+    .bind(lon)
+    .bind(lat)
+    .bind(at)
+    .fetch_one(&app.store.pool)
+    .await
+    .unwrap()
+}
+
+/// The features of a tile (none for 204).
+async fn tile_features(app: &TestApp, t: TileId, q: &str) -> Vec<BTreeMap<String, Value>> {
+    let r = app
+        .get(&format!("/tiles/events/{}/{}/{}.mvt?{q}", t.z, t.x, t.y))
+        .await;
+    if r.status() == 204 {
+        return Vec::new();
+    }
+    assert_eq!(r.status(), 200, "tile {t}");
+    decode_tile(&r.bytes().await.unwrap())
+}
+
+/// The two events of issue #15: on the edge between two z10 columns (and so between two
+/// columns at every deeper zoom). Counted in both tiles, or in neither, before the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_15_edge_events_are_counted_once() {
+    let app = spawn_app(demo_db().await).await;
+    let g = app.analytics.stats().generation;
+    let cases = [
+        (119.1796875, "2019-03-03", 851u32),
+        (118.4765625, "2019-03-04", 849),
+    ];
+    for (lon, day, _) in cases {
+        plant(&app, lon, 25.3, &format!("{day}T12:00:00+08:00"), "other").await;
+    }
+    caught_up(&app, g).await;
+    for (lon, day, x10) in cases {
+        let q = format!("category=other&from={day}&to={day}");
+        for z in 10..=16u8 {
+            let x = x10 << (z - 10);
+            let y = tile_of(lon, 25.3, z).y;
+            if z == 10 {
+                assert_eq!(y, 437);
+            }
+            let west = TileId::new(z as u64, x as u64 - 1, y as u64).unwrap();
+            let east = TileId::new(z as u64, x as u64, y as u64).unwrap();
+            let counts = (
+                tile_total(&app, west, &q).await.0,
+                tile_total(&app, east, &q).await.0,
+            );
+            assert_eq!(
+                counts,
+                (0, 1),
+                "lon {lon} at z{z}: (west {west}, east {east})"
+            );
+        }
+    }
+}
+
+/// Events planted exactly on the interior edges and the centre corner of a parent tile's four
+/// children, at every zoom: each is counted in exactly one child (the one south-east of the
+/// edge: west and north edges are in), and the children add up to the parent's SQL count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_on_tile_edges_are_counted_once_at_every_zoom() {
+    let app = spawn_app(demo_db().await).await;
+    // Putian's old town; at z1 the parent is the world and its centre (0°, 0°).
+    let (lon0, lat0) = (119.0, 25.43);
+    // Exact edges of the parent (the rule's edges: see `TileId::north_west_4326`).
+    let edge_lat = |z: u8, y: u32| -> f64 {
+        let n = (1u64 << z) as f64;
+        if y as f64 >= n {
+            return -onemap::tiles::tile_id::MAX_LAT;
+        }
+        TileId::new(z as u64, 0, y as u64)
+            .unwrap()
+            .north_west_4326()
+            .1
+    };
+    let g = app.analytics.stats().generation;
+    /// A zoom's parent tile and its planted events with the child each belongs to.
+    struct Plan {
+        z: u8,
+        parent: TileId,
+        ids: Vec<(i64, TileId)>,
+    }
+    let mut plan: Vec<Plan> = Vec::new();
+    for z in 1..=16u8 {
+        let parent = tile_of(lon0, lat0, z - 1);
+        let child = |dx: u32, dy: u32| TileId {
+            z,
+            x: 2 * parent.x + dx,
+            y: 2 * parent.y + dy,
+        };
+        // The centre corner: the exact west edge of the east children (x · 360 / 2^z − 180),
+        // the first longitude of their column and the last latitude of the south children's
+        // row as the rule sees them (see `TileId::north_west_4326`).
+        let lon_x = (2 * parent.x + 1) as f64 * 360.0 / (1u64 << z) as f64 - 180.0;
+        let (lon_r, lat_c) = child(1, 1).north_west_4326();
+        let (lon_w, lat_n) = parent.north_west_4326();
+        let lon_e = (parent.x + 1) as f64 * 360.0 / (1u64 << parent.z) as f64 - 180.0;
+        let lat_s = edge_lat(parent.z, parent.y + 1);
+        // The edge latitude as the inverse Mercator formula gives it (which side of the rule's
+        // edge it falls on is the rule's to say; it must be counted once either way).
+        let lat_f = (std::f64::consts::PI
+            * (1.0 - 2.0 * (2 * parent.y + 1) as f64 / (1u64 << z) as f64))
+            .sinh()
+            .atan()
+            .to_degrees();
+        let points = [
+            // The centre corner, and one bit north, west, north-west of it.
+            (lon_x, lat_c, child(1, 1)),
+            (lon_x, lat_c.next_up(), child(1, 0)),
+            (lon_r.next_down(), lat_c, child(0, 1)),
+            (lon_r.next_down(), lat_c.next_up(), child(0, 0)),
+            // On the vertical edge, in the north and south halves.
+            (lon_x, (lat_n + lat_c) / 2.0, child(1, 0)),
+            (lon_x, (lat_c + lat_s) / 2.0, child(1, 1)),
+            // On the horizontal edge, in the west and east halves.
+            ((lon_w + lon_x) / 2.0, lat_c, child(0, 1)),
+            ((lon_x + lon_e) / 2.0, lat_c, child(1, 1)),
+            (lon_x, lat_f, tile_of(lon_x, lat_f, z)),
+        ];
+        let at = format!("{}T12:00:00+08:00", edge_day(z));
+        let mut ids = Vec::new();
+        for (lon, lat, c) in points {
+            ids.push((plant(&app, lon, lat, &at, "forest_fire").await, c));
+        }
+        plan.push(Plan { z, parent, ids });
+    }
+    caught_up(&app, g).await;
+    for Plan { z, parent, ids } in &plan {
+        let day = edge_day(*z);
+        let q = format!("category=forest_fire&from={day}&to={day}");
+        let sql: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM event
+              WHERE ST_Contains(ST_TileEnvelope($1, $2, $3), ST_Transform(geom, 3857))
+                AND category = 'forest_fire'
+                AND reported_at >= $4::timestamptz AND reported_at < $4::timestamptz + interval '1 day'",
+        )
+        .bind(parent.z as i32)
+        .bind(parent.x as i32)
+        .bind(parent.y as i32)
+        .bind(format!("{day}T00:00:00+08:00"))
+        .fetch_one(&app.store.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            sql,
+            ids.len() as i64,
+            "z{z}: the planted events are inside {parent}"
+        );
+        let mut sum = 0;
+        let mut seen: BTreeMap<i64, Vec<TileId>> = BTreeMap::new();
+        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            let c = TileId {
+                z: *z,
+                x: 2 * parent.x + dx,
+                y: 2 * parent.y + dy,
+            };
+            let feats = tile_features(&app, c, &q).await;
+            let count: u64 = feats.iter().map(|f| f["count"].as_u64().unwrap()).sum();
+            let want = ids.iter().filter(|(_, t)| *t == c).count() as u64;
+            assert_eq!(count, want, "z{z}: events in child {c}");
+            sum += count;
+            if *z > 13 {
+                for f in &feats {
+                    seen.entry(f["id"].as_i64().unwrap()).or_default().push(c);
+                }
+            }
+        }
+        assert_eq!(
+            sum as i64, sql,
+            "z{z}: the children of {parent} add up to it"
+        );
+        if *z > 13 {
+            for (id, c) in ids {
+                assert_eq!(seen.get(id), Some(&vec![*c]), "z{z}: event {id}");
+            }
+        }
+    }
+}
+
+/// The Asia/Shanghai day the edge events of zoom `z` are planted on (a window nobody else uses).
+fn edge_day(z: u8) -> String {
+    format!("2019-04-{:02}", z + 1)
+}
+
+/// Waits until the view holds exactly the table's events, then checks that statistics, the
+/// planted hotspots and the event tiles `tiles` agree with SQL again. Returns the wait.
+async fn agrees_with_sql(app: &TestApp, generation_above: u64, tiles: &[TileId]) -> Duration {
+    let took = caught_up(app, generation_above).await;
+    let (from, to) = ("2000-01-01T00:00:00+08:00", "2100-01-01T00:00:00+08:00");
+    let (status, body) = app
+        .get_json(&format!(
+            "/api/stats/areas?level=village&from={}&to={}",
+            enc(from),
+            enc(to)
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let sql = sql_by_area(app, "village_code", from, to, "").await;
+    assert_same(&ours_by_area(&body), &sql, "stats per village");
+    assert_eq!(
+        body["total"]["count"].as_u64(),
+        Some(event_count(app).await as u64),
+        "{}",
+        body["total"]
+    );
+    let (status, body) = app
+        .get_json("/api/hotspots?category=forest_fire&from=2025-01-01&to=2025-12-31&radius=100&min_count=5&members=true")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let sql = postgis_clusters(
+        app,
+        body["projection"]["ref_lat"].as_f64().unwrap_or(25.4),
+        100.0,
+        5,
+        ("2025-01-01T00:00:00+08:00", "2026-01-01T00:00:00+08:00"),
+        "forest_fire",
+    )
+    .await;
+    assert_eq!(hotspot_members(&body), sql, "hotspots");
+    for &t in tiles {
+        assert_eq!(
+            tile_total(app, t, "").await.0,
+            sql_tile_count(app, t, "").await,
+            "tile {t}"
+        );
+    }
+    took
+}
+
+/// Deletes events by plain SQL, as a clean-up would: their log and repeat links first.
+async fn delete_events(app: &TestApp, condition: &str, bind: &[i64]) -> u64 {
+    let mut tx = app.store.pool.begin().await.unwrap();
+    // The condition is ours (constants in this file); values are bound.
+    for sql in [
+        format!(
+            "DELETE FROM event_transition WHERE event_id IN (SELECT id FROM event WHERE {condition})"
+        ),
+        format!(
+            "UPDATE event SET duplicate_of = NULL WHERE duplicate_of IN (SELECT id FROM event WHERE {condition})"
+        ),
+    ] {
+        sqlx::query(&sql)
+            .bind(bind)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    let n = sqlx::query(&format!("DELETE FROM event WHERE {condition}"))
+        .bind(bind)
+        .execute(&mut *tx)
+        .await
+        .unwrap()
+        .rows_affected();
+    tx.commit().await.unwrap();
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_events_leave_statistics_hotspots_and_tiles() {
+    let app = filled_app(20_000).await;
+    // Three groups of forest fires in 2025 (12, 8 and 6 events) for the hotspots.
+    let g = app.analytics.stats().generation;
+    sqlx::query(
+        "INSERT INTO event (category, source, geom, reported_at, assigned, deadline)
+         SELECT 'forest_fire', 'patrol',
+                ST_SetSRID(ST_MakePoint(c.lon + (random() - 0.5) * 0.0006,
+                                        c.lat + (random() - 0.5) * 0.0006), 4326),
+                '2025-03-01T00:00:00+08:00'::timestamptz + make_interval(hours => i),
+                false, now()
+           FROM (VALUES (118.90, 25.50, 12), (119.05, 25.45, 8), (119.10, 25.30, 6)) AS c(lon, lat, n),
+                generate_series(1, c.n) i",
+    )
+    .execute(&app.store.pool)
+    .await
+    .unwrap();
+    // Some events with a log and a repeat link, as the API writes them.
+    sqlx::query(
+        "INSERT INTO event_transition (event_id, from_status, to_status, actor)
+         SELECT id, NULL, 'reported', 'test' FROM event WHERE id % 97 = 0",
+    )
+    .execute(&app.store.pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE event SET duplicate_of = id - 1 WHERE id % 89 = 0")
+        .execute(&app.store.pool)
+        .await
+        .unwrap();
+    let pts: Vec<(f64, f64)> = sqlx::query("SELECT ST_X(geom) AS x, ST_Y(geom) AS y FROM event")
+        .fetch_all(&app.store.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get("x"), r.get("y")))
+        .collect();
+    let mut tiles: BTreeSet<TileId> = pts.iter().map(|&(x, y)| tile_of(x, y, 10)).collect();
+    tiles.extend(pts.iter().take(2000).map(|&(x, y)| tile_of(x, y, 14)));
+    let tiles: Vec<TileId> = tiles.into_iter().collect();
+    agrees_with_sql(&app, g, &tiles).await;
+    let (_, body) = app
+        .get_json("/api/hotspots?category=forest_fire&from=2025-01-01&to=2025-12-31&radius=100&min_count=5")
+        .await;
+    assert_eq!(body["clusters"], 3, "{body}");
+
+    // 1. A few ids (≤ 400: one "deleted:…" notice): 5 of the 12-event hotspot (7 are
+    //    still a hotspot), the 6-event one entirely (gone), and 40 filled events.
+    let mut doomed: Vec<i64> = sqlx::query_scalar(
+        "(SELECT id FROM event WHERE category = 'forest_fire' AND reported_at < '2026-01-01'
+           AND ST_X(geom) < 118.95 ORDER BY id LIMIT 5)
+         UNION ALL
+         (SELECT id FROM event WHERE category = 'forest_fire' AND reported_at < '2026-01-01'
+           AND ST_X(geom) > 119.07)
+         UNION ALL
+         (SELECT id FROM event WHERE reported_at > '2026-01-01' ORDER BY md5(id::text) LIMIT 40)",
+    )
+    .fetch_all(&app.store.pool)
+    .await
+    .unwrap();
+    doomed.sort_unstable();
+    assert_eq!(doomed.len(), 51);
+    let g = app.analytics.stats().generation;
+    let n = delete_events(&app, "id = ANY($1)", &doomed).await;
+    assert_eq!(n, 51);
+    let took = agrees_with_sql(&app, g, &tiles).await;
+    eprintln!("delete of {n} events by id reflected in {took:?}");
+    let (_, body) = app
+        .get_json("/api/hotspots?category=forest_fire&from=2025-01-01&to=2025-12-31&radius=100&min_count=5")
+        .await;
+    assert_eq!(
+        body["hotspots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["count"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![8, 7]
+    );
+
+    // 2. A large batch over a range with gaps (> 400: one "deleted-range:lo:hi" notice whose
+    //    range also spans events that stay, and ids deleted in step 1).
+    let (lo, hi): (i64, i64) = sqlx::query_as("SELECT min(id), min(id) + 3000 FROM event")
+        .fetch_one(&app.store.pool)
+        .await
+        .unwrap();
+    let g = app.analytics.stats().generation;
+    let before = event_count(&app).await;
+    let n = delete_events(
+        &app,
+        "id BETWEEN ($1::bigint[])[1] AND ($1::bigint[])[2] AND id % 3 <> 0",
+        &[lo, hi],
+    )
+    .await;
+    assert!(n > 1500, "{n} deleted");
+    let took = agrees_with_sql(&app, g, &tiles).await;
+    eprintln!("delete of {n} events over a range with gaps reflected in {took:?}");
+    assert_eq!(app.analytics.stats().events, before - n as usize);
+    let kept = app.analytics.snapshot().ids_in(lo, hi);
+    assert!(
+        !kept.is_empty() && kept.iter().all(|id| id % 3 == 0),
+        "the gaps stay"
+    );
+
+    // 3. Deleted and inserted again with the same id in one transaction: the new row stays.
+    let id = kept[0];
+    let g = app.analytics.stats().generation;
+    let mut tx = app.store.pool.begin().await.unwrap();
+    sqlx::query("CREATE TEMP TABLE moved ON COMMIT DROP AS SELECT * FROM event WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    for sql in [
+        "DELETE FROM event_transition WHERE event_id = $1",
+        "UPDATE event SET duplicate_of = NULL WHERE duplicate_of = $1",
+        "DELETE FROM event WHERE id = $1",
+        "UPDATE moved SET status = 'rejected', duplicate_of = NULL WHERE id = $1",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut *tx).await.unwrap();
+    }
+    sqlx::query("INSERT INTO event OVERRIDING SYSTEM VALUE SELECT * FROM moved")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    agrees_with_sql(&app, g, &tiles).await;
+    let (_, body) = app
+        .get_json("/api/stats/areas?level=district&from=2000-01-01&status=rejected")
+        .await;
+    let sql: i64 = sqlx::query_scalar("SELECT count(*) FROM event WHERE status = 'rejected'")
+        .fetch_one(&app.store.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        body["total"]["count"].as_i64(),
+        Some(sql),
+        "{}",
+        body["total"]
+    );
+    assert_eq!(app.analytics.snapshot().ids_in(id, id), vec![id]);
+
+    // 4. TRUNCATE: a "reload"; the view is empty, tiles are 204, and it follows the table after.
+    let t = tiles[0];
+    assert!(tile_total(&app, t, "").await.1 > 0, "{t} had events");
+    let g = app.analytics.stats().generation;
+    sqlx::query("TRUNCATE event CASCADE")
+        .execute(&app.store.pool)
+        .await
+        .unwrap();
+    let took = agrees_with_sql(&app, g, &tiles).await;
+    eprintln!("TRUNCATE reflected in {took:?}");
+    assert_eq!(app.analytics.stats().events, 0);
+    let r = app
+        .get(&format!("/tiles/events/{}/{}/{}", t.z, t.x, t.y))
+        .await;
+    assert_eq!(r.status(), 204);
+    let (_, body) = app.get_json("/api/stats/trend?interval=day").await;
+    assert!(
+        body["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["count"] == 0),
+        "{body}"
+    );
+    let g = app.analytics.stats().generation;
+    fill(&app, 500, 30.0).await;
+    agrees_with_sql(&app, g, &tiles).await;
 }

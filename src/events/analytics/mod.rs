@@ -7,9 +7,11 @@
 //!
 //! Data flow: at start every event is streamed into columns (`store::load_all`) and a
 //! snapshot built off the runtime. The loop LISTENs on `onemap_event_changed` *before* that
-//! load, so nothing written meanwhile is missed; each notification (`ids:…` or `range:lo:hi`)
-//! re-reads those rows and swaps in an upserted snapshot (milliseconds), so every server
-//! process reflects a change well within a second. A lost connection means a full reload.
+//! load, so nothing written meanwhile is missed; each notification (`ids:…` or `range:lo:hi`
+//! for inserts and updates, `deleted:…` or `deleted-range:lo:hi` for deletes, `reload` for
+//! TRUNCATE) re-reads those rows or checks which deleted ids are gone, and swaps in a changed
+//! snapshot (milliseconds), so every server process reflects a change well within a second.
+//! A lost connection means a full reload.
 //! Readers take one snapshot per request and never hold a lock.
 
 pub mod filter;
@@ -27,7 +29,7 @@ use crate::tiles::cache::Encoded;
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::routing::get;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -118,10 +120,18 @@ impl EventAnalytics {
         Ok(())
     }
 
-    /// Applies a batch of notifications: re-reads the named rows and upserts them.
+    /// Applies a batch of notifications: re-reads the rows named as inserted or updated,
+    /// drops the events named as deleted that the table no longer holds, and swaps in one
+    /// new snapshot (one generation, so no cached tile from before the batch is served).
+    ///
+    /// Every answer comes from the table as it is now, so the order of the notices in a batch
+    /// does not matter: a row read back stays (an id deleted and inserted again is kept), and
+    /// a later change sends its own notice.
     pub async fn apply(&self, notices: &[Notice]) -> Result<(), StoreError> {
         let mut ids = Vec::new();
         let mut ranges = Vec::new();
+        let mut deleted = Vec::new();
+        let mut deleted_ranges = Vec::new();
         let mut span = 0i64;
         for n in notices {
             match n {
@@ -134,11 +144,20 @@ impl EventAnalytics {
                     span += hi - lo + 1;
                     ranges.push((*lo, *hi));
                 }
+                Notice::Deleted(v) => {
+                    span += v.len() as i64;
+                    deleted.extend_from_slice(v);
+                }
+                Notice::DeletedRange(lo, hi) => {
+                    span += hi - lo + 1;
+                    deleted_ranges.push((*lo, *hi));
+                }
             }
         }
         if span > RELOAD_ABOVE {
             return self.reload().await;
         }
+        let started = Instant::now();
         let mut rows = Vec::new();
         if !ids.is_empty() {
             ids.sort_unstable();
@@ -148,23 +167,54 @@ impl EventAnalytics {
         for (lo, hi) in ranges {
             rows.extend(store::events_in_range(&self.store, lo, hi).await?);
         }
-        if rows.is_empty() {
+        let current = self.snapshot();
+        let gone = self.gone(&current, deleted, &deleted_ranges, &rows).await?;
+        if rows.is_empty() && gone.is_empty() {
             return Ok(());
         }
-        let current = self.snapshot();
-        let n = rows.len();
-        let started = Instant::now();
-        let next = tokio::task::spawn_blocking(move || current.upserted(&rows))
+        let (n, removed) = (rows.len(), gone.len());
+        let next = tokio::task::spawn_blocking(move || current.changed(&rows, &gone))
             .await
             .map_err(|e| StoreError::Geometry(format!("updating the event view panicked: {e}")))?;
         tracing::debug!(
             rows = n,
+            removed,
             ms = started.elapsed().as_secs_f64() * 1000.0,
             delta = next.stats.delta_rows,
             "event view updated"
         );
         self.view.store(Arc::new(next));
         Ok(())
+    }
+
+    /// The events named as deleted (listed, or held by `view` within a deleted range) that
+    /// the table no longer holds and that were not just read back in `rows`.
+    async fn gone(
+        &self,
+        view: &ViewSnapshot,
+        mut named: Vec<i64>,
+        ranges: &[(i64, i64)],
+        rows: &[view::EventRow],
+    ) -> Result<Vec<i64>, StoreError> {
+        for &(lo, hi) in ranges {
+            named.extend(view.ids_in(lo, hi));
+        }
+        if named.is_empty() {
+            return Ok(named);
+        }
+        named.sort_unstable();
+        named.dedup();
+        let read: HashSet<i64> = rows.iter().map(|r| r.id).collect();
+        named.retain(|id| !read.contains(id));
+        if named.is_empty() {
+            return Ok(named);
+        }
+        let still: HashSet<i64> = store::existing_ids(&self.store, &named)
+            .await?
+            .into_iter()
+            .collect();
+        named.retain(|id| !still.contains(id));
+        Ok(named)
     }
 }
 

@@ -117,6 +117,15 @@ pub async fn events_in_range(store: &Store, lo: i64, hi: i64) -> Result<Vec<Even
         .op("decoding an event")
 }
 
+/// Which of `ids` the event table still holds.
+pub async fn existing_ids(store: &Store, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+    sqlx::query_scalar("SELECT id FROM event WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(&store.pool)
+        .await
+        .op("checking deleted events")
+}
+
 /// A listener subscribed to the event change channel.
 pub async fn listen(store: &Store) -> Result<PgListener, StoreError> {
     let mut listener = PgListener::connect_with(&store.pool)
@@ -154,30 +163,47 @@ pub async fn area_names(store: &Store) -> Result<HashMap<String, AreaName>, Stor
     Ok(out)
 }
 
-/// What a notification on `CHANNEL` names.
+/// What a notification on `CHANNEL` names (payloads written by the triggers of
+/// migrations/0002_events.sql and 0003_event_deletes.sql).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
+    /// `ids:1,2,3`: rows inserted or updated.
     Ids(Vec<i64>),
+    /// `range:lo:hi`: rows inserted or updated, all with ids in `lo..=hi` (not every id in it).
     Range(i64, i64),
-    /// Unreadable payload: reload everything, to be safe.
+    /// `deleted:1,2,3`: rows deleted.
+    Deleted(Vec<i64>),
+    /// `deleted-range:lo:hi`: rows deleted, all with ids in `lo..=hi`. The range may have gaps
+    /// (ids still in the table): only the ids the table no longer holds leave the view.
+    DeletedRange(i64, i64),
+    /// `reload` (TRUNCATE) or an unreadable payload: reload everything, to be safe.
     Reload,
 }
 
 impl Notice {
     pub fn parse(payload: &str) -> Notice {
-        if let Some(list) = payload.strip_prefix("ids:") {
-            let ids: Result<Vec<i64>, _> = list.split(',').map(|s| s.trim().parse()).collect();
-            return ids.map(Notice::Ids).unwrap_or(Notice::Reload);
+        fn ids(list: &str) -> Option<Vec<i64>> {
+            list.split(',').map(|s| s.trim().parse().ok()).collect()
         }
-        if let Some(r) = payload.strip_prefix("range:") {
+        fn range(r: &str) -> Option<(i64, i64)> {
             let mut p = r.split(':').map(str::parse::<i64>);
-            if let (Some(Ok(lo)), Some(Ok(hi)), None) = (p.next(), p.next(), p.next())
-                && lo <= hi
-            {
-                return Notice::Range(lo, hi);
+            match (p.next(), p.next(), p.next()) {
+                (Some(Ok(lo)), Some(Ok(hi)), None) if lo <= hi => Some((lo, hi)),
+                _ => None,
             }
         }
-        Notice::Reload
+        let parsed = if let Some(list) = payload.strip_prefix("ids:") {
+            ids(list).map(Notice::Ids)
+        } else if let Some(r) = payload.strip_prefix("range:") {
+            range(r).map(|(lo, hi)| Notice::Range(lo, hi))
+        } else if let Some(list) = payload.strip_prefix("deleted:") {
+            ids(list).map(Notice::Deleted)
+        } else if let Some(r) = payload.strip_prefix("deleted-range:") {
+            range(r).map(|(lo, hi)| Notice::DeletedRange(lo, hi))
+        } else {
+            None
+        };
+        parsed.unwrap_or(Notice::Reload)
     }
 }
 
@@ -192,5 +218,32 @@ mod tests {
         assert_eq!(Notice::parse("range:9:5"), Notice::Reload);
         assert_eq!(Notice::parse("ids:1,x"), Notice::Reload);
         assert_eq!(Notice::parse("what"), Notice::Reload);
+        assert_eq!(Notice::parse("deleted:7"), Notice::Deleted(vec![7]));
+        assert_eq!(
+            Notice::parse("deleted:1,20,300"),
+            Notice::Deleted(vec![1, 20, 300])
+        );
+        assert_eq!(
+            Notice::parse("deleted-range:10:2000"),
+            Notice::DeletedRange(10, 2000)
+        );
+        assert_eq!(
+            Notice::parse("deleted-range:5:5"),
+            Notice::DeletedRange(5, 5)
+        );
+        for bad in [
+            "reload",
+            "deleted:",
+            "deleted:1,,2",
+            "deleted:1;2",
+            "deleted-range:9:5",
+            "deleted-range:1:2:3",
+            "deleted-range:1",
+            "deleted-range:a:b",
+            "ids:",
+            "Deleted:1",
+        ] {
+            assert_eq!(Notice::parse(bad), Notice::Reload, "{bad}");
+        }
     }
 }

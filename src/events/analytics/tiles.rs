@@ -4,8 +4,10 @@
 //! H3 cell (resolution by zoom, `cell_res`: a cell spans roughly 10–30 px) and each cell is a
 //! point at its centre with `count` and `cell`; a cell that straddles a tile edge appears in
 //! each tile with that tile's share, so the counts of a tile always add up to the events
-//! inside its envelope. At z ≥ 14 every event is a point with `id`, `category`, `status`,
-//! `source`, `reported_at` and `count` = 1.
+//! inside it. "Inside" is decided by tile index (`TileId::contains`: half-open, west and north
+//! edges in, the same rule at every zoom), so an event on a shared edge or corner is counted
+//! in exactly one tile and the tiles of a block add up to the block. At z ≥ 14 every event is
+//! a point with `id`, `category`, `status`, `source`, `reported_at` and `count` = 1.
 //!
 //! Filters: `category`, `source`, `status`, `area`, `from`, `to` as in `filter.rs` (default
 //! window: the last 30 days). Cache: encoded tiles keyed by (view generation, z/x/y, filter);
@@ -19,7 +21,7 @@ use crate::api::AppState;
 use crate::api::error::{ApiError, Params};
 use crate::events::model::{Category, Source, Status};
 use crate::tiles::cache::{Coding, Encoded};
-use crate::tiles::tile_id::{MAX_ZOOM, TileId, to_mercator};
+use crate::tiles::tile_id::{MAX_ZOOM, TileId, WorldFraction};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -137,25 +139,33 @@ impl Points {
 }
 
 /// Renders one tile of the events passing `f`: MVT bytes, empty when nothing falls in it.
+///
+/// An event is in the tile by index (`TileId::contains`, half-open: west and north edges in),
+/// so the tiles of a zoom partition the events and a tile's events are its four children's.
 pub fn render(view: &ViewSnapshot, f: &Filter, tile: TileId) -> Vec<u8> {
-    let [x0, _, x1, y1] = tile.bounds_m(EXTENT, 0);
-    let [w, s, e, n] = tile.bounds_4326();
-    let scale = EXTENT as f64 / (x1 - x0);
-    let to_tile = |lon: f64, lat: f64| -> [i32; 2] {
-        let (mx, my) = to_mercator(lon, lat);
-        let px = ((mx - x0) * scale).floor() as i32;
-        let py = ((y1 - my) * scale).floor() as i32;
-        let lim = EXTENT as i32 + BUFFER;
-        [px.clamp(-BUFFER, lim), py.clamp(-BUFFER, lim)]
+    let to_tile = |p: WorldFraction| -> [i32; 2] {
+        let lim = (EXTENT as i32 + BUFFER) as f64;
+        p.in_tile(tile, EXTENT)
+            .map(|v| v.floor().clamp(-BUFFER as f64, lim) as i32)
     };
-    // Half-open in both directions (west and north edges in): a point on a shared edge
-    // belongs to exactly one tile.
-    let inside = |lon: f64, lat: f64| lon >= w && lon < e && lat > s && lat <= n;
+    // Membership is `tile.contains`; the box in degrees only spares the trigonometry for the
+    // events far from the tile. It is grown by ~1 cm (its edges computed through metres are
+    // ~1e-13° off) and open towards the poles and the antimeridian, where positions clamp.
+    let [w, s, e, n] = tile.bounds_4326();
+    let last = (1u32 << tile.z) - 1;
+    let grow = |v: f64, d: f64, open: bool| if open { d * f64::INFINITY } else { v + d };
+    let (w, e) = (grow(w, -1e-7, tile.x == 0), grow(e, 1e-7, tile.x == last));
+    let (s, n) = (grow(s, -1e-7, tile.y == last), grow(n, 1e-7, tile.y == 0));
+    let near = |lon: f64, lat: f64| lon >= w && lon <= e && lat >= s && lat <= n;
+    let inside = |lon: f64, lat: f64| -> Option<WorldFraction> {
+        let p = near(lon, lat).then(|| WorldFraction::from_lon_lat(lon, lat))?;
+        tile.contains(p).then_some(p)
+    };
     if tile.z <= MAX_CELL_ZOOM {
         let res = h3o::Resolution::try_from(cell_res(tile.z)).unwrap_or(h3o::Resolution::Zero);
         let mut counts: HashMap<u64, u64> = HashMap::new();
         view.scan(f.from, f.to, |c, i| {
-            if inside(c.lon[i], c.lat[i]) && f.matches(c, i) {
+            if inside(c.lon[i], c.lat[i]).is_some() && f.matches(c, i) {
                 let parent = h3o::CellIndex::try_from(c.cell[i])
                     .ok()
                     .and_then(|cell| cell.parent(res))
@@ -170,7 +180,10 @@ pub fn render(view: &ViewSnapshot, f: &Filter, tile: TileId) -> Vec<u8> {
             let (p, name) = match h3o::CellIndex::try_from(cell) {
                 Ok(ci) => {
                     let ll = h3o::LatLng::from(ci);
-                    (to_tile(ll.lng(), ll.lat()), ci.to_string())
+                    (
+                        to_tile(WorldFraction::from_lon_lat(ll.lng(), ll.lat())),
+                        ci.to_string(),
+                    )
                 }
                 // Coordinates H3 refused: one point at the tile centre.
                 Err(_) => ([EXTENT as i32 / 2; 2], String::new()),
@@ -182,10 +195,12 @@ pub fn render(view: &ViewSnapshot, f: &Filter, tile: TileId) -> Vec<u8> {
     let mut layer = Points::new(&["id", "category", "status", "source", "reported_at", "count"]);
     let mut pts: Vec<(i64, [i32; 2], u8, u8, u8, i64)> = Vec::new();
     view.scan(f.from, f.to, |c, i| {
-        if inside(c.lon[i], c.lat[i]) && f.matches(c, i) {
+        if let Some(p) = inside(c.lon[i], c.lat[i])
+            && f.matches(c, i)
+        {
             pts.push((
                 c.id[i],
-                to_tile(c.lon[i], c.lat[i]),
+                to_tile(p),
                 c.category[i],
                 c.status[i],
                 c.source[i],

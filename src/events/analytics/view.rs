@@ -2,11 +2,12 @@
 //!
 //! A `ViewSnapshot` is immutable and shared behind an `ArcSwap`. It holds a large *base*
 //! (columns sorted by `reported_at`, then id) and a small *delta* (same layout) of rows that
-//! were inserted or changed since the base was built; base rows superseded by the delta are
-//! flagged in a bitset. An upsert therefore copies only the delta and the bitset (a few
-//! hundred KiB), never the base; when the delta grows past `MERGE_AT` rows the two are merged
-//! into a new base off the async runtime. Invariants: both parts are sorted by `(t, id)`; an
-//! id is live in at most one place (the delta wins).
+//! were inserted or changed since the base was built; base rows superseded by the delta or
+//! removed (the event was deleted) are flagged dead in a bitset. An upsert or a removal
+//! therefore copies only the delta and the bitset (a few hundred KiB), never the base; when
+//! the delta or the dead rows pass `MERGE_AT` the live rows are merged into a new base off the
+//! async runtime. Invariants: both parts are sorted by `(t, id)`; an id is live in at most one
+//! place (the delta wins); a removed id is live nowhere.
 //!
 //! Times are microseconds since the Unix epoch (as PostgreSQL stores them), so window
 //! filters agree exactly with SQL on `timestamptz`.
@@ -284,7 +285,7 @@ pub struct ViewStats {
     pub memory_bytes: usize,
     /// Time of the last full load (fetch + build), ms.
     pub load_ms: u64,
-    /// Number of upserts applied since the last full load.
+    /// Number of changes (upserts and removals) applied since the last full load.
     pub upserts: u64,
     /// Bumped by every change: a cache key part.
     pub generation: u64,
@@ -386,9 +387,40 @@ impl ViewSnapshot {
         Some((*lo, *hi))
     }
 
+    /// The ids of the live events with `lo <= id <= hi`, ascending.
+    pub fn ids_in(&self, lo: i64, hi: i64) -> Vec<i64> {
+        let by_id = &*self.base_by_id;
+        let a = by_id.partition_point(|e| e.0 < lo);
+        let b = by_id.partition_point(|e| e.0 <= hi);
+        let mut out: Vec<i64> = by_id[a..b]
+            .iter()
+            .filter(|e| !self.is_dead(e.1 as usize))
+            .map(|e| e.0)
+            .collect();
+        out.extend(self.delta.id.iter().filter(|&&id| lo <= id && id <= hi));
+        out.sort_unstable();
+        out
+    }
+
     /// A new version with `rows` inserted or replacing the rows of the same id. Returns the
     /// new snapshot; merges the delta into the base when it has grown large.
     pub fn upserted(&self, rows: &[EventRow]) -> ViewSnapshot {
+        self.changed(rows, &[])
+    }
+
+    /// A new version without the events `gone` (ids the view does not hold are ignored).
+    pub fn removed(&self, gone: &[i64]) -> ViewSnapshot {
+        self.changed(&[], gone)
+    }
+
+    /// A new version with the events `gone` removed, then `rows` inserted or replacing the
+    /// rows of the same id (so an id in both ends up as its row). One generation per call.
+    ///
+    /// Both keep the invariants: a base row of a touched id is flagged dead (never edited), a
+    /// delta row of a touched id is dropped, and the rows are pushed into a re-sorted delta.
+    /// When the delta or the dead rows pass `MERGE_AT`, everything live is merged into a new
+    /// base, so deletions cannot make the base grow stale without bound.
+    pub fn changed(&self, rows: &[EventRow], gone: &[i64]) -> ViewSnapshot {
         // The interner is shared unless a row brings a code never seen (rare after the load).
         let known = rows
             .iter()
@@ -398,17 +430,21 @@ impl ViewSnapshot {
         } else {
             Some((*self.codes).clone())
         };
-        let ids: HashSet<i64> = rows.iter().map(|r| r.id).collect();
+        let touched: HashSet<i64> = rows
+            .iter()
+            .map(|r| r.id)
+            .chain(gone.iter().copied())
+            .collect();
         let mut dead = (*self.dead).clone();
-        for r in rows {
-            if let Ok(k) = self.base_by_id.binary_search_by_key(&r.id, |e| e.0) {
+        for id in &touched {
+            if let Ok(k) = self.base_by_id.binary_search_by_key(id, |e| e.0) {
                 let i = self.base_by_id[k].1 as usize;
                 dead[i / 64] |= 1 << (i % 64);
             }
         }
         let mut delta = Columns::with_capacity(self.delta.len() + rows.len());
         for i in 0..self.delta.len() {
-            if !ids.contains(&self.delta.id[i]) {
+            if !touched.contains(&self.delta.id[i]) {
                 delta.push_from(&self.delta, i);
             }
         }
@@ -428,8 +464,9 @@ impl ViewSnapshot {
         let codes = codes.map_or_else(|| self.codes.clone(), Arc::new);
         let delta = delta.sorted();
         let generation = self.stats.generation + 1;
-        if delta.len() > MERGE_AT {
-            let mut merged = Columns::with_capacity(self.base.len() + delta.len());
+        let dead_rows: usize = dead.iter().map(|w| w.count_ones() as usize).sum();
+        if delta.len() > MERGE_AT || dead_rows > MERGE_AT {
+            let mut merged = Columns::with_capacity(self.base.len() - dead_rows + delta.len());
             for i in 0..self.base.len() {
                 if dead[i / 64] & (1 << (i % 64)) == 0 {
                     merged.push_from(&self.base, i);
@@ -509,5 +546,80 @@ mod tests {
         let s3 = s2.upserted(&[row(3, 40, "closed", "v2")]);
         assert_eq!(s3.len(), 4);
         assert!(s3.codes.get("v2").is_some());
+    }
+
+    fn live(s: &ViewSnapshot) -> Vec<i64> {
+        let mut v = ids(s, i64::MIN, i64::MAX);
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn removals_leave_every_part_and_keep_the_old_version() {
+        let mut cols = Columns::default();
+        let mut codes = Codes::default();
+        for id in 1..=6 {
+            cols.push_row(&row(id, id * 10, "reported", "v1"), &mut codes, false);
+        }
+        let s = ViewSnapshot::build(cols, codes, 0, 7);
+        // 3 moves to the delta; 7 is new (delta only).
+        let s1 = s.upserted(&[row(3, 35, "closed", "v1"), row(7, 5, "reported", "v2")]);
+        // A base row (2), a superseded base row now in the delta (3), a delta-only row (7) and
+        // an id the view never held (99).
+        let s2 = s1.removed(&[2, 3, 7, 99]);
+        assert_eq!(live(&s2), vec![1, 4, 5, 6]);
+        assert_eq!(s2.len(), 4);
+        assert_eq!((s2.stats.base_rows, s2.stats.delta_rows), (6, 0));
+        assert_eq!(s2.stats.generation, s1.stats.generation + 1);
+        assert_eq!(s2.ids_in(0, 100), vec![1, 4, 5, 6]);
+        assert_eq!(s2.ids_in(2, 4), vec![4]);
+        assert_eq!(s1.ids_in(2, 7), vec![2, 3, 4, 5, 6, 7]);
+        // The old versions are untouched.
+        assert_eq!(
+            ids(&s1, 0, 100),
+            vec![1, 2, 4, 5, 6, 7, 3],
+            "base, then delta"
+        );
+        assert_eq!(s1.len(), 7);
+        // Removing again is a no-op but still a new generation (a cache key part).
+        let s3 = s2.removed(&[2]);
+        assert_eq!(live(&s3), vec![1, 4, 5, 6]);
+        // A removed id can come back (inserted again with the same id).
+        let s4 = s3.upserted(&[row(2, 20, "accepted", "v1")]);
+        assert_eq!(live(&s4), vec![1, 2, 4, 5, 6]);
+        // In one change, the row wins over the removal of its id.
+        let s5 = s4.changed(&[row(5, 50, "closed", "v1")], &[5, 6]);
+        assert_eq!(live(&s5), vec![1, 2, 4, 5]);
+        assert_eq!(s5.len(), 4);
+        // Everything removed.
+        let s6 = s5.removed(&[1, 2, 4, 5]);
+        assert!(s6.is_empty());
+        assert_eq!(ids(&s6, i64::MIN, i64::MAX), Vec::<i64>::new());
+        assert!(s6.ids_in(i64::MIN, i64::MAX).is_empty());
+    }
+
+    #[test]
+    fn many_removals_merge_into_a_new_base() {
+        let n = MERGE_AT as i64 + 10;
+        let mut cols = Columns::default();
+        let mut codes = Codes::default();
+        for id in 1..=n {
+            cols.push_row(&row(id, id, "reported", "v1"), &mut codes, false);
+        }
+        let s = ViewSnapshot::build(cols, codes, 0, 0);
+        let s1 = s.removed(&(1..=MERGE_AT as i64 / 2).collect::<Vec<_>>());
+        assert_eq!(
+            s1.stats.base_rows, n as usize,
+            "below MERGE_AT: flagged, not merged"
+        );
+        assert_eq!(s1.len(), n as usize - MERGE_AT / 2);
+        let s2 = s1.removed(&(1..=MERGE_AT as i64 + 1).collect::<Vec<_>>());
+        assert_eq!(s2.stats.base_rows, 9, "past MERGE_AT dead rows: a new base");
+        assert_eq!(s2.len(), 9);
+        assert_eq!(
+            ids(&s2, 0, n + 1),
+            (MERGE_AT as i64 + 2..=n).collect::<Vec<_>>()
+        );
+        assert_eq!(s2.stats.generation, 2);
     }
 }

@@ -137,10 +137,19 @@ async fn ensure_template(admin: &Store) -> String {
                 .unwrap();
         store.replace_all_areas(&city.areas, &|_| {}).await.unwrap();
         store.pool.close().await;
+        drop(store);
         // A closed pool's backends exit asynchronously on the server; RENAME refuses while one
-        // is still there ("being accessed by other users"), so wait for them briefly.
+        // is still there ("being accessed by other users"). End any that linger, then wait
+        // for them briefly.
         let mut tries = 0;
         loop {
+            let _ = sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                  WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(&building)
+            .execute(&mut *conn)
+            .await;
             let renamed = sqlx::query(&format!(
                 "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
             ))

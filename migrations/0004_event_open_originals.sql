@@ -1,9 +1,9 @@
--- Repeat detection reads, once per ingest batch, the open originals (not closed, not
--- rejected, not themselves repeats) in the batch's time window: this partial index holds just
--- those, a few thousand rows in a city with two years of history, where the GiST on every
+-- Repeat detection looks, for each report of a batch, for open originals (not closed, not
+-- rejected, not themselves repeats) within its category's radius: this partial GiST holds just
+-- those, a few thousand points in a city with two years of history, where the GiST on every
 -- event's point made each report's probe walk the whole neighbourhood's history (see
 -- docs/BENCHMARKS.md, event ingest).
-CREATE INDEX event_open_original_idx ON event (reported_at)
+CREATE INDEX event_open_original_gist ON event USING gist (geom)
     WHERE status NOT IN ('closed', 'rejected') AND duplicate_of IS NULL;
 
 -- Client ids are optional and most reports carry none: a partial unique index keeps them

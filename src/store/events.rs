@@ -45,14 +45,15 @@ pub struct NewEvent {
     pub actor: String,
 }
 
-/// Where and when stored originals can matter for a batch of reports.
+/// Where and when a stored original could be one for a report: its category, the box its
+/// category's radius can reach (degrees, generous) and its category's window.
 #[derive(Debug, Clone)]
-pub struct OriginalWindow<'a> {
-    pub categories: Vec<&'a str>,
+pub struct OriginalProbe<'a> {
+    pub category: &'a str,
+    /// west, south, east, north in degrees.
+    pub bbox: [f64; 4],
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
-    /// west, south, east, north in degrees, already grown by the largest radius.
-    pub bbox: [f64; 4],
 }
 
 /// A stored open original (not closed, not rejected, not itself a repeat).
@@ -255,30 +256,37 @@ pub async fn allocate_ids(conn: &mut PgConnection, n: usize) -> Result<Vec<i64>,
     .op("allocating event ids")
 }
 
-/// The open originals (not closed, not rejected, not themselves repeats) of the given
-/// categories reported in the window and lying in the box: every stored event a report of the
-/// batch could repeat. Served by the partial index `event_open_original_idx`, which holds only
-/// open originals (a few thousand in a city with two years of history), so this reads the
-/// candidates once per batch instead of probing the whole table once per report.
+/// The open originals (not closed, not rejected, not themselves repeats) that could be one for
+/// any of the probes: same category, inside its box, reported in its window. Each probe is one
+/// look-up in the partial index `event_open_original_gist`, which holds only open originals, so
+/// the cost follows the batch, not the history; the exact rule is applied by the caller.
 pub async fn open_originals(
     conn: &mut PgConnection,
-    w: &OriginalWindow<'_>,
+    probes: &[OriginalProbe<'_>],
 ) -> Result<Vec<OpenOriginal>, StoreError> {
+    if probes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let col = |k: usize| probes.iter().map(|p| p.bbox[k]).collect::<Vec<f64>>();
+    let categories: Vec<&str> = probes.iter().map(|p| p.category).collect();
+    let froms: Vec<DateTime<Utc>> = probes.iter().map(|p| p.from).collect();
+    let tos: Vec<DateTime<Utc>> = probes.iter().map(|p| p.to).collect();
     let rows: Vec<(i64, String, f64, f64, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT id, category, ST_X(geom), ST_Y(geom), reported_at
-           FROM event
-          WHERE status NOT IN ('closed', 'rejected') AND duplicate_of IS NULL
-            AND reported_at BETWEEN $1 AND $2
-            AND category = ANY($3)
-            AND geom && ST_MakeEnvelope($4, $5, $6, $7, 4326)",
+        "SELECT DISTINCT e.id, e.category, ST_X(e.geom), ST_Y(e.geom), e.reported_at
+           FROM UNNEST($1::float8[], $2::float8[], $3::float8[], $4::float8[], $5::text[],
+                       $6::timestamptz[], $7::timestamptz[])
+                AS p(w, s, e, n, category, lo, hi)
+           JOIN event e ON e.geom && ST_MakeEnvelope(p.w, p.s, p.e, p.n, 4326)
+          WHERE e.status NOT IN ('closed', 'rejected') AND e.duplicate_of IS NULL
+            AND e.category = p.category AND e.reported_at BETWEEN p.lo AND p.hi",
     )
-    .bind(w.from)
-    .bind(w.to)
-    .bind(&w.categories)
-    .bind(w.bbox[0])
-    .bind(w.bbox[1])
-    .bind(w.bbox[2])
-    .bind(w.bbox[3])
+    .bind(col(0))
+    .bind(col(1))
+    .bind(col(2))
+    .bind(col(3))
+    .bind(&categories)
+    .bind(&froms)
+    .bind(&tos)
     .fetch_all(conn)
     .await
     .op("reading open originals")?;

@@ -12,7 +12,7 @@ use crate::crs::Crs;
 use crate::events::model::{Category, Priority, Source};
 use crate::index::{Assignment, DEFAULT_TOLERANCE_M};
 use crate::store::StoreError;
-use crate::store::events::{self as sql, NewEvent, OriginalWindow, StoredAnswer};
+use crate::store::events::{self as sql, NewEvent, OriginalProbe, StoredAnswer};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -571,10 +571,7 @@ async fn store_batch(
             window_h: k.repeat_window_h as f64,
         })
     };
-    let stored = match original_window(&candidates, rule) {
-        Some(w) => sql::open_originals(&mut tx, &w).await?,
-        None => Vec::new(),
-    };
+    let stored = sql::open_originals(&mut tx, &original_probes(&candidates, rule)).await?;
     let links = repeats::link(&candidates, &stored, rule);
     let ids = sql::allocate_ids(&mut tx, fresh.len()).await?;
     lap.push(t0.elapsed());
@@ -780,36 +777,28 @@ async fn store_batch(
     Ok(Outcome::Answer(status, answer))
 }
 
-/// Where and when stored originals can matter for `rows`: their categories, the time span
-/// (earliest report less its category's window, to the latest report) and their box grown by
-/// the largest radius. `None` when no row's category links repeats.
-fn original_window<'a>(
+/// For each row whose category links repeats: the box its radius can reach and its window.
+fn original_probes(
     rows: &[Candidate],
-    rule: impl Fn(&str) -> Option<Rule> + Copy,
-) -> Option<OriginalWindow<'a>> {
-    let (from, to) = repeats::original_window(rows, rule)?;
-    let mut categories: Vec<&'static str> = rows.iter().map(|r| r.category).collect();
-    categories.sort_unstable();
-    categories.dedup();
-    let radius_m = categories
-        .iter()
-        .filter_map(|c| rule(c))
-        .map(|k| k.radius_m)
-        .fold(0.0_f64, f64::max);
-    let [mut w, mut s, mut e, mut n] = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    for r in rows {
-        (w, s, e, n) = (w.min(r.lon), s.min(r.lat), e.max(r.lon), n.max(r.lat));
-    }
-    // Degrees per metre, 10 % generous: the exact test is the distance, in `repeats::link`.
-    let max_lat = s.abs().max(n.abs()).min(89.0);
-    let dy = radius_m * 1.1 / 110_574.0;
-    let dx = radius_m * 1.1 / (111_320.0 * max_lat.to_radians().cos());
-    Some(OriginalWindow {
-        categories,
-        from,
-        to,
-        bbox: [w - dx, s - dy, e + dx, n + dy],
-    })
+    rule: impl Fn(&str) -> Option<Rule>,
+) -> Vec<OriginalProbe<'static>> {
+    rows.iter()
+        .filter_map(|r| {
+            let k = rule(r.category).filter(|k| k.radius_m > 0.0 && k.window_h > 0.0)?;
+            // Degrees per metre, generous (2 %, the disc's farthest latitude): the exact test is
+            // the distance, in `repeats::link`.
+            let dy = k.radius_m * 1.02 / 110_574.0;
+            let far_lat = (r.lat.abs() + dy).min(89.0);
+            let dx = k.radius_m * 1.02 / (111_320.0 * far_lat.to_radians().cos());
+            let window = chrono::Duration::milliseconds((k.window_h * 3_600_000.0) as i64);
+            Some(OriginalProbe {
+                category: r.category,
+                bbox: [r.lon - dx, r.lat - dy, r.lon + dx, r.lat + dy],
+                from: r.reported_at - window,
+                to: r.reported_at,
+            })
+        })
+        .collect()
 }
 
 /// A valid row that creates nothing: its client id is stored already, or an earlier row of

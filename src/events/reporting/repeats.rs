@@ -1,5 +1,5 @@
-//! Repeat detection: which open original a new report repeats — a stored event (read from
-//! the database in the same transaction, `store::events::open_originals`) or an earlier row of
+//! Repeat detection: which open original a new report repeats — a stored event (candidates read
+//! from the database in the same transaction, `store::events::open_originals`) or an earlier row of
 //! the same batch. One rule and one distance for both, computed here, so every server links a
 //! report the same way for the same stored state.
 //!
@@ -77,27 +77,6 @@ pub enum Link {
     Stored(i64),
     /// An earlier row of the batch, by position.
     InBatch(usize),
-}
-
-/// The time span in which stored originals can matter for `rows`: from the earliest report
-/// less the longest window of its categories, to the latest report. `None` when no row's
-/// category links repeats at all.
-pub fn original_window(
-    rows: &[Candidate],
-    rule: impl Fn(&str) -> Option<Rule>,
-) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let mut span: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
-    for r in rows {
-        let Some(k) = rule(r.category).filter(|k| k.active()) else {
-            continue;
-        };
-        let lo = r.reported_at - k.window();
-        span = Some(match span {
-            None => (lo, r.reported_at),
-            Some((a, b)) => (a.min(lo), b.max(r.reported_at)),
-        });
-    }
-    span
 }
 
 /// Points bucketed by category and cell, cells at least one radius wide at every latitude up
@@ -287,10 +266,6 @@ mod tests {
                 Some(Link::InBatch(2)),
                 None
             ]
-        );
-        assert_eq!(
-            original_window(&rows, rule),
-            Some((at(5) - chrono::Duration::hours(24), at(7)))
         );
     }
 }

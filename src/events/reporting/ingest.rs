@@ -1,7 +1,8 @@
 //! `POST /api/events`: one report or a batch of up to 10,000, validated row by row, assigned
 //! with the in-memory index (the code path of /api/assign), and stored in one transaction with
-//! set-based SQL: ids reserved, repeats found (stored originals in SQL, the batch's own rows in
-//! memory), events and their first transition inserted by one statement, originals' repeat
+//! set-based SQL: ids reserved, repeats found (each report's stored candidates read in one query,
+//! then one rule in memory for them and the batch's own rows), events and their first transition
+//! inserted by one statement, originals' repeat
 //! counts raised, the idempotency answer saved, then COMMIT — so 201 means durable.
 
 use super::repeats::{self, Candidate, Link, Rule};

@@ -653,26 +653,30 @@ fn hotspot_members(body: &Value) -> BTreeSet<Vec<i64>> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hotspots_equal_st_cluster_dbscan() {
-    let app = filled_app(20_000).await;
-    // Planted: three tight groups of forest fires in 2025 (outside the filled window), plus
-    // scattered ones that must stay noise.
-    let g = app.analytics.stats().generation;
-    sqlx::query(
-        "INSERT INTO event (category, source, geom, reported_at, assigned, deadline)
+/// Three tight groups of forest fires in 2025 (12, 8 and 6 events, outside the filled window),
+/// planted for the hotspot tests.
+const FIRE_GROUPS: &str = "INSERT INTO event (category, source, geom, reported_at, assigned, deadline)
          SELECT 'forest_fire', 'patrol',
                 ST_SetSRID(ST_MakePoint(c.lon + (random() - 0.5) * 0.0006,
                                         c.lat + (random() - 0.5) * 0.0006), 4326),
                 '2025-03-01T00:00:00+08:00'::timestamptz + make_interval(hours => i),
                 false, now()
            FROM (VALUES (118.90, 25.50, 12), (119.05, 25.45, 8), (119.10, 25.30, 6)) AS c(lon, lat, n),
-                generate_series(1, c.n) i
+                generate_series(1, c.n) i";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hotspots_equal_st_cluster_dbscan() {
+    let app = filled_app(20_000).await;
+    // Planted: three tight groups of forest fires in 2025 (outside the filled window), plus
+    // scattered ones that must stay noise.
+    let g = app.analytics.stats().generation;
+    sqlx::query(&format!(
+        "{FIRE_GROUPS}
          UNION ALL
          SELECT 'forest_fire', 'hotline', ST_SetSRID(ST_MakePoint(118.8 + i * 0.01, 25.2), 4326),
                 '2025-04-01T00:00:00+08:00'::timestamptz, false, now()
-           FROM generate_series(1, 20) i",
-    )
+           FROM generate_series(1, 20) i"
+    ))
     .execute(&app.store.pool)
     .await
     .unwrap();
@@ -1018,19 +1022,10 @@ async fn deleted_events_leave_statistics_hotspots_and_tiles() {
     let app = filled_app(20_000).await;
     // Three groups of forest fires in 2025 (12, 8 and 6 events) for the hotspots.
     let g = app.analytics.stats().generation;
-    sqlx::query(
-        "INSERT INTO event (category, source, geom, reported_at, assigned, deadline)
-         SELECT 'forest_fire', 'patrol',
-                ST_SetSRID(ST_MakePoint(c.lon + (random() - 0.5) * 0.0006,
-                                        c.lat + (random() - 0.5) * 0.0006), 4326),
-                '2025-03-01T00:00:00+08:00'::timestamptz + make_interval(hours => i),
-                false, now()
-           FROM (VALUES (118.90, 25.50, 12), (119.05, 25.45, 8), (119.10, 25.30, 6)) AS c(lon, lat, n),
-                generate_series(1, c.n) i",
-    )
-    .execute(&app.store.pool)
-    .await
-    .unwrap();
+    sqlx::query(FIRE_GROUPS)
+        .execute(&app.store.pool)
+        .await
+        .unwrap();
     // Some events with a log and a repeat link, as the API writes them.
     sqlx::query(
         "INSERT INTO event_transition (event_id, from_status, to_status, actor)

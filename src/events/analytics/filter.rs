@@ -9,7 +9,7 @@
 //!   labels; `status` also accepts `open` (every status but closed/rejected).
 //! - `area`: an area code at any level (the events' chain frozen at report time).
 
-use super::store::AreaName;
+use super::AreaName;
 use super::view::{self, Columns, NONE, area_column};
 use crate::api::error::{ApiError, Params};
 use crate::events::model::{Category, Source, Status};

@@ -49,7 +49,7 @@ fn start_server(database_url: &str) -> Server {
 }
 
 async fn wait_ready(http: &reqwest::Client, s: &Server) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         if let Ok(r) = http.get(format!("{}/readyz", s.base)).send().await
             && r.status() == 200

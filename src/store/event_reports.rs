@@ -41,6 +41,15 @@ pub fn retryable(e: &StoreError) -> bool {
     )
 }
 
+/// A row that should exist and does not (only possible if it was removed meanwhile), found
+/// while `op`.
+pub fn vanished(op: &'static str) -> StoreError {
+    StoreError::Db {
+        op,
+        source: sqlx::Error::Protocol("client id vanished; retry".into()),
+    }
+}
+
 /// One event, its transitions (oldest first) and the ids of its repeats.
 #[derive(Debug, Clone)]
 pub struct EventDetailRows {

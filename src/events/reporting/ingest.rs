@@ -19,7 +19,7 @@ use crate::assign::{PointError, check_point};
 use crate::crs::Crs;
 use crate::events::model::{Category, EventId, Priority, Source};
 use crate::index::{AssignIndex, Assignment, DEFAULT_TOLERANCE_M, Snapshot};
-use crate::store::event_reports::{self, Answer, Finished};
+use crate::store::event_reports::{self, Answer, Finished, vanished};
 use crate::store::events::{CategoryRow, EventRow, NewEvent, OriginalProbe, StoredAnswer};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -591,13 +591,6 @@ async fn store_once(
     }
 }
 
-/// A row that should exist and does not: only possible if it was removed meanwhile.
-fn vanished(op: &'static str) -> StoreError {
-    StoreError::Db {
-        op,
-        source: sqlx::Error::Protocol("client id vanished; retry".into()),
-    }
-}
 
 /// A category's repeat rule, if the category is known.
 fn rule(categories: &HashMap<String, CategoryRow>, category: &str) -> Option<Rule> {
@@ -843,4 +836,98 @@ fn batch_outcome<'a>(
         rows,
         errors,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(index: usize, client_id: Option<&str>) -> Report {
+        Report {
+            index,
+            client_id: client_id.map(String::from),
+            category: Category::Traffic,
+            subcategory: None,
+            source: Source::Patrol,
+            priority: Priority::Normal,
+            description: String::new(),
+            reporter: None,
+            lon: 119.0,
+            lat: 25.4,
+            reported_at: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+            assignment: Snapshot::empty().assign(119.0, 25.4, DEFAULT_TOLERANCE_M),
+        }
+    }
+
+    #[test]
+    fn client_ids_stored_or_repeated_in_the_batch_create_nothing() {
+        let valid = [
+            report(0, Some("a")),
+            report(1, None),
+            report(2, Some("stored")),
+            report(4, Some("a")),
+            report(5, Some("b")),
+        ];
+        let stored = HashMap::from([("stored".to_string(), 77)]);
+        let plan = Plan::new(&valid, &stored);
+        assert_eq!(plan.fresh, vec![0, 1, 4]);
+        let slots: Vec<String> = plan.slots.iter().map(|s| format!("{s:?}")).collect();
+        assert_eq!(
+            slots,
+            ["Ok(0)", "Ok(1)", "Err(Stored(77))", "Err(InBatch(0))", "Ok(2)"]
+        );
+    }
+
+    #[test]
+    fn rows_skipped_by_a_concurrent_request_resolve_to_its_events() {
+        let valid = [report(0, Some("a")), report(1, Some("a")), report(2, None)];
+        let plan = Plan::new(&valid, &HashMap::new());
+        let categories = HashMap::new();
+        let fresh = fresh_rows(&valid, &plan.fresh, &[10, 11], &[None, None], &categories);
+        // Row "a" lost the race to event 5; the row without client id was inserted.
+        let inserted = HashSet::from([11]);
+        let raced = HashMap::from([("a".to_string(), 5)]);
+        let got = resolve(&plan.slots, &fresh.rows, &inserted, &raced).unwrap();
+        let got: Vec<String> = got.iter().map(|r| format!("{r:?}")).collect();
+        assert_eq!(got, ["Known(5)", "Known(5)", "Created(1)"]);
+        // Without the concurrent request's event the attempt fails (and is not answered).
+        assert!(resolve(&plan.slots, &fresh.rows, &inserted, &HashMap::new()).is_err());
+        // Inserted by this request: the later row with the same client id copies the first.
+        let got = resolve(&plan.slots, &fresh.rows, &HashSet::from([10, 11]), &raced).unwrap();
+        let got: Vec<String> = got.iter().map(|r| format!("{r:?}")).collect();
+        assert_eq!(got, ["Created(0)", "CopyOf(0)", "Created(1)"]);
+    }
+
+    #[test]
+    fn deadlines_scale_with_priority_and_unknown_categories_get_72_hours() {
+        let mut urgent = report(0, None);
+        urgent.priority = Priority::Urgent;
+        let valid = [urgent, report(1, None)];
+        let fresh = fresh_rows(&valid, &[0, 1], &[1, 2], &[None, Some(Link::InBatch(0))], &HashMap::new());
+        let at = valid[0].reported_at;
+        assert_eq!(fresh.rows[0].deadline, at + chrono::Duration::hours(18));
+        assert_eq!(fresh.rows[1].deadline, at + chrono::Duration::hours(72));
+        assert_eq!(fresh.rows[1].duplicate_of, Some(1));
+        assert_eq!(fresh.rows[0].repeat_count, 1);
+        assert!(fresh.bumps.is_empty());
+    }
+
+    #[test]
+    fn body_shapes_are_told_apart() {
+        let now = Utc::now();
+        let s = Snapshot::empty();
+        let parse = |b: &str| parse_body(b.as_bytes(), Crs::Wgs84, &s, now);
+        assert!(matches!(parse("  "), Err(IngestError::EmptyBody)));
+        assert!(matches!(parse("[]"), Err(IngestError::EmptyBatch)));
+        assert!(matches!(parse("42"), Err(IngestError::NotEvents)));
+        assert!(matches!(parse("{"), Err(IngestError::MalformedJson(_))));
+        let (single, rows) = parse(r#"{"category": "food"}"#).unwrap();
+        assert!(single);
+        assert_eq!(rows[0].as_ref().unwrap_err().code, "invalid_event");
+        let (single, rows) = parse(r#"[{"category": "nope", "source": "patrol", "lon": 1, "lat": 2}]"#).unwrap();
+        assert!(!single);
+        assert_eq!(rows[0].as_ref().unwrap_err().code, "unknown_category");
+        let many = format!("[{}{{}}]", "{},".repeat(MAX_BATCH_EVENTS));
+        assert!(matches!(parse(&many), Err(IngestError::TooMany(n)) if n == MAX_BATCH_EVENTS + 1));
+    }
 }

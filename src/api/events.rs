@@ -11,8 +11,7 @@ use super::event_view::{event_json, transition_json};
 use crate::crs::Crs;
 use crate::events::model::{EventId, InvalidEventId};
 use crate::events::reporting::ingest::{
-    self, IdempotencyKey, IngestError, IngestOutcome, Ingested, ReportRequest, RowError,
-    RowOutcome,
+    self, IdempotencyKey, IngestError, IngestOutcome, Ingested, ReportRequest, RowError, RowOutcome,
 };
 use crate::events::reporting::lifecycle::{self, EventDetail, LifecycleError, TransitionRequest};
 use crate::store::event_reports::Answer;
@@ -190,9 +189,11 @@ impl From<IngestError> for ApiError {
             IngestError::MalformedJson(_) => ApiError::bad_request("malformed_json", e.to_string()),
             IngestError::EmptyBody => ApiError::bad_request("empty_body", e.to_string()),
             IngestError::NotEvents => ApiError::new(unprocessable, "invalid_body", e.to_string()),
-            IngestError::TooMany(_) => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large", e.to_string())
-            }
+            IngestError::TooMany(_) => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch_too_large",
+                e.to_string(),
+            ),
             IngestError::EmptyBatch => ApiError::new(unprocessable, "empty_batch", e.to_string()),
             IngestError::IndexLoading => ApiError::unavailable(e.to_string()),
             IngestError::Rejected(row) => ApiError::new(unprocessable, row.code, row.message),

@@ -50,7 +50,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/validate", get(validate::validate))
         .route("/api/events", post(events::post_events))
         .route("/api/events/{id}", get(events::get_event))
-        .route("/api/events/{id}/transitions", post(events::post_transition))
+        .route(
+            "/api/events/{id}/transitions",
+            post(events::post_transition),
+        )
         .merge(crate::tiles::routes())
         .merge(crate::events::routes())
         .merge(crate::web::routes(&state.web))

@@ -61,9 +61,7 @@ pub struct EventId(i64);
 
 /// Text that is not an event id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "事件编号应为正整数 (event id must be a positive integer, got '{0}')"
-)]
+#[error("事件编号应为正整数 (event id must be a positive integer, got '{0}')")]
 pub struct InvalidEventId(pub String);
 
 impl EventId {

@@ -173,8 +173,14 @@ impl IngestTx {
         saved: Option<(&str, &[u8], &Answer)>,
     ) -> Result<Finished, StoreError> {
         if let Some((key, body_hash, answer)) = saved
-            && !sql::save_answer(&mut self.tx, key, body_hash, answer.status as i16, &answer.body)
-                .await?
+            && !sql::save_answer(
+                &mut self.tx,
+                key,
+                body_hash,
+                answer.status as i16,
+                &answer.body,
+            )
+            .await?
         {
             self.tx.rollback().await.op("rolling back")?;
             return match self.store.stored_answer(key).await? {

@@ -567,7 +567,9 @@ async fn store_once(
             Some(e) => e,
             None => {
                 single_row = tx.events_by_ids(&[id]).await?.into_iter().next();
-                single_row.as_ref().ok_or_else(|| vanished("reading the stored event"))?
+                single_row
+                    .as_ref()
+                    .ok_or_else(|| vanished("reading the stored event"))?
             }
         };
         IngestOutcome::Single { event, created }
@@ -590,7 +592,6 @@ async fn store_once(
         },
     }
 }
-
 
 /// A category's repeat rule, if the category is known.
 fn rule(categories: &HashMap<String, CategoryRow>, category: &str) -> Option<Rule> {
@@ -772,9 +773,7 @@ fn resolve(
         .map(|s| match *s {
             Ok(k) if inserted.contains(&rows[k].id) => Ok(Resolved::Created(k)),
             Err(Existing::Stored(id)) => Ok(Resolved::Known(id)),
-            Err(Existing::InBatch(k)) if inserted.contains(&rows[k].id) => {
-                Ok(Resolved::CopyOf(k))
-            }
+            Err(Existing::InBatch(k)) if inserted.contains(&rows[k].id) => Ok(Resolved::CopyOf(k)),
             // Skipped by ON CONFLICT: the concurrent request's event; not found only if that
             // event was removed meanwhile.
             Ok(k) | Err(Existing::InBatch(k)) => rows[k]
@@ -874,7 +873,13 @@ mod tests {
         let slots: Vec<String> = plan.slots.iter().map(|s| format!("{s:?}")).collect();
         assert_eq!(
             slots,
-            ["Ok(0)", "Ok(1)", "Err(Stored(77))", "Err(InBatch(0))", "Ok(2)"]
+            [
+                "Ok(0)",
+                "Ok(1)",
+                "Err(Stored(77))",
+                "Err(InBatch(0))",
+                "Ok(2)"
+            ]
         );
     }
 
@@ -903,7 +908,13 @@ mod tests {
         let mut urgent = report(0, None);
         urgent.priority = Priority::Urgent;
         let valid = [urgent, report(1, None)];
-        let fresh = fresh_rows(&valid, &[0, 1], &[1, 2], &[None, Some(Link::InBatch(0))], &HashMap::new());
+        let fresh = fresh_rows(
+            &valid,
+            &[0, 1],
+            &[1, 2],
+            &[None, Some(Link::InBatch(0))],
+            &HashMap::new(),
+        );
         let at = valid[0].reported_at;
         assert_eq!(fresh.rows[0].deadline, at + chrono::Duration::hours(18));
         assert_eq!(fresh.rows[1].deadline, at + chrono::Duration::hours(72));
@@ -924,7 +935,8 @@ mod tests {
         let (single, rows) = parse(r#"{"category": "food"}"#).unwrap();
         assert!(single);
         assert_eq!(rows[0].as_ref().unwrap_err().code, "invalid_event");
-        let (single, rows) = parse(r#"[{"category": "nope", "source": "patrol", "lon": 1, "lat": 2}]"#).unwrap();
+        let (single, rows) =
+            parse(r#"[{"category": "nope", "source": "patrol", "lon": 1, "lat": 2}]"#).unwrap();
         assert!(!single);
         assert_eq!(rows[0].as_ref().unwrap_err().code, "unknown_category");
         let many = format!("[{}{{}}]", "{},".repeat(MAX_BATCH_EVENTS));

@@ -577,7 +577,6 @@ async fn store_once(
         batch_outcome(valid, &resolved, &fresh, &known, &prepared.errors)?
     };
     let answer = render(&outcome);
-    drop(outcome);
     lap.push(t0.elapsed());
     let saved = idem.map(|i| (i.key.as_str(), i.body_hash.as_slice(), &answer));
     let finished = tx.finish(saved).await?;

@@ -4,6 +4,8 @@
 mod areas;
 mod assign;
 pub mod error;
+pub mod event_view;
+mod events;
 mod health;
 mod validate;
 mod web;
@@ -18,7 +20,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use error::ApiError;
 use std::sync::Arc;
 use tower_http::cors::CorsLayer;
@@ -47,6 +49,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/areas", get(areas::list))
         .route("/api/areas/{code}", get(areas::detail).put(areas::put))
         .route("/api/validate", get(validate::validate))
+        .route("/api/events", post(events::post_events))
+        .route("/api/events/{id}", get(events::get_event))
+        .route(
+            "/api/events/{id}/transitions",
+            post(events::post_transition),
+        )
         .merge(crate::tiles::routes())
         .merge(crate::events::routes())
         .merge(web::routes(&state.web))

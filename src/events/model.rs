@@ -54,6 +54,55 @@ macro_rules! vocabulary {
     };
 }
 
+/// The id of a stored event (a positive integer, the `event.id` identity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventId(i64);
+
+/// Text that is not an event id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("事件编号应为正整数 (event id must be a positive integer, got '{0}')")]
+pub struct InvalidEventId(pub String);
+
+impl EventId {
+    /// An id as stored; `None` unless positive.
+    pub fn new(id: i64) -> Option<EventId> {
+        (id > 0).then_some(EventId(id))
+    }
+
+    /// Parses the text of an id (surrounding spaces ignored).
+    pub fn parse(s: &str) -> Result<EventId, InvalidEventId> {
+        s.trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(EventId::new)
+            .ok_or_else(|| InvalidEventId(s.chars().take(40).collect()))
+    }
+
+    /// An id read back from the database (the identity column, always positive); not for
+    /// text from a client, which goes through `parse`.
+    pub fn from_stored(id: i64) -> EventId {
+        EventId(id)
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for EventId {
+    type Err = InvalidEventId;
+    fn from_str(s: &str) -> Result<EventId, InvalidEventId> {
+        EventId::parse(s)
+    }
+}
+
 /// A value that is not in a vocabulary; the message lists the accepted ones.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("未知的{what} \"{value}\"；可用：{allowed}")]
@@ -167,6 +216,16 @@ impl Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_are_positive_integers() {
+        assert_eq!(EventId::parse(" 42 ").map(EventId::get), Ok(42));
+        for bad in ["0", "-3", "abc", "", "1.5", "99999999999999999999"] {
+            assert!(EventId::parse(bad).is_err(), "{bad}");
+        }
+        let long = "x".repeat(100);
+        assert_eq!(EventId::parse(&long).unwrap_err().0.chars().count(), 40);
+    }
 
     #[test]
     fn codes_and_labels_parse() {

@@ -207,16 +207,18 @@ pub async fn stored_answer(
 pub async fn save_answer(
     conn: &mut PgConnection,
     key: &str,
-    answer: &StoredAnswer,
+    body_hash: &[u8],
+    status: i16,
+    response: &serde_json::Value,
 ) -> Result<bool, StoreError> {
     let n = sqlx::query(
         "INSERT INTO event_request (key, body_hash, status, response) VALUES ($1, $2, $3, $4)
          ON CONFLICT (key) DO NOTHING",
     )
     .bind(key)
-    .bind(&answer.body_hash)
-    .bind(answer.status)
-    .bind(&answer.response)
+    .bind(body_hash)
+    .bind(status)
+    .bind(response)
     .execute(conn)
     .await
     .op("saving an idempotency key")?

@@ -6,6 +6,7 @@ pub mod areas;
 pub mod changes;
 pub mod cluster;
 pub mod edit;
+pub mod event_reports;
 pub mod event_view;
 pub mod events;
 pub mod validate;

@@ -1,151 +1,152 @@
-//! The closed loop: `POST /api/events/{id}/transitions` and `GET /api/events/{id}`.
+//! The closed loop: reading one event, and moving it from one status to the next.
 //!
 //! A status change locks the event row (`FOR UPDATE`), checks the move against
 //! `Status::next`, updates the status with resolved_at/closed_at and logs the transition, all
-//! in one transaction; two concurrent changes of one event are serialised by the lock, and the
-//! second is judged against the status the first left.
+//! in one transaction (`store::event_reports::EventLock`); two concurrent changes of one event
+//! are serialised by the lock, and the second is judged against the status the first left.
 
-use super::view::{event_json, transition_json};
-use crate::api::AppState;
-use crate::api::error::{ApiError, Json};
-use crate::events::model::Status;
-use crate::store::Op;
-use crate::store::events as sql;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use crate::events::model::{EventId, Status, UnknownValue};
+use crate::store::events::{EventRow, TransitionRow};
+use crate::store::{Store, StoreError};
 
-/// Parses the `{id}` of an event path.
-pub fn event_id(s: &str) -> Result<i64, ApiError> {
-    s.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|&id| id > 0)
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_id",
-                format!(
-                    "事件编号应为正整数 (event id must be a positive integer, got '{}')",
-                    s.chars().take(40).collect::<String>()
-                ),
-            )
-        })
+/// Why a read or a status change did not happen. The messages are the ones the client sees.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("没有编号为 {0} 的事件 (no event with id {0})")]
+    NotFound(EventId),
+    #[error("{} (unknown status '{}')", .0, .0.value)]
+    UnknownStatus(UnknownValue),
+    #[error(
+        "actor 应为 1 到 200 个字符，填写处置人或部门 (actor must be 1 to 200 characters: who made the change)"
+    )]
+    InvalidActor,
+    #[error("note 最长 4000 个字符 (note must be at most 4000 characters)")]
+    InvalidNote,
+    /// The move is not one the loop allows from the event's current status.
+    #[error(
+        "事件当前状态为「{}」，不能转为「{}」；可转为：{} (event {id} is '{}' and cannot move to '{}'; allowed: {})",
+        .from.label(),
+        .to.label(),
+        .from.next().iter().map(|s| s.label()).collect::<Vec<_>>().join("、"),
+        .from.code(),
+        .to.code(),
+        .from.next().iter().map(|s| s.code()).collect::<Vec<_>>().join(", ")
+    )]
+    InvalidTransition {
+        id: EventId,
+        from: Status,
+        to: Status,
+    },
+    /// The stored status is not in the vocabulary (a broken row, not the client's fault).
+    #[error("event {id} has an unknown status '{status}'")]
+    CorruptStatus { id: EventId, status: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-fn no_such_event(id: i64) -> ApiError {
-    ApiError::not_found(format!("没有编号为 {id} 的事件 (no event with id {id})"))
+/// One event with its history.
+#[derive(Debug, Clone)]
+pub struct EventDetail {
+    pub event: EventRow,
+    /// Oldest first.
+    pub transitions: Vec<TransitionRow>,
+    /// The ids of the events that repeat this one, ascending.
+    pub repeats: Vec<EventId>,
+    /// The statuses the event may move to now.
+    pub allowed_next: Vec<Status>,
 }
 
-async fn detail(conn: &mut sqlx::PgConnection, id: i64) -> Result<Value, ApiError> {
-    let (event, transitions, repeats) = sql::event_detail(conn, id)
-        .await?
-        .ok_or_else(|| no_such_event(id))?;
-    let mut v = event_json(&event, true);
-    v["transitions"] = transitions.iter().map(transition_json).collect();
-    v["repeats"] = json!(repeats);
-    v["allowed_next"] = Status::parse(&event.status)
-        .map(|s| s.next().iter().map(|n| n.code()).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into();
-    Ok(v)
-}
-
-/// `GET /api/events/{id}`: the event, its transitions (oldest first) and its repeats' ids.
-pub async fn get_event(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let id = event_id(&id)?;
-    let mut conn = state
-        .store
-        .pool
-        .acquire()
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(axum::Json(detail(&mut conn, id).await?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TransitionIn {
-    to: String,
-    actor: String,
-    #[serde(default)]
-    note: Option<String>,
-}
-
-fn unprocessable(code: &'static str, message: String) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-}
-
-/// `POST /api/events/{id}/transitions` with `{"to", "actor", "note"?}`.
-pub async fn post_transition(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Json(input): Json<TransitionIn>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let id = event_id(&id)?;
-    let to: Status = input
-        .to
-        .parse()
-        .map_err(|e: crate::events::model::UnknownValue| {
-            unprocessable(
-                "unknown_status",
-                format!("{e} (unknown status '{}')", e.value),
-            )
-        })?;
-    let actor = input.actor.trim();
-    if actor.is_empty() || actor.chars().count() > 200 || actor.contains('\0') {
-        return Err(unprocessable(
-            "invalid_actor",
-            "actor 应为 1 到 200 个字符，填写处置人或部门 (actor must be 1 to 200 characters: who made the change)".into(),
-        ));
+impl EventDetail {
+    fn new(rows: crate::store::event_reports::EventDetailRows) -> EventDetail {
+        let allowed_next = Status::parse(&rows.event.status)
+            .map(|s| s.next().to_vec())
+            .unwrap_or_default();
+        EventDetail {
+            event: rows.event,
+            transitions: rows.transitions,
+            repeats: rows.repeats.into_iter().map(EventId::from_stored).collect(),
+            allowed_next,
+        }
     }
-    let note = input
-        .note
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty());
-    if let Some(n) = note
-        && (n.chars().count() > 4000 || n.contains('\0'))
-    {
-        return Err(unprocessable(
-            "invalid_note",
-            "note 最长 4000 个字符 (note must be at most 4000 characters)".into(),
-        ));
+}
+
+/// A status change as the client asks for it.
+#[derive(Debug, Clone)]
+pub struct TransitionRequest {
+    /// A status code or its zh-CN label.
+    pub to: String,
+    /// Who made the change (a person or a department).
+    pub actor: String,
+    pub note: Option<String>,
+}
+
+/// A checked status change.
+struct Change<'a> {
+    to: Status,
+    actor: &'a str,
+    note: Option<&'a str>,
+}
+
+impl TransitionRequest {
+    fn check(&self) -> Result<Change<'_>, LifecycleError> {
+        let to: Status = self.to.parse().map_err(LifecycleError::UnknownStatus)?;
+        let actor = self.actor.trim();
+        if actor.is_empty() || actor.chars().count() > 200 || actor.contains('\0') {
+            return Err(LifecycleError::InvalidActor);
+        }
+        let note = self
+            .note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
+        if let Some(n) = note
+            && (n.chars().count() > 4000 || n.contains('\0'))
+        {
+            return Err(LifecycleError::InvalidNote);
+        }
+        Ok(Change { to, actor, note })
     }
-    let mut tx = state
-        .store
-        .pool
-        .begin()
-        .await
-        .op("starting a transaction")?;
-    let current = sql::lock_status(&mut tx, id)
+}
+
+/// The event, its transitions (oldest first), its repeats' ids and its allowed next statuses.
+pub async fn event(store: &Store, id: EventId) -> Result<EventDetail, LifecycleError> {
+    store
+        .event_detail(id.get())
         .await?
-        .ok_or_else(|| no_such_event(id))?;
-    let from = Status::parse(&current).ok_or_else(|| {
-        ApiError::internal(format!("event {id} has an unknown status '{current}'"))
+        .map(EventDetail::new)
+        .ok_or(LifecycleError::NotFound(id))
+}
+
+/// Moves the event to `request.to` if the loop allows it from the status it has under the row
+/// lock; returns the event as committed.
+pub async fn transition(
+    store: &Store,
+    id: EventId,
+    request: &TransitionRequest,
+) -> Result<EventDetail, LifecycleError> {
+    let change = request.check()?;
+    let (mut lock, current) = store
+        .lock_event(id.get())
+        .await?
+        .ok_or(LifecycleError::NotFound(id))?;
+    let from = Status::parse(&current).ok_or_else(|| LifecycleError::CorruptStatus {
+        id,
+        status: current.clone(),
     })?;
-    if !from.can_move_to(to) {
-        let allowed: Vec<&str> = from.next().iter().map(|s| s.code()).collect();
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "invalid_transition",
-            format!(
-                "事件当前状态为「{}」，不能转为「{}」；可转为：{} (event {id} is '{}' and cannot move to '{}'; allowed: {})",
-                from.label(),
-                to.label(),
-                from.next().iter().map(|s| s.label()).collect::<Vec<_>>().join("、"),
-                from.code(),
-                to.code(),
-                allowed.join(", ")
-            ),
-        )
-        .with_details(json!({"from": from.code(), "to": to.code(), "allowed": allowed})));
+    if !from.can_move_to(change.to) {
+        return Err(LifecycleError::InvalidTransition {
+            id,
+            from,
+            to: change.to,
+        });
     }
-    sql::apply_transition(&mut tx, id, from.code(), to.code(), actor, note).await?;
-    let body = detail(&mut tx, id).await?;
-    tx.commit().await.op("committing a transition")?;
-    Ok(axum::Json(body))
+    lock.apply(from.code(), change.to.code(), change.actor, change.note)
+        .await?;
+    let detail = lock
+        .detail()
+        .await?
+        .map(EventDetail::new)
+        .ok_or(LifecycleError::NotFound(id))?;
+    lock.commit().await?;
+    Ok(detail)
 }

@@ -1,4 +1,5 @@
-//! How an event looks in the API (JSON, GeoJSON) and in the CSV export.
+//! How an event looks in the API (JSON, GeoJSON) and in the CSV export: presentation of the
+//! rows `store::events` reads, for the event handlers.
 
 use crate::events::model::{Category, Priority, Source, Status};
 use crate::store::events::{EventRow, TransitionRow};

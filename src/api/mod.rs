@@ -5,13 +5,14 @@ mod areas;
 mod assign;
 pub mod error;
 mod health;
+mod tiles;
 mod validate;
 
 pub use assign::MAX_BATCH_POINTS;
 
 use crate::index::AssignIndex;
 use crate::store::Store;
-use crate::tiles::TileService;
+use crate::tiles::{TileService, TileSources};
 use crate::web::WebConfig;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -31,7 +32,10 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 pub struct AppState {
     pub store: Store,
     pub index: Arc<AssignIndex>,
+    /// The area geometry behind the area tile sources (readiness and /tiles/stats).
     pub tiles: Arc<TileService>,
+    /// Every tile source and the cache they share, served by `tiles::routes`.
+    pub tile_sources: Arc<TileSources>,
     pub web: Arc<WebConfig>,
     /// The in-memory event view behind statistics, hotspots and event tiles.
     pub analytics: Arc<crate::events::analytics::EventAnalytics>,
@@ -46,7 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/areas", get(areas::list))
         .route("/api/areas/{code}", get(areas::detail).put(areas::put))
         .route("/api/validate", get(validate::validate))
-        .merge(crate::tiles::routes())
+        .merge(tiles::routes())
         .merge(crate::events::routes())
         .merge(crate::web::routes(&state.web))
         .fallback(not_found)

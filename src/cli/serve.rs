@@ -4,7 +4,9 @@ use crate::api::{AppState, router};
 use crate::events::analytics::EventAnalytics;
 use crate::index::{AssignIndex, sync};
 use crate::store::Store;
-use crate::tiles::TileService;
+use crate::events::analytics::tiles::EventTiles;
+use crate::tiles::cache::TileCache;
+use crate::tiles::{TileService, TileSources};
 use crate::web::WebConfig;
 use anyhow::Context;
 use clap::Args;
@@ -26,7 +28,8 @@ pub struct ServeArgs {
     /// `onemap import demo-events --count 1000000`).
     #[arg(long, env = "ONEMAP_DEMO_EVENTS", default_value_t = 100_000)]
     pub demo_events: usize,
-    /// Size of the in-memory tile cache in MiB (0 turns it off).
+    /// Size of the in-memory tile cache in MiB, one budget for every tile source (0 turns it
+    /// off).
     #[arg(long, env = "ONEMAP_TILE_CACHE_MB", default_value_t = 256)]
     pub tile_cache_mb: usize,
     /// The built map client (index.html, assets/, fonts/).
@@ -57,11 +60,13 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
         super::import::demo_events(&store, params, super::import::Existing::Append).await?;
     }
     let index = Arc::new(AssignIndex::default());
-    let tiles = Arc::new(TileService::new(store.clone(), args.tile_cache_mb << 20));
-    let analytics = Arc::new(EventAnalytics::new(
-        store.clone(),
-        (args.tile_cache_mb as u64 / 4) << 20,
-    ));
+    // One tile cache for every tile source; the registry lists them in catalog order.
+    let tile_cache = Arc::new(TileCache::new(args.tile_cache_mb << 20));
+    let tiles = Arc::new(TileService::new(store.clone(), tile_cache.clone()));
+    let analytics = Arc::new(EventAnalytics::new(store.clone()));
+    let mut sources = tiles.sources();
+    sources.push(Arc::new(EventTiles::new(analytics.clone(), index.clone())));
+    let tile_sources = Arc::new(TileSources::new(tile_cache, sources)?);
     tokio::spawn(sync::run(
         store.clone(),
         index.clone(),
@@ -95,6 +100,7 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
         store,
         index,
         tiles,
+        tile_sources,
         web,
         analytics,
     });

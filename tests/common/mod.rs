@@ -12,7 +12,9 @@ use onemap::events::analytics::EventAnalytics;
 use onemap::index::{AssignIndex, sync};
 use onemap::store::Store;
 use onemap::store::cluster::PrivateCluster;
-use onemap::tiles::TileService;
+use onemap::events::analytics::tiles::EventTiles;
+use onemap::tiles::cache::TileCache;
+use onemap::tiles::{TileService, TileSources};
 use onemap::web::WebConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -282,8 +284,12 @@ pub async fn spawn_app_with_web(db: TestDb, web: WebConfig) -> TestApp {
     store.migrate().await.unwrap();
     let index = Arc::new(AssignIndex::default());
     sync::reload(&store, &index).await.unwrap();
-    let tiles = Arc::new(TileService::new(store.clone(), 64 << 20));
-    let analytics = Arc::new(EventAnalytics::new(store.clone(), 16 << 20));
+    let tile_cache = Arc::new(TileCache::new(64 << 20));
+    let tiles = Arc::new(TileService::new(store.clone(), tile_cache.clone()));
+    let analytics = Arc::new(EventAnalytics::new(store.clone()));
+    let mut sources = tiles.sources();
+    sources.push(Arc::new(EventTiles::new(analytics.clone(), index.clone())));
+    let tile_sources = Arc::new(TileSources::new(tile_cache, sources).unwrap());
     analytics.reload().await.unwrap();
     tokio::spawn(sync::run(
         store.clone(),
@@ -298,6 +304,7 @@ pub async fn spawn_app_with_web(db: TestDb, web: WebConfig) -> TestApp {
         store: store.clone(),
         index: index.clone(),
         tiles: tiles.clone(),
+        tile_sources,
         web,
         analytics: analytics.clone(),
     });

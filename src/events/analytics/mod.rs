@@ -1,9 +1,10 @@
 //! Events: analytics — the in-memory event view and what is computed from it.
 //!
 //! Owns: `EventAnalytics` (held in `AppState::analytics`): the current `ViewSnapshot` behind an
-//! `ArcSwap`, the area names used in answers, and the event tile cache; the loop that keeps
-//! the view in step with the `event` table (`run`); and the routes
-//! `/api/stats/{areas,top,trend}`, `/api/hotspots`, `/tiles/events[/{z}/{x}/{y}]`.
+//! `ArcSwap` and the area names used in answers; the loop that keeps the view in step with
+//! the `event` table (`run`); the event heat tile source (`tiles::EventTiles`, served by the
+//! one tile handler in `crate::api`); and the routes `/api/stats/{areas,top,trend}` and
+//! `/api/hotspots`.
 //!
 //! Data flow: at start every event is streamed into columns (`store::load_all`) and a
 //! snapshot built off the runtime. The loop LISTENs on `onemap_event_changed` *before* that
@@ -25,7 +26,6 @@ use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::index::sync::{AreaSink, AreaUpdate};
 use crate::store::{Store, StoreError};
-use crate::tiles::cache::Encoded;
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::routing::get;
@@ -45,7 +45,6 @@ pub struct EventAnalytics {
     view: ArcSwap<ViewSnapshot>,
     names: Arc<ArcSwap<HashMap<String, AreaName>>>,
     loaded: AtomicBool,
-    tile_cache: moka::sync::Cache<tiles::TileKey, Arc<Encoded>>,
 }
 
 pub(crate) fn not_ready() -> ApiError {
@@ -55,14 +54,13 @@ pub(crate) fn not_ready() -> ApiError {
 }
 
 impl EventAnalytics {
-    /// An empty view over `store`, with a tile cache of at most `cache_bytes`.
-    pub fn new(store: Store, cache_bytes: u64) -> EventAnalytics {
+    /// An empty view over `store`.
+    pub fn new(store: Store) -> EventAnalytics {
         EventAnalytics {
             store,
             view: ArcSwap::from_pointee(ViewSnapshot::default()),
             names: Arc::new(ArcSwap::from_pointee(HashMap::new())),
             loaded: AtomicBool::new(false),
-            tile_cache: tiles::new_cache(cache_bytes),
         }
     }
 
@@ -282,14 +280,11 @@ impl AreaSink for EventAnalytics {
     }
 }
 
-/// Routes under /api/stats, /api/hotspots and /tiles/events.
+/// Routes under /api/stats and /api/hotspots.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/stats/areas", get(stats::areas))
         .route("/api/stats/top", get(stats::top))
         .route("/api/stats/trend", get(stats::trend))
         .route("/api/hotspots", get(hotspots::hotspots))
-        .route("/tiles/events", get(tiles::tilejson))
-        .route("/tiles/events.json", get(tiles::tilejson))
-        .route("/tiles/events/{z}/{x}/{y}", get(tiles::tile))
 }

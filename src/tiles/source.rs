@@ -77,9 +77,9 @@ pub enum TileError {
     NotReady(&'static str),
     #[error(transparent)]
     Query(#[from] SourceError),
-    #[error("rendering tile {source}/{tile} failed: {cause}")]
+    #[error("rendering tile {id}/{tile} failed: {cause}")]
     Render {
-        source: &'static str,
+        id: &'static str,
         tile: TileId,
         cause: String,
     },
@@ -262,7 +262,7 @@ impl TileSources {
         })
         .await
         .map_err(|e| TileError::Render {
-            source: source.id(),
+            id: source.id(),
             tile,
             cause: e.to_string(),
         })?

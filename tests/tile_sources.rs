@@ -90,7 +90,9 @@ async fn tile_with_data(app: &TestApp, id: &str, tj: &Value) -> TileId {
 
 fn gunzip(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(b).read_to_end(&mut out).unwrap();
+    flate2::read::GzDecoder::new(b)
+        .read_to_end(&mut out)
+        .unwrap();
     out
 }
 
@@ -148,7 +150,11 @@ async fn check_tile(app: &TestApp, id: &str, t: TileId) {
         assert_eq!(header(&r, "content-encoding"), want, "{id}: {accept}");
         assert_eq!(header(&r, "content-type"), Some(MVT), "{id}: {accept}");
         let coded_etag = header(&r, "etag").unwrap().to_string();
-        assert_eq!(coded_etag == etag, want.is_none(), "{id}: {accept}: {coded_etag}");
+        assert_eq!(
+            coded_etag == etag,
+            want.is_none(),
+            "{id}: {accept}: {coded_etag}"
+        );
         let body = r.bytes().await.unwrap();
         let back = match want {
             Some("br") => unbrotli(&body),
@@ -185,7 +191,10 @@ async fn check_tile(app: &TestApp, id: &str, t: TileId) {
     assert_eq!(r.status(), 200, "{id}: HEAD");
     assert_eq!(header(&r, "content-type"), Some(MVT), "{id}: HEAD");
     assert_eq!(header(&r, "etag"), Some(etag.as_str()), "{id}: HEAD");
-    assert!(r.bytes().await.unwrap().is_empty(), "{id}: HEAD has no body");
+    assert!(
+        r.bytes().await.unwrap().is_empty(),
+        "{id}: HEAD has no body"
+    );
     let r = app
         .http
         .head(app.url(&url))
@@ -227,7 +236,11 @@ async fn check_errors(app: &TestApp, id: &str) {
         (format!("/tiles/{id}/3/x/0"), 400, "invalid_tile"),
         (format!("/tiles/{id}/3/0/-1"), 400, "invalid_tile"),
         (format!("/tiles/{id}/3/0/0.png"), 400, "unsupported_format"),
-        (format!("/tiles/{id}/3/0/0.mvt.gz"), 400, "unsupported_format"),
+        (
+            format!("/tiles/{id}/3/0/0.mvt.gz"),
+            400,
+            "unsupported_format",
+        ),
         (format!("/tiles/{id}/3/0"), 404, "not_found"),
     ];
     for (url, status, code) in cases {

@@ -73,9 +73,7 @@ impl From<TileError> for ApiError {
                 "瓦片数据正在加载，请稍后重试 (the data of tile source '{id}' is still loading; retry shortly)"
             )),
             TileError::Query(e) => e.into(),
-            e @ (TileError::Render { .. } | TileError::DuplicateSource(_)) => {
-                ApiError::internal(e)
-            }
+            e @ (TileError::Render { .. } | TileError::DuplicateSource(_)) => ApiError::internal(e),
         }
     }
 }
@@ -127,7 +125,11 @@ fn coding(headers: &HeaderMap) -> Coding {
             if let Some((k, v)) = p.split_once('=')
                 && k.trim().eq_ignore_ascii_case("q")
             {
-                q = v.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q));
+                q = v
+                    .trim()
+                    .parse::<f32>()
+                    .ok()
+                    .filter(|q| (0.0..=1.0).contains(q));
             }
         }
         // A malformed q-value makes the item void.
@@ -252,7 +254,13 @@ fn tiles_url(base: &str, id: &str, query: &str) -> String {
     format!("{base}/tiles/{id}/{{z}}/{{x}}/{{y}}.mvt{query}")
 }
 
-fn tilejson_of(source: &dyn TileSource, info: SourceInfo, base: &str, query: &str, bounds: [f64; 4]) -> Value {
+fn tilejson_of(
+    source: &dyn TileSource,
+    info: SourceInfo,
+    base: &str,
+    query: &str,
+    bounds: [f64; 4],
+) -> Value {
     let vector_layers: Vec<Value> = info
         .vector_layers
         .into_iter()
@@ -330,7 +338,8 @@ async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Response 
             })
         })
         .collect();
-    axum::Json(json!({ "loaded": state.tile_sources.all_ready(), "layers": layers })).into_response()
+    axum::Json(json!({ "loaded": state.tile_sources.all_ready(), "layers": layers }))
+        .into_response()
 }
 
 async fn stats(State(state): State<AppState>) -> Response {
@@ -382,7 +391,10 @@ mod tests {
             "http://example.org:8080"
         );
         assert_eq!(base_url(&h(header::HOST, "bad\"host")), "http://localhost");
-        assert_eq!(safe_query(Some("category=dispute".into())), "?category=dispute");
+        assert_eq!(
+            safe_query(Some("category=dispute".into())),
+            "?category=dispute"
+        );
         assert_eq!(safe_query(Some("a=<script>".into())), "");
         assert_eq!(safe_query(None), "");
     }

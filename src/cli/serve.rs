@@ -2,9 +2,9 @@
 
 use crate::api::{AppState, router};
 use crate::events::analytics::EventAnalytics;
+use crate::events::analytics::tiles::EventTiles;
 use crate::index::{AssignIndex, sync};
 use crate::store::Store;
-use crate::events::analytics::tiles::EventTiles;
 use crate::tiles::cache::TileCache;
 use crate::tiles::{TileService, TileSources};
 use crate::web::WebConfig;

@@ -366,7 +366,10 @@ mod tests {
         assert_eq!(cache.invalidate_ranges(&[range]), 1);
         assert!(cache.get(&near).is_none());
         assert!(cache.get(&far).is_some());
-        assert!(cache.get(&grid_near).is_some(), "other sources are untouched");
+        assert!(
+            cache.get(&grid_near).is_some(),
+            "other sources are untouched"
+        );
         let s = cache.stats();
         assert_eq!((s.misses, s.invalidated), (3, 1));
         // A range larger than the cache walks the cache instead: the same answer.

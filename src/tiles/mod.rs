@@ -223,7 +223,9 @@ impl Shared {
                     outcome.dirty.push((c.level, [x0, y0, x1, y1]));
                 }
             }
-            shared.cache.invalidate_ranges(&dirty_ranges(&outcome.dirty))
+            shared
+                .cache
+                .invalidate_ranges(&dirty_ranges(&outcome.dirty))
         })
         .await
         .map_err(|e| StoreError::Geometry(format!("patching tile geometry panicked: {e}")))?;
@@ -364,11 +366,7 @@ impl TileSource for AreaSource {
             description: layer.description(),
             minzoom: layer.minzoom(),
             maxzoom: layer.maxzoom(),
-            bounds: self
-                .shared
-                .read()
-                .bounds_4326
-                .filter(|_| self.is_ready()),
+            bounds: self.shared.read().bounds_4326.filter(|_| self.is_ready()),
             center_zoom: layer.minzoom().max(9),
             extent: EXTENT,
             vector_layers,

@@ -366,18 +366,30 @@ mod tests {
         let b = sources.tile(&s, t, &q(" 7"), Coding::Gzip).await.unwrap();
         assert!(Arc::ptr_eq(&a, &b), "one normalised query, one entry");
         assert_eq!(renders(), 1);
-        sources.tile(&s, t, &q("8"), Coding::Identity).await.unwrap();
+        sources
+            .tile(&s, t, &q("8"), Coding::Identity)
+            .await
+            .unwrap();
         assert_eq!(renders(), 2);
         // A new epoch: never the old tile.
         src.epoch.store(5, std::sync::atomic::Ordering::Relaxed);
-        let c = sources.tile(&s, t, &q("7"), Coding::Identity).await.unwrap();
+        let c = sources
+            .tile(&s, t, &q("7"), Coding::Identity)
+            .await
+            .unwrap();
         assert_eq!(&c.raw[..], &[3, 5]);
         assert!(matches!(
             sources.tile(&s, t, &q("x"), Coding::Identity).await,
             Err(TileError::Query(SourceError::Invalid { .. }))
         ));
         let empty = TileId::new(0, 0, 0).unwrap();
-        assert!(sources.tile(&s, empty, &q(""), Coding::Br).await.unwrap().is_empty());
+        assert!(
+            sources
+                .tile(&s, empty, &q(""), Coding::Br)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert!(matches!(
             sources.get("nope"),
             Err(TileError::UnknownSource { .. })
@@ -385,7 +397,10 @@ mod tests {
         assert!(matches!(
             TileSources::new(
                 Arc::new(TileCache::new(0)),
-                vec![src.clone() as Arc<dyn TileSource>, src as Arc<dyn TileSource>]
+                vec![
+                    src.clone() as Arc<dyn TileSource>,
+                    src as Arc<dyn TileSource>
+                ]
             ),
             Err(TileError::DuplicateSource("counter"))
         ));
@@ -393,11 +408,28 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(parse_address("3", "1", "2.mvt").unwrap(), TileId::new(3, 1, 2).unwrap());
-        assert_eq!(parse_address("3", "1", "2.pbf").unwrap(), TileId::new(3, 1, 2).unwrap());
-        assert_eq!(parse_address("3", "1", "2").unwrap(), TileId::new(3, 1, 2).unwrap());
-        assert!(matches!(parse_address("3", "1", "2.png"), Err(TileError::Format(e)) if e == "png"));
-        assert!(matches!(parse_address("3", "1", "2.mvt.gz"), Err(TileError::Format(_))));
-        assert!(matches!(parse_address("17", "0", "0"), Err(TileError::Address(TileIdError::Zoom(17)))));
+        assert_eq!(
+            parse_address("3", "1", "2.mvt").unwrap(),
+            TileId::new(3, 1, 2).unwrap()
+        );
+        assert_eq!(
+            parse_address("3", "1", "2.pbf").unwrap(),
+            TileId::new(3, 1, 2).unwrap()
+        );
+        assert_eq!(
+            parse_address("3", "1", "2").unwrap(),
+            TileId::new(3, 1, 2).unwrap()
+        );
+        assert!(
+            matches!(parse_address("3", "1", "2.png"), Err(TileError::Format(e)) if e == "png")
+        );
+        assert!(matches!(
+            parse_address("3", "1", "2.mvt.gz"),
+            Err(TileError::Format(_))
+        ));
+        assert!(matches!(
+            parse_address("17", "0", "0"),
+            Err(TileError::Address(TileIdError::Zoom(17)))
+        ));
     }
 }

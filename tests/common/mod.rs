@@ -9,10 +9,10 @@
 
 use onemap::api::{AppState, router};
 use onemap::events::analytics::EventAnalytics;
+use onemap::events::analytics::tiles::EventTiles;
 use onemap::index::{AssignIndex, sync};
 use onemap::store::Store;
 use onemap::store::cluster::PrivateCluster;
-use onemap::events::analytics::tiles::EventTiles;
 use onemap::tiles::cache::TileCache;
 use onemap::tiles::{TileService, TileSources};
 use onemap::web::WebConfig;

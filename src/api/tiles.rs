@@ -107,8 +107,10 @@ fn address_error(e: TileIdError) -> ApiError {
 }
 
 /// The coding the client prefers by q-value (RFC 9110 §12.5.3), ties going to br, then gzip,
-/// then identity. `*` stands for every coding not named; identity is acceptable unless refused
-/// (`identity;q=0`, or `*;q=0` without naming it); if nothing is acceptable, identity.
+/// then identity. `*` stands for every coding not named. Identity is acceptable unless refused
+/// (`identity;q=0`, or `*;q=0` without naming it), but when not named it ranks below every
+/// coding the client names (a client that lists gzip wants it); if nothing is acceptable,
+/// identity.
 fn coding(headers: &HeaderMap) -> Coding {
     let Some(v) = headers
         .get(header::ACCEPT_ENCODING)
@@ -146,7 +148,8 @@ fn coding(headers: &HeaderMap) -> Coding {
     let ranked = [
         (Coding::Br, br.or(any).unwrap_or(0.0)),
         (Coding::Gzip, gz.or(any).unwrap_or(0.0)),
-        (Coding::Identity, id.or(any).unwrap_or(1.0)),
+        // Below the smallest q-value a client can write (0.001).
+        (Coding::Identity, id.or(any).unwrap_or(0.0001)),
     ];
     let mut best = (Coding::Identity, 0.0);
     for (c, q) in ranked {
@@ -375,6 +378,8 @@ mod tests {
         assert_eq!(c("identity;q=0, gzip;q=0.5"), Coding::Gzip);
         assert_eq!(c("br;q=abc, gzip"), Coding::Gzip);
         assert_eq!(c("br;q=0.0, gzip;q=0"), Coding::Identity);
+        assert_eq!(c("gzip;q=0.001"), Coding::Gzip);
+        assert_eq!(c("identity;q=0, *;q=0"), Coding::Identity);
     }
 
     #[test]

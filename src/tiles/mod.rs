@@ -73,6 +73,7 @@ pub struct TileStats {
     pub patches: u64,
     /// How long the last load or patch took, from notification to fresh tiles.
     pub last_update_ms: u64,
+    /// The cache every tile source shares.
     pub cache: CacheStats,
 }
 

@@ -7,10 +7,12 @@
 
 use crate::api::{AppState, WebConfig, router};
 use crate::events::analytics::EventAnalytics;
+use crate::events::analytics::tiles::EventTiles;
 use crate::feed::{ChangeFeed, ChangeSink};
 use crate::index::AssignIndex;
 use crate::store::Store;
-use crate::tiles::TileService;
+use crate::tiles::cache::TileCache;
+use crate::tiles::{TileError, TileService, TileSources};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +22,7 @@ use tokio::task::JoinHandle;
 /// What the server is built from.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
-    /// Byte budget of the tile caches.
+    /// Byte budget of the one tile cache every source shares.
     pub tile_cache_bytes: usize,
     /// Where the map client and styles are.
     pub web: WebConfig,
@@ -48,14 +50,17 @@ const CHANGE_LOG_HOURS: i32 = 24;
 
 impl App {
     /// Builds the views and the router and starts the background tasks (on the current tokio
-    /// runtime). The views load in the background; `/readyz` says when they are in.
-    pub fn build(store: Store, config: AppConfig) -> App {
+    /// runtime). The views load in the background; `/readyz` says when they are in. Fails
+    /// only if two tile sources share an id.
+    pub fn build(store: Store, config: AppConfig) -> Result<App, TileError> {
         let index = Arc::new(AssignIndex::default());
-        let tiles = Arc::new(TileService::new(config.tile_cache_bytes));
-        let analytics = Arc::new(EventAnalytics::new(
-            store.clone(),
-            (config.tile_cache_bytes as u64) / 4,
-        ));
+        let tile_cache = Arc::new(TileCache::new(config.tile_cache_bytes));
+        let tiles = Arc::new(TileService::new(tile_cache.clone()));
+        let analytics = Arc::new(EventAnalytics::new(store.clone()));
+        // Every map layer is a tile source; the registry lists them in catalog order.
+        let mut sources = tiles.sources();
+        sources.push(Arc::new(EventTiles::new(analytics.clone(), index.clone())));
+        let tile_sources = Arc::new(TileSources::new(tile_cache, sources)?);
         let sinks: Vec<Arc<dyn ChangeSink>> =
             vec![index.clone(), tiles.clone(), analytics.clone()];
         let tasks = vec![
@@ -66,14 +71,15 @@ impl App {
             store,
             index,
             tiles,
+            tile_sources,
             web: Arc::new(config.web),
             analytics,
         };
-        App {
+        Ok(App {
             router: router(state.clone()),
             state,
             tasks,
-        }
+        })
     }
 
     /// True once every view has loaded.

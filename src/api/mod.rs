@@ -7,6 +7,7 @@ pub mod error;
 pub mod event_view;
 mod events;
 mod health;
+mod tiles;
 mod validate;
 mod web;
 
@@ -15,7 +16,7 @@ pub use web::{WebConfig, is_client_route};
 
 use crate::index::AssignIndex;
 use crate::store::Store;
-use crate::tiles::TileService;
+use crate::tiles::{TileService, TileSources};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
@@ -34,7 +35,10 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 pub struct AppState {
     pub store: Store,
     pub index: Arc<AssignIndex>,
+    /// The area geometry behind the area tile sources (readiness and /tiles/stats).
     pub tiles: Arc<TileService>,
+    /// Every tile source and the cache they share, served by `tiles::routes`.
+    pub tile_sources: Arc<TileSources>,
     pub web: Arc<WebConfig>,
     /// The in-memory event view behind statistics, hotspots and event tiles.
     pub analytics: Arc<crate::events::analytics::EventAnalytics>,
@@ -55,7 +59,7 @@ pub fn router(state: AppState) -> Router {
             "/api/events/{id}/transitions",
             post(events::post_transition),
         )
-        .merge(crate::tiles::routes())
+        .merge(tiles::routes())
         .merge(crate::events::routes())
         .merge(web::routes(&state.web))
         .fallback(not_found)

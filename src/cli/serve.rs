@@ -22,7 +22,8 @@ pub struct ServeArgs {
     /// `onemap import demo-events --count 1000000`).
     #[arg(long, env = "ONEMAP_DEMO_EVENTS", default_value_t = 100_000)]
     pub demo_events: usize,
-    /// Size of the in-memory tile cache in MiB (0 turns it off).
+    /// Size of the in-memory tile cache in MiB, one budget for every tile source (0 turns it
+    /// off).
     #[arg(long, env = "ONEMAP_TILE_CACHE_MB", default_value_t = 256)]
     pub tile_cache_mb: usize,
     /// The built map client (index.html, assets/, fonts/).
@@ -78,7 +79,7 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
             tile_cache_bytes: args.tile_cache_mb << 20,
             web,
         },
-    );
+    )?;
     app.serve(listener, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

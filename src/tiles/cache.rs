@@ -1,12 +1,14 @@
-//! The tile cache: encoded tiles by (source, z/x/y), bounded in bytes, with their gzip form
-//! made once at insertion (brotli on the first request that wants it), so a warm hit only
-//! copies a reference-counted buffer. Invalidation drops exactly the tiles whose buffered
-//! square meets a changed area's box, at every zoom of every source that shows that level.
+//! The one tile cache: encoded tiles of every source by (source, epoch, z/x/y, normalised
+//! query), bounded in bytes by one budget, with their gzip form made once at insertion (brotli
+//! on the first request that wants it), so a warm hit only copies a reference-counted buffer.
+//! Invalidation is per source: `invalidate_ranges` drops exactly the tiles of some sources in
+//! ranges of tile indices (the area layers: the tiles over a changed area's box),
+//! `invalidate_sources` every tile of some sources; a source may also move to a new epoch
+//! instead (see `source.rs`).
 
-use super::layers::{BUFFER, EXTENT, Layer, Part, label_minzoom, polygon_minzoom};
-use super::tile_id::{MAX_ZOOM, TileId, tiles_covering};
-use crate::model::Level;
-use axum::body::Bytes;
+use super::source::QueryKey;
+use super::tile_id::TileId;
+use bytes::Bytes;
 use moka::sync::Cache;
 use serde::Serialize;
 use std::io::Write;
@@ -14,10 +16,36 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// What a tile is cached under.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Key {
-    pub layer: Layer,
+    /// The source's id.
+    pub source: &'static str,
+    /// The epoch of the data the tile was rendered from (0 for sources without epochs).
+    pub epoch: u64,
     pub tile: TileId,
+    pub query: QueryKey,
+}
+
+/// The tiles of one source at zoom `z` with `x` in `xs` and `y` in `ys` (inclusive ranges).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TileRange {
+    pub source: &'static str,
+    pub z: u8,
+    pub xs: [u32; 2],
+    pub ys: [u32; 2],
+}
+
+impl TileRange {
+    fn len(&self) -> u64 {
+        (self.xs[1] - self.xs[0] + 1) as u64 * (self.ys[1] - self.ys[0] + 1) as u64
+    }
+
+    fn contains(&self, k: &Key) -> bool {
+        k.source == self.source
+            && k.tile.z == self.z
+            && (self.xs[0]..=self.xs[1]).contains(&k.tile.x)
+            && (self.ys[0]..=self.ys[1]).contains(&k.tile.y)
+    }
 }
 
 /// A content coding of the response.
@@ -196,7 +224,8 @@ impl TileCache {
     }
 
     /// The cached tile, or `render`'s, stored with its gzip form. Concurrent misses of one key
-    /// render it once. The caller must hold the model's read lock (see `TileService`).
+    /// render it once. The caller keeps the source's renderer alive until this returns (see
+    /// `source.rs`: that is what keeps a stale tile out).
     pub fn get_or_render(&self, key: Key, render: impl FnOnce() -> Vec<u8>) -> Arc<Encoded> {
         let Some(cache) = &self.inner else {
             self.misses.fetch_add(1, Ordering::Relaxed);
@@ -217,7 +246,7 @@ impl TileCache {
         entry.into_value()
     }
 
-    /// Drops every tile.
+    /// Drops every tile of every source (counted in `cleared`).
     pub fn clear(&self) {
         if let Some(c) = &self.inner {
             c.invalidate_all();
@@ -225,37 +254,43 @@ impl TileCache {
         }
     }
 
-    /// Drops the tiles that show any of `boxes` (level, Mercator box); returns how many.
-    pub fn invalidate(&self, boxes: &[(Level, [f64; 4])]) -> u64 {
+    /// Drops every tile of the sources `ids` (counted once in `cleared`); returns how many.
+    pub fn invalidate_sources(&self, ids: &[&str]) -> u64 {
         let Some(cache) = &self.inner else { return 0 };
-        if boxes.is_empty() {
+        cache.run_pending_tasks();
+        let stale: Vec<Key> = cache
+            .iter()
+            .map(|(k, _)| Key::clone(&k))
+            .filter(|k| ids.contains(&k.source))
+            .collect();
+        for k in &stale {
+            cache.invalidate(k);
+        }
+        self.cleared.fetch_add(1, Ordering::Relaxed);
+        stale.len() as u64
+    }
+
+    /// Drops the tiles in `ranges` (counted in `invalidated`); returns how many. For sources
+    /// without parameters or epochs (every key has epoch 0 and `QueryKey::NONE`): a small
+    /// range is dropped key by key, and only a range larger than the cache walks the cache.
+    pub fn invalidate_ranges(&self, ranges: &[TileRange]) -> u64 {
+        let Some(cache) = &self.inner else { return 0 };
+        if ranges.is_empty() {
             return 0;
         }
         cache.run_pending_tasks();
-        // Walk whichever is smaller: the cache, or the tile ranges the boxes cover.
-        let mut ranges = Vec::new();
-        let mut candidates: u64 = 0;
-        for layer in Layer::all() {
-            for &(level, b) in boxes {
-                if !layer.depends_on(level) {
-                    continue;
-                }
-                for z in first_zoom(layer, level)..=MAX_ZOOM {
-                    if let Some((xs, ys)) = tiles_covering(b, z, EXTENT, BUFFER) {
-                        candidates += (xs[1] - xs[0] + 1) as u64 * (ys[1] - ys[0] + 1) as u64;
-                        ranges.push((layer, z, xs, ys));
-                    }
-                }
-            }
-        }
+        // Walk whichever is smaller: the cache, or the tile ranges.
+        let candidates: u64 = ranges.iter().map(TileRange::len).sum();
         let mut dropped = 0;
         if candidates <= cache.entry_count() {
-            for (layer, z, xs, ys) in ranges {
-                for x in xs[0]..=xs[1] {
-                    for y in ys[0]..=ys[1] {
+            for r in ranges {
+                for x in r.xs[0]..=r.xs[1] {
+                    for y in r.ys[0]..=r.ys[1] {
                         let key = Key {
-                            layer,
-                            tile: TileId { z, x, y },
+                            source: r.source,
+                            epoch: 0,
+                            tile: TileId { z: r.z, x, y },
+                            query: QueryKey::NONE,
                         };
                         if cache.contains_key(&key) {
                             cache.invalidate(&key);
@@ -267,15 +302,8 @@ impl TileCache {
         } else {
             let stale: Vec<Key> = cache
                 .iter()
-                .map(|(k, _)| *k)
-                .filter(|k| {
-                    ranges.iter().any(|(layer, z, xs, ys)| {
-                        k.layer == *layer
-                            && k.tile.z == *z
-                            && (xs[0]..=xs[1]).contains(&k.tile.x)
-                            && (ys[0]..=ys[1]).contains(&k.tile.y)
-                    })
-                })
+                .map(|(k, _)| Key::clone(&k))
+                .filter(|k| ranges.iter().any(|r| r.contains(k)))
                 .collect();
             for k in &stale {
                 cache.invalidate(k);
@@ -307,56 +335,59 @@ impl TileCache {
     }
 }
 
-/// The lowest zoom at which `layer` shows anything of `level`.
-fn first_zoom(layer: Layer, level: Level) -> u8 {
-    let parts = layer.vector_layers();
-    let mut z = MAX_ZOOM;
-    for p in parts {
-        match p {
-            Part::Polygons(l) if l == level => z = z.min(polygon_minzoom(level)),
-            Part::Labels => z = z.min(label_minzoom(level)),
-            _ => {}
-        }
-    }
-    z
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tiles::tile_id::to_mercator;
 
-    fn key(layer: Layer, z: u8, x: u32, y: u32) -> Key {
+    fn key(source: &'static str, z: u8, x: u32, y: u32) -> Key {
         Key {
-            layer,
+            source,
+            epoch: 0,
             tile: TileId { z, x, y },
+            query: QueryKey::NONE,
         }
     }
 
     #[test]
-    fn invalidates_only_tiles_over_the_box() {
+    fn invalidates_only_tiles_in_the_ranges() {
         let cache = TileCache::new(1 << 20);
-        let unit = Layer::Polygons(Level::Unit);
-        // Tile 14/13607/6996 holds (119°E, 25.4°N); 14/13600/6990 is far away.
-        let near = key(unit, 14, 13607, 6996);
-        let far = key(unit, 14, 13600, 6990);
-        let grid_near = key(Layer::Polygons(Level::Grid), 14, 13607, 6996);
-        for k in [near, far, grid_near] {
-            cache.get_or_render(k, || vec![1, 2, 3]);
+        let near = key("unit", 14, 13607, 6996);
+        let far = key("unit", 14, 13600, 6990);
+        let grid_near = key("grid", 14, 13607, 6996);
+        for k in [&near, &far, &grid_near] {
+            cache.get_or_render(k.clone(), || vec![1, 2, 3]);
         }
-        let (x, y) = to_mercator(119.0, 25.4);
-        assert_eq!(
-            cache.invalidate(&[(Level::Unit, [x - 1.0, y - 1.0, x + 1.0, y + 1.0])]),
-            1
-        );
+        let range = TileRange {
+            source: "unit",
+            z: 14,
+            xs: [13606, 13608],
+            ys: [6995, 6997],
+        };
+        assert_eq!(cache.invalidate_ranges(&[range]), 1);
         assert!(cache.get(&near).is_none());
         assert!(cache.get(&far).is_some());
         assert!(
             cache.get(&grid_near).is_some(),
-            "other levels' layers are untouched"
+            "other sources are untouched"
         );
         let s = cache.stats();
         assert_eq!((s.misses, s.invalidated), (3, 1));
+        // A range larger than the cache walks the cache instead: the same answer.
+        let wide = TileRange {
+            xs: [0, 16383],
+            ys: [0, 16383],
+            ..range
+        };
+        assert_eq!(cache.invalidate_ranges(&[wide]), 1);
+        assert!(cache.get(&far).is_none());
+        assert!(cache.get(&grid_near).is_some());
+        // Whole sources.
+        let mut other = key("events", 3, 1, 1);
+        other.query = QueryKey::new("a");
+        cache.get_or_render(other.clone(), || vec![1]);
+        assert_eq!(cache.invalidate_sources(&["grid", "unit"]), 1);
+        assert!(cache.get(&grid_near).is_none());
+        assert!(cache.get(&other).is_some());
     }
 
     #[test]
@@ -377,8 +408,8 @@ mod tests {
     #[test]
     fn zero_bytes_means_no_cache() {
         let cache = TileCache::new(0);
-        let k = key(Layer::Label, 3, 1, 1);
-        cache.get_or_render(k, || vec![1]);
+        let k = key("label", 3, 1, 1);
+        cache.get_or_render(k.clone(), || vec![1]);
         assert!(cache.get(&k).is_none());
         assert!(!cache.stats().enabled);
     }

@@ -1,56 +1,47 @@
-//! Vector tiles of the area tree (issue: "Vector tiles of the whole city").
+//! Vector tiles: the tile sources, their one cache, and the area layers (issue: "Vector tiles
+//! of the whole city").
 //!
-//! Owns: tile math, per-zoom geometry, MVT encoding, the byte-bounded tile cache and its
-//! invalidation from area changes. Exposes `TileService` (held in `AppState`, a sink of the
-//! change feed) and `routes()` merged into the API router.
+//! Owns: tile math (`tile_id`), the `TileSource` abstraction and the `TileSources` registry
+//! (`source`), the byte-bounded cache every source shares (`cache`), and the area layers:
+//! per-zoom geometry, MVT encoding and invalidation from area changes. `TileService` holds the
+//! area geometry (in `AppState`, a sink of the change feed `crate::feed`) and
+//! gives one `TileSource` per `Layer` (`TileService::sources`). No HTTP here: the handler is
+//! `crate::api::tiles`.
 //!
 //! Data flow: the feed's `AreasLoaded` (every area, read once for all views) builds the
-//! `Model` off the async runtime; until then tile requests get 503. Each `AreasChanged`
-//! carries the changed rows and patches the model; the patch and the cache invalidation
-//! happen under the model's write lock, and a miss renders and stores its tile under the read
-//! lock, so a tile rendered from old geometry can never be stored after the invalidation that
+//! `Model` off the async runtime; until then the area sources are not ready (503). Each
+//! `AreasChanged` carries the changed rows and patches the model; the patch and the cache invalidation happen under the model's write lock, and a
+//! miss renders and stores its tile under the read lock (an area source's `Renderer` holds
+//! it), so a tile rendered from old geometry can never be stored after the invalidation that
 //! should have dropped it.
 
 pub mod cache;
 mod clip;
 mod encode;
-mod http;
-pub(crate) use http::parse_tile_address;
 pub mod layers;
 mod model;
 mod polylabel;
 mod render;
+pub mod source;
 pub mod tile_id;
 mod topology;
 
-use crate::api::AppState;
 use crate::feed::{AreaDelta, Change, ChangeSink, SinkError};
+use crate::model::Level;
 use crate::store::areas::AreaShape;
 use futures_util::future::BoxFuture;
-use axum::Router;
-use cache::{CacheStats, Coding, Encoded, Key, TileCache};
-use layers::Layer;
+use cache::{CacheStats, TileCache, TileRange};
+use layers::{BUFFER, EXTENT, Layer, Part, label_minzoom, polygon_minzoom};
 use model::{BuildStats, Model};
 use serde::Serialize;
+use source::{Query, QueryKey, Renderer, SourceError, SourceInfo, TileSource, VectorLayer};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Instant;
-use tile_id::{TileId, to_mercator};
+use tile_id::{MAX_ZOOM, TileId, tiles_covering, to_mercator};
 
 pub use model::Model as TileModel;
-
-/// Failures of the tile service.
-#[derive(Debug, thiserror::Error)]
-pub enum TileError {
-    #[error("tile geometry is still loading")]
-    NotReady,
-    #[error("rendering tile {layer}/{tile} failed: {cause}")]
-    Render {
-        layer: Layer,
-        tile: TileId,
-        cause: String,
-    },
-}
+pub use source::{TileError, TileSources};
 
 /// Tiles with at most this many areas (all layers together) are rendered on the async thread;
 /// larger ones on the blocking pool.
@@ -60,12 +51,12 @@ const INLINE_MAX_AREAS: usize = 32;
 struct Shared {
     model: RwLock<Model>,
     loaded: AtomicBool,
-    cache: TileCache,
+    cache: Arc<TileCache>,
     patches: AtomicU64,
     last_update_ms: AtomicU64,
 }
 
-/// Tile serving state shared by all handlers.
+/// The area geometry behind the area tile sources.
 pub struct TileService {
     shared: Arc<Shared>,
 }
@@ -78,18 +69,19 @@ pub struct TileStats {
     pub patches: u64,
     /// How long the last load or patch took, from notification to fresh tiles.
     pub last_update_ms: u64,
+    /// The cache every tile source shares.
     pub cache: CacheStats,
 }
 
 impl TileService {
-    /// A service with a cache of at most `cache_bytes` (0 disables it). Nothing is loaded
-    /// until the change feed sends every area.
-    pub fn new(cache_bytes: usize) -> TileService {
+    /// A service storing its tiles in `cache` (shared with the other sources). Nothing is
+    /// loaded until the change feed sends every area.
+    pub fn new(cache: Arc<TileCache>) -> TileService {
         TileService {
             shared: Arc::new(Shared {
                 model: RwLock::new(Model::empty()),
                 loaded: AtomicBool::new(false),
-                cache: TileCache::new(cache_bytes),
+                cache,
                 patches: AtomicU64::new(0),
                 last_update_ms: AtomicU64::new(0),
             }),
@@ -117,57 +109,17 @@ impl TileService {
         self.shared.read().bounds_4326
     }
 
-    /// The tile, from the cache or rendered off the async runtime, with `coding` ready.
-    pub async fn tile(
-        &self,
-        layer: Layer,
-        tile: TileId,
-        coding: Coding,
-    ) -> Result<Arc<Encoded>, TileError> {
-        if !self.is_loaded() {
-            return Err(TileError::NotReady);
-        }
-        let key = Key { layer, tile };
-        if let Some(e) = self.shared.cache.get(&key)
-            && (e.has(coding) || e.is_empty())
-        {
-            return Ok(e);
-        }
-        // A tile with a handful of areas renders in tens of microseconds, less than handing it
-        // to the blocking pool costs: do it here. Never wait for the lock on this thread.
-        if let Ok(model) = self.shared.model.try_read()
-            && render::is_light(&model, layer, tile, INLINE_MAX_AREAS)
-        {
-            let encoded = self
-                .shared
-                .cache
-                .get_or_render(key, || render::render(&model, layer, tile));
-            drop(model);
-            if !encoded.is_empty() {
-                encoded.body(coding);
-            }
-            return Ok(encoded);
-        }
-        let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || {
-            let encoded = {
-                // Held while the tile is stored: see the module docs.
-                let model = shared.read();
-                shared
-                    .cache
-                    .get_or_render(key, || render::render(&model, layer, tile))
-            };
-            if !encoded.is_empty() {
-                encoded.body(coding);
-            }
-            encoded
-        })
-        .await
-        .map_err(|e| TileError::Render {
-            layer,
-            tile,
-            cause: e.to_string(),
-        })
+    /// One tile source per `Layer`, in catalog order.
+    pub fn sources(&self) -> Vec<Arc<dyn TileSource>> {
+        Layer::all()
+            .into_iter()
+            .map(|layer| {
+                Arc::new(AreaSource {
+                    layer,
+                    shared: self.shared.clone(),
+                }) as Arc<dyn TileSource>
+            })
+            .collect()
     }
 }
 
@@ -202,7 +154,7 @@ impl Shared {
             let stats = model.stats.clone();
             let mut guard = shared.model.write().unwrap_or_else(|e| e.into_inner());
             *guard = model;
-            shared.cache.clear();
+            shared.cache.invalidate_sources(&area_source_ids());
             shared.loaded.store(true, Ordering::Release);
             stats
         })
@@ -228,7 +180,7 @@ impl Shared {
             let mut guard = shared.model.write().unwrap_or_else(|e| e.into_inner());
             let mut outcome = guard.patch(&delta.codes, &delta.rows);
             if outcome.everything {
-                shared.cache.clear();
+                shared.cache.invalidate_sources(&area_source_ids());
                 return u64::MAX;
             }
             // The logged boxes too: they are the truth even if this process never had the area.
@@ -239,7 +191,9 @@ impl Shared {
                     outcome.dirty.push((c.level, [x0, y0, x1, y1]));
                 }
             }
-            shared.cache.invalidate(&outcome.dirty)
+            shared
+                .cache
+                .invalidate_ranges(&dirty_ranges(&outcome.dirty))
         })
         .await
         .map_err(|e| SinkError(format!("patching tile geometry panicked: {e}")))?;
@@ -256,7 +210,161 @@ impl Shared {
     }
 }
 
-/// Routes under /tiles.
-pub fn routes() -> Router<AppState> {
-    http::routes()
+fn area_source_ids() -> Vec<&'static str> {
+    Layer::all().into_iter().map(Layer::id).collect()
+}
+
+/// The tiles of every area source that show any of `boxes` (level, Mercator box), at every
+/// zoom from the first at which the source shows that level.
+fn dirty_ranges(boxes: &[(Level, [f64; 4])]) -> Vec<TileRange> {
+    let mut ranges = Vec::new();
+    for layer in Layer::all() {
+        for &(level, b) in boxes {
+            if !layer.depends_on(level) {
+                continue;
+            }
+            for z in first_zoom(layer, level)..=MAX_ZOOM {
+                if let Some((xs, ys)) = tiles_covering(b, z, EXTENT, BUFFER) {
+                    ranges.push(TileRange {
+                        source: layer.id(),
+                        z,
+                        xs,
+                        ys,
+                    });
+                }
+            }
+        }
+    }
+    ranges
+}
+
+/// The lowest zoom at which `layer` shows anything of `level`.
+fn first_zoom(layer: Layer, level: Level) -> u8 {
+    let mut z = MAX_ZOOM;
+    for p in layer.vector_layers() {
+        match p {
+            Part::Polygons(l) if l == level => z = z.min(polygon_minzoom(level)),
+            Part::Labels => z = z.min(label_minzoom(level)),
+            _ => {}
+        }
+    }
+    z
+}
+
+/// One area layer as a tile source.
+struct AreaSource {
+    layer: Layer,
+    shared: Arc<Shared>,
+}
+
+/// Renders from the model under its read lock (see the module docs).
+struct ModelRenderer<'a> {
+    model: RwLockReadGuard<'a, Model>,
+    layer: Layer,
+}
+
+impl Renderer for ModelRenderer<'_> {
+    fn render(&self, tile: TileId) -> Vec<u8> {
+        render::render(&self.model, self.layer, tile)
+    }
+}
+
+impl TileSource for AreaSource {
+    fn id(&self) -> &'static str {
+        self.layer.id()
+    }
+
+    fn info(&self) -> SourceInfo {
+        let layer = self.layer;
+        let vector_layers = layer
+            .vector_layers()
+            .into_iter()
+            .map(|p| VectorLayer {
+                id: p.name().to_string(),
+                description: match p {
+                    Part::Polygons(l) => Layer::Polygons(l).description(),
+                    Part::Labels => Layer::Label.description(),
+                },
+                minzoom: p.minzoom(),
+                maxzoom: layer.maxzoom(),
+                fields: p
+                    .fields()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            })
+            .collect();
+        SourceInfo {
+            name: format!("onemap {}", layer.id()),
+            description: layer.description(),
+            minzoom: layer.minzoom(),
+            maxzoom: layer.maxzoom(),
+            bounds: self.shared.read().bounds_4326.filter(|_| self.is_ready()),
+            center_zoom: layer.minzoom().max(9),
+            extent: EXTENT,
+            vector_layers,
+            parameters: &[],
+        }
+    }
+
+    fn is_ready(&self) -> bool {
+        self.shared.loaded.load(Ordering::Acquire)
+    }
+
+    /// Area tiles take no parameters and ignore any they are given.
+    fn normalise(&self, _query: &Query) -> Result<QueryKey, SourceError> {
+        Ok(QueryKey::NONE)
+    }
+
+    /// A tile with a handful of areas renders in tens of microseconds, less than handing it to
+    /// the blocking pool costs: render it on the async thread, but never wait for the lock
+    /// there.
+    fn light_renderer(
+        &self,
+        _query: &Query,
+        tile: TileId,
+    ) -> Result<Option<Box<dyn Renderer + '_>>, SourceError> {
+        Ok(self.shared.model.try_read().ok().and_then(|model| {
+            render::is_light(&model, self.layer, tile, INLINE_MAX_AREAS).then(|| {
+                Box::new(ModelRenderer {
+                    model,
+                    layer: self.layer,
+                }) as Box<dyn Renderer + '_>
+            })
+        }))
+    }
+
+    fn renderer(&self, _query: &Query) -> Result<Box<dyn Renderer + '_>, SourceError> {
+        Ok(Box::new(ModelRenderer {
+            model: self.shared.read(),
+            layer: self.layer,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn a_changed_box_dirties_only_the_tiles_over_it_in_the_sources_that_show_its_level() {
+        // Tile 14/13607/6996 holds (119°E, 25.4°N).
+        let (x, y) = to_mercator(119.0, 25.4);
+        let ranges = dirty_ranges(&[(Level::Unit, [x - 1.0, y - 1.0, x + 1.0, y + 1.0])]);
+        let sources: BTreeSet<&str> = ranges.iter().map(|r| r.source).collect();
+        assert_eq!(sources, BTreeSet::from(["unit", "label", "areas"]));
+        let unit14: Vec<&TileRange> = ranges
+            .iter()
+            .filter(|r| r.source == "unit" && r.z == 14)
+            .collect();
+        assert_eq!(unit14.len(), 1);
+        assert!((unit14[0].xs[0]..=unit14[0].xs[1]).contains(&13607));
+        assert!((unit14[0].ys[0]..=unit14[0].ys[1]).contains(&6996));
+        assert!(!(unit14[0].xs[0]..=unit14[0].xs[1]).contains(&13600));
+        // Units have no polygons below z14, and their labels start at z15.
+        assert!(ranges.iter().all(|r| r.source != "unit" || r.z >= 14));
+        assert!(ranges.iter().all(|r| r.source != "label" || r.z >= 15));
+        assert!(ranges.iter().any(|r| r.source == "areas" && r.z == 14));
+    }
 }

@@ -286,7 +286,8 @@ pub async fn spawn_app_with_web(db: TestDb, web: WebConfig) -> TestApp {
             tile_cache_bytes: 64 << 20,
             web,
         },
-    );
+    )
+    .unwrap();
     assert!(
         app.wait_ready(std::time::Duration::from_secs(120)).await,
         "the views did not load"

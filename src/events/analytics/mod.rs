@@ -1,9 +1,10 @@
 //! Events: analytics — the in-memory event view and what is computed from it.
 //!
 //! Owns: `EventAnalytics` (held in `AppState::analytics`): the current `ViewSnapshot` behind an
-//! `ArcSwap`, the area names used in answers, and the event tile cache; the loop that keeps
-//! the view in step with the `event` table (`run`); and the routes
-//! `/api/stats/{areas,top,trend}`, `/api/hotspots`, `/tiles/events[/{z}/{x}/{y}]`.
+//! `ArcSwap` and the area names used in answers; the loop that keeps the view in step with
+//! the `event` table (`run`); the event heat tile source (`tiles::EventTiles`, served by the
+//! one tile handler in `crate::api`); and the routes `/api/stats/{areas,top,trend}` and
+//! `/api/hotspots`.
 //!
 //! Data flow: `EventAnalytics` is a sink of the change feed (`crate::feed`). On
 //! `EventsReload` (start, lost connection, TRUNCATE, a huge burst) every event is streamed into
@@ -25,7 +26,6 @@ use crate::feed::{Change, ChangeSink, EventDelta, SinkError};
 use crate::model::Level;
 use crate::store::areas::AreaShape;
 use crate::store::{Store, StoreError, event_view};
-use crate::tiles::cache::Encoded;
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::routing::get;
@@ -50,7 +50,6 @@ pub struct EventAnalytics {
     names: Arc<ArcSwap<HashMap<String, AreaName>>>,
     loaded: AtomicBool,
     names_loaded: AtomicBool,
-    tile_cache: moka::sync::Cache<tiles::TileKey, Arc<Encoded>>,
 }
 
 pub(crate) fn not_ready() -> ApiError {
@@ -60,15 +59,14 @@ pub(crate) fn not_ready() -> ApiError {
 }
 
 impl EventAnalytics {
-    /// An empty view over `store`, with a tile cache of at most `cache_bytes`.
-    pub fn new(store: Store, cache_bytes: u64) -> EventAnalytics {
+    /// An empty view over `store`.
+    pub fn new(store: Store) -> EventAnalytics {
         EventAnalytics {
             store,
             view: ArcSwap::from_pointee(ViewSnapshot::default()),
             names: Arc::new(ArcSwap::from_pointee(HashMap::new())),
             loaded: AtomicBool::new(false),
             names_loaded: AtomicBool::new(false),
-            tile_cache: tiles::new_cache(cache_bytes),
         }
     }
 
@@ -199,14 +197,11 @@ impl ChangeSink for EventAnalytics {
     }
 }
 
-/// Routes under /api/stats, /api/hotspots and /tiles/events.
+/// Routes under /api/stats and /api/hotspots.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/stats/areas", get(stats::areas))
         .route("/api/stats/top", get(stats::top))
         .route("/api/stats/trend", get(stats::trend))
         .route("/api/hotspots", get(hotspots::hotspots))
-        .route("/tiles/events", get(tiles::tilejson))
-        .route("/tiles/events.json", get(tiles::tilejson))
-        .route("/tiles/events/{z}/{x}/{y}", get(tiles::tile))
 }

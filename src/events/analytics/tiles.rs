@@ -1,4 +1,5 @@
-//! Event tiles: `GET /tiles/events/{z}/{x}/{y}[.mvt|.pbf]` and its TileJSON `/tiles/events`.
+//! Event tiles: the tile source `events` (`EventTiles`), served by the one tile handler at
+//! `/tiles/events/{z}/{x}/{y}[.mvt|.pbf]` with its TileJSON at `/tiles/events`.
 //!
 //! One MVT layer `events`. At z ≤ `MAX_CELL_ZOOM` the events inside the tile are counted per
 //! H3 cell (resolution by zoom, `cell_res`: a cell spans roughly 10–30 px) and each cell is a
@@ -10,21 +11,21 @@
 //! a point with `id`, `category`, `status`, `source`, `reported_at` and `count` = 1.
 //!
 //! Filters: `category`, `source`, `status`, `area`, `from`, `to` as in `filter.rs` (default
-//! window: the last 30 days). Cache: encoded tiles keyed by (view generation, z/x/y, filter);
-//! every applied change bumps the generation, so a tile is never served from before a change
-//! (old entries age out of the LRU); the ETag is the tile's xxh3.
+//! window: the last 30 days), normalised into the filter's canonical form for the cache key.
+//! Freshness: the source's epoch is the view's generation, which every applied change bumps;
+//! a tile is cached under the generation of the snapshot it was rendered from, so a tile is
+//! never served from before a change (old entries age out of the shared cache's LRU).
 
+use super::EventAnalytics;
 use super::filter::{self, Filter};
+use super::AreaName;
 use super::view::ViewSnapshot;
-use super::{EventAnalytics, not_ready};
-use crate::api::AppState;
-use crate::api::error::{ApiError, Params};
 use crate::events::model::{Category, Source, Status};
-use crate::tiles::cache::{Coding, Encoded};
+use crate::index::AssignIndex;
+use crate::tiles::source::{
+    Query, QueryKey, Renderer, SourceError, SourceInfo, TileSource, VectorLayer,
+};
 use crate::tiles::tile_id::{MAX_ZOOM, TileId, WorldFraction};
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use geozero::mvt::tile::{Feature, GeomType, Layer, Value};
 use geozero::mvt::{Message, Tile};
 use std::collections::HashMap;
@@ -36,29 +37,13 @@ pub const EXTENT: u32 = 4096;
 const BUFFER: i32 = 256;
 /// Deepest zoom with aggregated cells; individual events from the next zoom on.
 pub const MAX_CELL_ZOOM: u8 = 13;
-const CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
+/// The query parameters of event tiles.
+pub const PARAMETERS: &[&str] = &["category", "source", "status", "area", "from", "to"];
 
 /// H3 resolution for a zoom: a cell about 10–30 px across on a 512 px tile at Putian's
 /// latitude (each H3 level shrinks cells by √7 ≈ 2.65, each zoom by 2).
 pub fn cell_res(z: u8) -> u8 {
     ((z as f64 * 0.71 - 0.1).round().max(0.0) as u8).min(super::view::CELL_RES)
-}
-
-/// Key of a cached tile.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct TileKey {
-    generation: u64,
-    tile: TileId,
-    filter: String,
-}
-
-pub fn new_cache(bytes: u64) -> moka::sync::Cache<TileKey, Arc<Encoded>> {
-    moka::sync::Cache::builder()
-        .max_capacity(bytes.max(1))
-        .weigher(|_k: &TileKey, v: &Arc<Encoded>| {
-            (v.raw.len() * 3 + 200).min(u32::MAX as usize) as u32
-        })
-        .build()
 }
 
 const MOVE_TO_ONE: u32 = 1 | (1 << 3);
@@ -227,164 +212,120 @@ pub fn render(view: &ViewSnapshot, f: &Filter, tile: TileId) -> Vec<u8> {
     layer.encode()
 }
 
-/// gzip if the client takes it (br is left to the area tiles; event tiles change often).
-fn coding(headers: &HeaderMap) -> Coding {
-    let accepts = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let gz = accepts.split(',').any(|item| {
-        let mut parts = item.split(';');
-        let name = parts.next().unwrap_or("").trim();
-        let refused = parts.any(|p| p.trim() == "q=0" || p.trim() == "q=0.0");
-        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-    });
-    if gz { Coding::Gzip } else { Coding::Identity }
+/// The event filter of a tile query, parsed against `view` and the area `names`.
+// MERGE: filter — the one place that still goes through the API's `Params` and `ApiError`
+// (today's `filter::parse`); the lead replaces this body with the domain event filter.
+fn event_filter(
+    query: &HashMap<String, String>,
+    view: &ViewSnapshot,
+    names: &HashMap<String, AreaName>,
+) -> Result<Filter, SourceError> {
+    let params = crate::api::error::Params(query.clone());
+    filter::parse(&params, &view.codes, names, Some("area"), true).map_err(|e| {
+        let crate::api::error::ApiError {
+            status,
+            code,
+            message,
+            ..
+        } = e;
+        if status.as_u16() == 404 {
+            SourceError::NotFound { code, message }
+        } else {
+            SourceError::Invalid { code, message }
+        }
+    })
 }
 
-/// The tile for a request, from the cache or rendered on the blocking pool.
-pub async fn tile_bytes(
-    a: &EventAnalytics,
-    f: Filter,
-    t: TileId,
-) -> Result<Arc<Encoded>, ApiError> {
-    let view = a.snapshot();
-    let key = TileKey {
-        generation: view.stats.generation,
-        tile: t,
-        filter: f.canonical.clone(),
-    };
-    if let Some(e) = a.tile_cache.get(&key) {
-        return Ok(e);
-    }
-    let encoded = tokio::task::spawn_blocking(move || Arc::new(Encoded::new(render(&view, &f, t))))
-        .await
-        .map_err(ApiError::internal)?;
-    a.tile_cache.insert(key, encoded.clone());
-    Ok(encoded)
+/// The event heat as a tile source: `/tiles/events/…`.
+pub struct EventTiles {
+    analytics: Arc<EventAnalytics>,
+    /// For the bounds in TileJSON: the extent of the units.
+    index: Arc<AssignIndex>,
 }
 
-pub async fn tile(
-    State(state): State<AppState>,
-    Path((z, x, y)): Path<(String, String, String)>,
-    p: Params,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let t = crate::tiles::parse_tile_address(&z, &x, &y)?;
-    let a = &state.analytics;
-    if !a.is_loaded() {
-        return Err(not_ready());
+impl EventTiles {
+    pub fn new(analytics: Arc<EventAnalytics>, index: Arc<AssignIndex>) -> EventTiles {
+        EventTiles { analytics, index }
     }
-    let names = a.names();
-    let f = filter::parse(&p, &a.snapshot().codes, &names, Some("area"), true)?;
-    let encoded = tile_bytes(a, f, t).await?;
-    let cache = HeaderValue::from_static("no-cache");
-    let vary = HeaderValue::from_static("accept-encoding");
-    if encoded.is_empty() {
-        return Ok((
-            StatusCode::NO_CONTENT,
-            [(header::CACHE_CONTROL, cache), (header::VARY, vary)],
-        )
-            .into_response());
-    }
-    let coding = coding(&headers);
-    let etag = encoded.etag(coding);
-    let etag_value = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
-    let matches = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|v| v.trim().trim_start_matches("W/") == etag);
-    if matches {
-        return Ok((
-            StatusCode::NOT_MODIFIED,
-            [
-                (header::ETAG, etag_value),
-                (header::CACHE_CONTROL, cache),
-                (header::VARY, vary),
-            ],
-        )
-            .into_response());
-    }
-    let mut resp = (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE)),
-            (header::ETAG, etag_value),
-            (header::CACHE_CONTROL, cache),
-            (header::VARY, vary),
-        ],
-        encoded.body(coding),
-    )
-        .into_response();
-    if let Some(enc) = coding.header() {
-        resp.headers_mut()
-            .insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
-    }
-    Ok(resp)
 }
 
-/// TileJSON 3.0.0 of the event tiles; the query string (filters) is carried into the URL.
-pub async fn tilejson(
-    State(state): State<AppState>,
-    axum::extract::RawQuery(q): axum::extract::RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
-        })
-        .unwrap_or("localhost");
-    let proto = match headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some("https") => "https",
-        _ => "http",
-    };
-    let query = q
-        .filter(|q| {
-            !q.is_empty()
-                && q.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "=&,%-_.:+".contains(c))
-        })
-        .map(|q| format!("?{q}"))
-        .unwrap_or_default();
-    let bounds = state
-        .index
-        .snapshot()
-        .units_bbox()
-        .unwrap_or([-180.0, -85.0, 180.0, 85.0]);
-    Ok(axum::Json(serde_json::json!({
-        "tilejson": "3.0.0",
-        "name": "onemap events",
-        "description": "事件分布：z≤13 为 H3 六边形聚合点（count），z≥14 为单个事件 (events: H3 cell counts up to z13, single events from z14)",
-        "version": "1.0.0",
-        "attribution": "onemap",
-        "scheme": "xyz",
-        "format": "pbf",
-        "tiles": [format!("{proto}://{host}/tiles/events/{{z}}/{{x}}/{{y}}.mvt{query}")],
-        "minzoom": 0,
-        "maxzoom": MAX_ZOOM,
-        "bounds": bounds,
-        "center": [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, 10],
-        "vector_layers": [{
-            "id": LAYER,
-            "description": "z≤13: H3 cell centres; z≥14: events",
-            "minzoom": 0,
-            "maxzoom": MAX_ZOOM,
-            "fields": {
-                "count": "Number", "cell": "String", "id": "Number", "category": "String",
-                "status": "String", "source": "String", "reported_at": "String",
-            },
-        }],
-        "loaded": state.analytics.is_loaded(),
-    }))
-    .into_response())
+/// Renders from one snapshot of the view, with the filter parsed against it.
+struct ViewRenderer {
+    view: Arc<ViewSnapshot>,
+    filter: Filter,
+}
+
+impl Renderer for ViewRenderer {
+    fn epoch(&self) -> u64 {
+        self.view.stats.generation
+    }
+
+    fn render(&self, tile: TileId) -> Vec<u8> {
+        render(&self.view, &self.filter, tile)
+    }
+}
+
+impl TileSource for EventTiles {
+    fn id(&self) -> &'static str {
+        LAYER
+    }
+
+    fn info(&self) -> SourceInfo {
+        let fields = [
+            ("count", "Number"),
+            ("cell", "String"),
+            ("id", "Number"),
+            ("category", "String"),
+            ("status", "String"),
+            ("source", "String"),
+            ("reported_at", "String"),
+        ];
+        SourceInfo {
+            name: "onemap events".into(),
+            description: "事件分布：z≤13 为 H3 六边形聚合点（count），z≥14 为单个事件 (events: H3 cell counts up to z13, single events from z14)".into(),
+            minzoom: 0,
+            maxzoom: MAX_ZOOM,
+            bounds: Some(
+                self.index
+                    .snapshot()
+                    .units_bbox()
+                    .unwrap_or([-180.0, -85.0, 180.0, 85.0]),
+            ),
+            center_zoom: 10,
+            extent: EXTENT,
+            vector_layers: vec![VectorLayer {
+                id: LAYER.into(),
+                description: "z≤13: H3 cell centres; z≥14: events".into(),
+                minzoom: 0,
+                maxzoom: MAX_ZOOM,
+                fields: fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            }],
+            parameters: PARAMETERS,
+        }
+    }
+
+    fn is_ready(&self) -> bool {
+        self.analytics.is_loaded()
+    }
+
+    fn normalise(&self, query: &Query) -> Result<QueryKey, SourceError> {
+        let f = event_filter(query, &self.analytics.snapshot(), &self.analytics.names())?;
+        Ok(QueryKey::new(&f.canonical))
+    }
+
+    fn epoch(&self) -> u64 {
+        self.analytics.snapshot().stats.generation
+    }
+
+    /// Scanning the view takes milliseconds: always on the blocking pool.
+    fn renderer(&self, query: &Query) -> Result<Box<dyn Renderer + '_>, SourceError> {
+        let view = self.analytics.snapshot();
+        let filter = event_filter(query, &view, &self.analytics.names())?;
+        Ok(Box::new(ViewRenderer { view, filter }))
+    }
 }
 
 #[cfg(test)]

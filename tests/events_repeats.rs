@@ -62,7 +62,7 @@ async fn the_distance_is_postgis_st_distance_sphere() {
     .unwrap();
     let mut worst = 0.0_f64;
     for (p, w) in pairs.iter().zip(&want) {
-        let got = onemap::events::reporting::repeats::sphere_distance_m(p[0], p[1], p[2], p[3]);
+        let got = onemap::geom::metric::sphere_distance_m(p[0], p[1], p[2], p[3]);
         worst = worst.max((got - w).abs());
     }
     assert_eq!(worst, 0.0, "largest difference from PostGIS: {worst} m");

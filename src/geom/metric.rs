@@ -1,8 +1,40 @@
-//! Distances in metres between lon/lat points and polygons, by a local equirectangular
-//! projection about the query point. Within the tolerances used here (tens to hundreds of
-//! metres) its error is far below a metre.
+//! Distances in metres: the one place the project measures the earth.
+//!
+//! - Between two points: `sphere_distance_m`, PostGIS's `ST_DistanceSphere` reproduced
+//!   operation for operation (repeat detection must link a report exactly as SQL would).
+//! - From a point to nearby geometry: a local equirectangular projection about the point
+//!   (`metres_per_degree`); within the tolerances used (tens to hundreds of metres) its error
+//!   is far below a metre.
 
 use geo_types::{Coord, MultiPolygon};
+
+/// The sphere `ST_DistanceSphere` uses in PostGIS 3: radius (2a + b) / 3 of WGS 84.
+const SPHERE_RADIUS_M: f64 = (2.0 * 6_378_137.0 + 6_356_752.314_245_179) / 3.0;
+
+fn radians(deg: f64) -> f64 {
+    // PostGIS's deg2rad, operation for operation, so both sides round alike.
+    std::f64::consts::PI * deg / 180.0
+}
+
+/// PostGIS rounds geography distances to 10 nm (`INVMINDIST` with PROJ's geodesics).
+const ROUND_PER_M: f64 = 1.0e8;
+
+/// Great-circle distance in metres from `(lon1, lat1)` to `(lon2, lat2)`, computed as
+/// PostGIS's `ST_DistanceSphere` does (Vincenty's formula on its sphere, in the same order of
+/// operations, rounded to 10 nm), so a report at the edge of a radius is linked the same way
+/// by SQL and here.
+pub fn sphere_distance_m(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
+    let (s_lat, e_lat) = (radians(lat1), radians(lat2));
+    let d_lon = radians(lon2) - radians(lon1);
+    let cos_d_lon = d_lon.cos();
+    let (cos_lat_e, sin_lat_e) = (e_lat.cos(), e_lat.sin());
+    let (cos_lat_s, sin_lat_s) = (s_lat.cos(), s_lat.sin());
+    let a1 = (cos_lat_e * d_lon.sin()).powi(2);
+    let a2 = (cos_lat_s * sin_lat_e - sin_lat_s * cos_lat_e * cos_d_lon).powi(2);
+    let a = (a1 + a2).sqrt();
+    let b = sin_lat_s * sin_lat_e + cos_lat_s * cos_lat_e * cos_d_lon;
+    (SPHERE_RADIUS_M * a.atan2(b) * ROUND_PER_M).round() / ROUND_PER_M
+}
 
 /// Metres per degree of latitude (WGS84 mean) and of longitude at the equator.
 const M_PER_DEG_LAT: f64 = 110_574.0;

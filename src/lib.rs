@@ -17,4 +17,5 @@ pub mod index;
 pub mod model;
 pub mod store;
 pub mod tiles;
+pub mod time;
 pub mod web;

@@ -4,7 +4,9 @@
 mod areas;
 mod assign;
 pub mod error;
+mod event_query;
 mod health;
+mod stats;
 mod validate;
 
 pub use assign::MAX_BATCH_POINTS;
@@ -46,6 +48,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/areas", get(areas::list))
         .route("/api/areas/{code}", get(areas::detail).put(areas::put))
         .route("/api/validate", get(validate::validate))
+        .route("/api/events", get(event_query::list_events))
+        .route("/api/events.csv", get(event_query::export_csv))
+        .route("/api/stats/areas", get(stats::areas))
+        .route("/api/stats/top", get(stats::top))
+        .route("/api/stats/trend", get(stats::trend))
+        .route("/api/hotspots", get(stats::hotspots))
         .merge(crate::tiles::routes())
         .merge(crate::events::routes())
         .merge(crate::web::routes(&state.web))

@@ -11,6 +11,7 @@
 
 pub mod analytics;
 pub mod demo;
+pub mod filter;
 pub mod model;
 pub mod reporting;
 

@@ -3,7 +3,7 @@
 //! Owns: `EventAnalytics` (held in `AppState::analytics`): the current `ViewSnapshot` behind an
 //! `ArcSwap`, the area names used in answers, and the event tile cache; the loop that keeps
 //! the view in step with the `event` table (`run`); and the routes
-//! `/api/stats/{areas,top,trend}`, `/api/hotspots`, `/tiles/events[/{z}/{x}/{y}]`.
+//! `/tiles/events[/{z}/{x}/{y}]` (statistics and hotspots are answered by `api::stats`).
 //!
 //! Data flow: at start every event is streamed into columns (`store::load_all`) and a
 //! snapshot built off the runtime. The loop LISTENs on `onemap_event_changed` *before* that
@@ -22,7 +22,6 @@ pub mod tiles;
 pub mod view;
 
 use crate::api::AppState;
-use crate::api::error::ApiError;
 use crate::index::sync::{AreaSink, AreaUpdate};
 use crate::store::{Store, StoreError};
 use crate::tiles::cache::Encoded;
@@ -48,10 +47,22 @@ pub struct EventAnalytics {
     tile_cache: moka::sync::Cache<tiles::TileKey, Arc<Encoded>>,
 }
 
-pub(crate) fn not_ready() -> ApiError {
-    ApiError::unavailable(
-        "事件数据正在加载，请稍后重试 (the event view is still loading; retry shortly)",
-    )
+/// The view has not been loaded yet (answered 503: retry shortly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("事件数据正在加载，请稍后重试 (the event view is still loading; retry shortly)")]
+pub struct NotReady;
+
+pub(crate) fn not_ready() -> NotReady {
+    NotReady
+}
+
+/// The view in force, once it has been loaded.
+pub fn ready(a: &EventAnalytics) -> Result<Arc<ViewSnapshot>, NotReady> {
+    if a.is_loaded() {
+        Ok(a.snapshot())
+    } else {
+        Err(NotReady)
+    }
 }
 
 impl EventAnalytics {
@@ -282,13 +293,9 @@ impl AreaSink for EventAnalytics {
     }
 }
 
-/// Routes under /api/stats, /api/hotspots and /tiles/events.
+/// Routes under /tiles/events (statistics and hotspots are routed in `api`).
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/stats/areas", get(stats::areas))
-        .route("/api/stats/top", get(stats::top))
-        .route("/api/stats/trend", get(stats::trend))
-        .route("/api/hotspots", get(hotspots::hotspots))
         .route("/tiles/events", get(tiles::tilejson))
         .route("/tiles/events.json", get(tiles::tilejson))
         .route("/tiles/events/{z}/{x}/{y}", get(tiles::tile))

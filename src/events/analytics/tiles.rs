@@ -273,10 +273,10 @@ pub async fn tile(
     let t = crate::tiles::parse_tile_address(&z, &x, &y)?;
     let a = &state.analytics;
     if !a.is_loaded() {
-        return Err(not_ready());
+        return Err(not_ready().into());
     }
     let names = a.names();
-    let f = filter::parse(&p, &a.snapshot().codes, &names, Some("area"), true)?;
+    let f = filter::parse_query(&p.0, &a.snapshot(), &names)?;
     let encoded = tile_bytes(a, f, t).await?;
     let cache = HeaderValue::from_static("no-cache");
     let vary = HeaderValue::from_static("accept-encoding");

@@ -20,11 +20,7 @@ use axum::routing::{get, post};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/events",
-            get(query::list_events).post(ingest::post_events),
-        )
-        .route("/api/events.csv", get(query::export_csv))
+        .route("/api/events", post(ingest::post_events))
         .route("/api/events/{id}", get(lifecycle::get_event))
         .route(
             "/api/events/{id}/transitions",

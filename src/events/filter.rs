@@ -454,10 +454,7 @@ mod tests {
             assert_eq!(f.to.unwrap() - f.from.unwrap(), time::DAY_US);
             // RFC 3339 with offsets is taken as written.
             let f = parse(
-                &q("from=2026-10-15T06:30:00%2B08:00&to=2026-10-15T00:00:00Z")
-                    .into_iter()
-                    .map(|(k, v)| (k, v.replace("%2B", "+")))
-                    .collect(),
+                &q("from=2026-10-15T06:30:00+08:00&to=2026-10-15T00:00:00Z"),
                 &opts,
                 &levels,
             )

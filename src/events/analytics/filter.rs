@@ -114,7 +114,7 @@ fn bit(mask: Mask, v: u8) -> bool {
 
 /// The level of an area code from the area names.
 pub fn level_in(names: &HashMap<String, AreaName>) -> impl Fn(&str) -> Option<Level> + '_ {
-    |code| names.get(code).map(|n| n.level)
+    |code: &str| names.get(code).map(|n| n.level)
 }
 
 /// Parses a query map with `opts` and compiles it against `view`: the one entry point of the

@@ -10,7 +10,7 @@ use geo::Intersects;
 use geo_types::{Coord, MultiPolygon};
 use onemap::index::Snapshot;
 use onemap::model::Level;
-use onemap::store::areas::IndexRow;
+use onemap::store::areas::AreaShape;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
@@ -18,11 +18,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-fn demo_rows() -> Vec<IndexRow> {
+fn demo_rows() -> Vec<AreaShape> {
     let city = onemap::demo::generate(Default::default(), &|_| {});
     city.areas
         .into_iter()
-        .map(|a| IndexRow {
+        .map(|a| AreaShape {
             code: a.code.to_string(),
             name: a.name,
             level: a.level,
@@ -40,7 +40,7 @@ fn bench(c: &mut Criterion) {
         .map(|r| (r.code.clone(), r.geom.clone().unwrap()))
         .collect();
     let t = Instant::now();
-    let snap = Snapshot::from_rows(rows);
+    let snap = Snapshot::from_rows(&rows);
     eprintln!(
         "index: {} units, build {:.0} ms (this process), ~{:.0} MiB, cover {} full / {} list cells",
         snap.stats.units,

@@ -1,15 +1,15 @@
 use onemap::index::Snapshot;
 use onemap::model::Level;
-use onemap::store::areas::IndexRow;
+use onemap::store::areas::AreaShape;
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 use std::time::Instant;
 fn main() {
     let city = onemap::demo::generate(Default::default(), &|_| {});
-    let rows: Vec<IndexRow> = city
+    let rows: Vec<AreaShape> = city
         .areas
         .into_iter()
-        .map(|a| IndexRow {
+        .map(|a| AreaShape {
             code: a.code.to_string(),
             name: a.name,
             level: a.level,
@@ -17,7 +17,7 @@ fn main() {
             geom: (a.level >= Level::Grid).then(|| Arc::new(a.geom)),
         })
         .collect();
-    let snap = Snapshot::from_rows(rows);
+    let snap = Snapshot::from_rows(&rows);
     let b = snap.units_bbox().unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2026);
     let pts: Vec<(f64, f64)> = (0..1_000_000)

@@ -5,12 +5,14 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod app;
 pub mod assign;
 pub mod cli;
 pub mod config;
 pub mod crs;
 pub mod demo;
 pub mod events;
+pub mod feed;
 pub mod geom;
 pub mod import;
 pub mod index;
@@ -18,4 +20,3 @@ pub mod model;
 pub mod store;
 pub mod tiles;
 pub mod time;
-pub mod web;

@@ -6,7 +6,7 @@ mod common;
 use common::{
     RawResponse, TestApp, assert_error, demo_db, empty_db, spawn_app, spawn_app_with_web,
 };
-use onemap::web::WebConfig;
+use onemap::api::WebConfig;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 

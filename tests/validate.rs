@@ -313,16 +313,30 @@ async fn edits_are_validated_first_and_refused_whole() {
             "{code} unchanged after refused edits"
         );
     }
+    let original = geojson_of(u[4].clone()).await;
     let (s, b) = put(
         u[4].clone(),
-        feature(&u[4], json!({}), shrunk),
+        feature(&u[4], json!({}), shrunk.clone()),
         "?allow_gaps=true",
     )
     .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["warnings"][0]["kind"], "gap");
     assert_eq!(version(u[4].clone()).await, 2);
-    let _ = geojson_of(u[4].clone()).await;
+    // What is stored is what was sent, and no longer the original.
+    let stored = geojson_of(u[4].clone()).await;
+    let (as_sent, as_before): (bool, bool) = sqlx::query_as(
+        "SELECT ST_Equals(ST_GeomFromGeoJSON($1), ST_GeomFromGeoJSON($2)),
+                ST_Equals(ST_GeomFromGeoJSON($1), ST_GeomFromGeoJSON($3))",
+    )
+    .bind(stored.to_string())
+    .bind(shrunk.to_string())
+    .bind(original.to_string())
+    .fetch_one(&app.store.pool)
+    .await
+    .unwrap();
+    assert!(as_sent, "stored {stored} is not the geometry sent {shrunk}");
+    assert!(!as_before, "the accepted edit left the old geometry in place");
 }
 
 #[tokio::test]

@@ -8,13 +8,14 @@ mod event_query;
 mod health;
 mod stats;
 mod validate;
+mod web;
 
 pub use assign::MAX_BATCH_POINTS;
+pub use web::{WebConfig, is_client_route};
 
 use crate::index::AssignIndex;
 use crate::store::Store;
 use crate::tiles::TileService;
-use crate::web::WebConfig;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
@@ -56,7 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/hotspots", get(stats::hotspots))
         .merge(crate::tiles::routes())
         .merge(crate::events::routes())
-        .merge(crate::web::routes(&state.web))
+        .merge(web::routes(&state.web))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -66,15 +67,15 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// What no route answers: the client's index page for GET/HEAD of one of its routes when it is
-/// built (`crate::web::is_client_route`), else a JSON 404.
+/// built (`web::is_client_route`), else a JSON 404.
 async fn not_found(
     axum::extract::State(state): axum::extract::State<AppState>,
     method: Method,
     uri: Uri,
 ) -> Response {
     if (method == Method::GET || method == Method::HEAD)
-        && crate::web::is_client_route(uri.path())
-        && let Some(page) = crate::web::index_page(&state.web).await
+        && web::is_client_route(uri.path())
+        && let Some(page) = web::index_page(&state.web).await
     {
         return page;
     }

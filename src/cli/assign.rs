@@ -64,8 +64,8 @@ pub async fn run(store: &Store, args: AssignArgs) -> anyhow::Result<()> {
     }
     let started = Instant::now();
     let spinner = progress::spinner("loading the assignment index");
-    let rows = store.index_rows().await?;
-    let snapshot = tokio::task::spawn_blocking(move || Snapshot::from_rows(rows)).await?;
+    let rows = store.area_shapes().await?;
+    let snapshot = tokio::task::spawn_blocking(move || Snapshot::from_rows(&rows)).await?;
     spinner.finish_and_clear();
     if snapshot.stats.units == 0 {
         bail!("no units loaded: run `onemap import demo` or import a layout first");

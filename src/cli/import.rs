@@ -80,7 +80,7 @@ pub async fn demo_events(
             "the database already holds {already} events; use --replace to delete them first or --append to add to them"
         );
     }
-    let rows = store.index_rows().await?;
+    let rows = store.area_shapes().await?;
     if !rows.iter().any(|r| r.level == crate::model::Level::Unit) {
         bail!("no units are loaded: run `onemap import demo` (or import areas) first");
     }
@@ -92,7 +92,7 @@ pub async fn demo_events(
         let sp = spinner.clone();
         move || {
             let places = demo::Places::from_rows(&rows);
-            let snapshot = crate::index::Snapshot::from_rows(rows);
+            let snapshot = crate::index::Snapshot::from_rows(&rows);
             sp.set_message(format!("generating {} demo events", params.count));
             let events = demo::generate(
                 &params,

@@ -1,17 +1,13 @@
-//! `onemap serve`: migrate, (optionally) load the demo city, keep the index in sync, serve HTTP.
+//! `onemap serve`: migrate, (optionally) load the demo city, then build the application
+//! (`crate::app`) and serve HTTP until SIGINT/SIGTERM.
 
-use crate::api::{AppState, router};
-use crate::events::analytics::EventAnalytics;
-use crate::index::{AssignIndex, sync};
+use crate::api::WebConfig;
+use crate::app::{App, AppConfig};
 use crate::store::Store;
-use crate::tiles::TileService;
-use crate::web::WebConfig;
 use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -56,21 +52,6 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
         };
         super::import::demo_events(&store, params, super::import::Existing::Append).await?;
     }
-    let index = Arc::new(AssignIndex::default());
-    let tiles = Arc::new(TileService::new(store.clone(), args.tile_cache_mb << 20));
-    let analytics = Arc::new(EventAnalytics::new(
-        store.clone(),
-        (args.tile_cache_mb as u64 / 4) << 20,
-    ));
-    tokio::spawn(sync::run(
-        store.clone(),
-        index.clone(),
-        vec![tiles.clone(), analytics.clone()],
-    ));
-    // Loads the event view, then follows `onemap_event_changed`.
-    tokio::spawn(crate::events::analytics::run(analytics.clone()));
-    tokio::spawn(prune_change_log(store.clone()));
-
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| {
@@ -87,34 +68,20 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
     if !args.web_dir.join("index.html").exists() {
         tracing::warn!(dir = %args.web_dir.display(), "the map client is not built (run `npm run build` in web/); serving the API only");
     }
-    let web = Arc::new(WebConfig {
+    let web = WebConfig {
         dist: args.web_dir,
         styles: args.styles_dir,
-    });
-    let app = router(AppState {
+    };
+    let app = App::build(
         store,
-        index,
-        tiles,
-        web,
-        analytics,
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+        AppConfig {
+            tile_cache_bytes: args.tile_cache_mb << 20,
+            web,
+        },
+    );
+    app.serve(listener, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The change log only has to outlive the notifications that point into it.
-async fn prune_change_log(store: Store) {
-    loop {
-        match store.prune_area_changes(24).await {
-            Ok(n) if n > 0 => tracing::info!(rows = n, "pruned the area change log"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "pruning the area change log failed"),
-        }
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-    }
 }
 
 async fn shutdown_signal() {

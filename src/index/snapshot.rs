@@ -8,7 +8,7 @@ use super::cover::{CellCover, Units};
 use crate::geom::flat::FlatShape;
 use crate::geom::metric::{degrees_for_metres, distance_to_boundary_m};
 use crate::model::{AreaRef, Level};
-use crate::store::areas::IndexRow;
+use crate::store::areas::AreaShape;
 use geo::BoundingRect;
 use geo_types::{Coord, MultiPolygon};
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
@@ -141,12 +141,13 @@ fn union_box(a: Option<[f64; 4]>, b: [f64; 4]) -> [f64; 4] {
 
 impl Snapshot {
     pub fn empty() -> Snapshot {
-        Snapshot::from_rows(Vec::new())
+        Snapshot::from_rows(&[])
     }
 
     /// Builds a snapshot from every area row.
-    pub fn from_rows(mut rows: Vec<IndexRow>) -> Snapshot {
+    pub fn from_rows(rows: &[AreaShape]) -> Snapshot {
         let started = Instant::now();
+        let mut rows: Vec<&AreaShape> = rows.iter().collect();
         rows.sort_by(|a, b| (a.level, &a.code).cmp(&(b.level, &b.code)));
         let mut snap = Snapshot {
             nodes: Vec::with_capacity(rows.len()),
@@ -161,8 +162,8 @@ impl Snapshot {
         };
         let mut grid_entries = Vec::new();
         for r in rows {
-            let slot = snap.upsert_node(&r);
-            if let Some(e) = snap.place_geometry(slot, &r) {
+            let slot = snap.upsert_node(r);
+            if let Some(e) = snap.place_geometry(slot, r) {
                 grid_entries.push(e);
             }
         }
@@ -187,7 +188,7 @@ impl Snapshot {
 
     /// A new snapshot with the `changed` codes replaced by `fresh` rows (codes absent from
     /// `fresh` were deleted).
-    pub fn patched(&self, changed: &[String], fresh: Vec<IndexRow>) -> Snapshot {
+    pub fn patched(&self, changed: &[String], fresh: &[AreaShape]) -> Snapshot {
         let started = Instant::now();
         let mut snap = Snapshot {
             nodes: self.nodes.clone(),
@@ -211,7 +212,7 @@ impl Snapshot {
         }
         let mut new_grids = Vec::new();
         let mut slots = Vec::with_capacity(fresh.len());
-        for r in &fresh {
+        for r in fresh {
             let slot = snap.upsert_node(r);
             slots.push(slot);
             if let Some(e) = snap.place_geometry(slot, r) {
@@ -257,7 +258,7 @@ impl Snapshot {
     }
 
     /// Inserts or revives the node for `r`, returning its slot.
-    fn upsert_node(&mut self, r: &IndexRow) -> u32 {
+    fn upsert_node(&mut self, r: &AreaShape) -> u32 {
         let node = Node {
             code: Arc::from(r.code.as_str()),
             name: Arc::from(r.name.as_str()),
@@ -283,7 +284,7 @@ impl Snapshot {
     }
 
     /// Records the geometry of a unit or grid at `slot`; returns a grid's R-tree entry.
-    fn place_geometry(&mut self, slot: u32, r: &IndexRow) -> Option<GridEntry> {
+    fn place_geometry(&mut self, slot: u32, r: &AreaShape) -> Option<GridEntry> {
         let geom = r.geom.as_ref()?;
         let bbox = bbox_of(geom)?;
         match r.level {

@@ -22,9 +22,11 @@ pub struct AreaRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// What the assignment index needs of an area: geometry only for grids and units.
+/// An area with its geometry (every level below the city), as the derived views read it: the
+/// assignment index (grids and units) and the tile model (districts down to units). The change
+/// feed reads these rows once and hands the same rows to every view.
 #[derive(Debug, Clone)]
-pub struct IndexRow {
+pub struct AreaShape {
     pub code: String,
     pub name: String,
     pub level: Level,
@@ -74,9 +76,9 @@ fn area_row(row: &PgRow) -> Result<AreaRow, StoreError> {
     })
 }
 
-fn index_row(row: &PgRow) -> Result<IndexRow, StoreError> {
+fn area_shape(row: &PgRow) -> Result<AreaShape, StoreError> {
     let wkb: Option<Vec<u8>> = row.try_get("wkb").op("reading geometry")?;
-    Ok(IndexRow {
+    Ok(AreaShape {
         code: row.try_get("code").op("reading an area")?,
         name: row.try_get("name").op("reading an area")?,
         level: level_of(row)?,
@@ -88,31 +90,31 @@ fn index_row(row: &PgRow) -> Result<IndexRow, StoreError> {
     })
 }
 
-const INDEX_COLUMNS: &str = "code, name, level, parent_code, \
-     CASE WHEN level >= 4 THEN ST_AsBinary(geom) END AS wkb";
+const SHAPE_COLUMNS: &str = "code, name, level, parent_code, \
+     CASE WHEN level > 0 THEN ST_AsBinary(geom) END AS wkb";
 
 impl Store {
-    /// Every area, with geometry for grids and units: what the assignment index is built from.
-    pub async fn index_rows(&self) -> Result<Vec<IndexRow>, StoreError> {
+    /// Every area, with geometry below the city.
+    pub async fn area_shapes(&self) -> Result<Vec<AreaShape>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {INDEX_COLUMNS} FROM area ORDER BY level, code"
+            "SELECT {SHAPE_COLUMNS} FROM area ORDER BY level, code"
         ))
         .fetch_all(&self.pool)
         .await
-        .op("loading areas for the index")?;
-        rows.iter().map(index_row).collect()
+        .op("loading areas")?;
+        rows.iter().map(area_shape).collect()
     }
 
     /// The current rows of the given codes (absent ones were deleted).
-    pub async fn index_rows_by_code(&self, codes: &[String]) -> Result<Vec<IndexRow>, StoreError> {
+    pub async fn area_shapes_by_code(&self, codes: &[String]) -> Result<Vec<AreaShape>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {INDEX_COLUMNS} FROM area WHERE code = ANY($1)"
+            "SELECT {SHAPE_COLUMNS} FROM area WHERE code = ANY($1)"
         ))
         .bind(codes)
         .fetch_all(&self.pool)
         .await
         .op("loading changed areas")?;
-        rows.iter().map(index_row).collect()
+        rows.iter().map(area_shape).collect()
     }
 
     pub async fn area_count(&self) -> Result<i64, StoreError> {

@@ -1,32 +1,123 @@
-//! The area change feed: `area_change` rows written by triggers, announced by NOTIFY.
+//! The change feed's database side: one channel, one payload grammar, one parser
+//! (migrations/0005_change_feed.sql), the listener, and the reads a change needs (the area
+//! change log). What is done with a change is `crate::feed`'s business.
 
 use super::{Op, Store, StoreError};
 use crate::model::Level;
 use sqlx::Row;
 use sqlx::postgres::PgListener;
+use std::time::Duration;
 
-/// The channel the triggers notify on.
-pub const CHANNEL: &str = "onemap_area_changed";
+/// The one channel every trigger notifies on.
+pub const CHANNEL: &str = "onemap_changes";
 
-/// What a notification asks listeners to do.
+/// Which table a notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Area,
+    Event,
+}
+
+/// What one notification says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
-    /// Apply the change-log rows with ids in this range (inclusive).
-    Range(i64, i64),
-    /// Too much changed (TRUNCATE, bulk import): reload everything.
-    Reload,
+    /// `area:range:lo:hi`: apply the `area_change` log rows with ids in `lo..=hi`.
+    AreaLog(i64, i64),
+    /// `event:ids:1,2,3`: these events were inserted or updated.
+    EventIds(Vec<i64>),
+    /// `event:range:lo:hi`: events with ids in `lo..=hi` were inserted or updated (not
+    /// necessarily every id in it).
+    EventRange(i64, i64),
+    /// `event:deleted:1,2,3`: these events were deleted.
+    EventsDeleted(Vec<i64>),
+    /// `event:deleted-range:lo:hi`: events with ids in `lo..=hi` were deleted; the range may
+    /// have gaps (ids still in the table), so only ids the table no longer holds are gone.
+    EventsDeletedRange(i64, i64),
+    /// `<topic>:reload` (a TRUNCATE), or an unreadable payload of that topic: reload it all.
+    Reload(Topic),
+    /// A payload naming no known topic: reload everything, to be safe.
+    ReloadAll,
 }
 
 impl Notice {
-    /// Parses a payload ("first:last" or "reload"); anything else means reload, to be safe.
     pub fn parse(payload: &str) -> Notice {
-        let mut parts = payload.split(':');
-        match (
-            parts.next().map(str::parse::<i64>),
-            parts.next().map(str::parse::<i64>),
-        ) {
-            (Some(Ok(lo)), Some(Ok(hi))) if lo <= hi => Notice::Range(lo, hi),
-            _ => Notice::Reload,
+        fn ids(list: &str) -> Option<Vec<i64>> {
+            list.split(',').map(|s| s.trim().parse().ok()).collect()
+        }
+        fn range(r: &str) -> Option<(i64, i64)> {
+            let mut p = r.split(':').map(str::parse::<i64>);
+            match (p.next(), p.next(), p.next()) {
+                (Some(Ok(lo)), Some(Ok(hi)), None) if lo <= hi => Some((lo, hi)),
+                _ => None,
+            }
+        }
+        if let Some(rest) = payload.strip_prefix("area:") {
+            return rest
+                .strip_prefix("range:")
+                .and_then(range)
+                .map(|(lo, hi)| Notice::AreaLog(lo, hi))
+                .unwrap_or(Notice::Reload(Topic::Area));
+        }
+        if let Some(rest) = payload.strip_prefix("event:") {
+            let parsed = if let Some(list) = rest.strip_prefix("ids:") {
+                ids(list).map(Notice::EventIds)
+            } else if let Some(r) = rest.strip_prefix("range:") {
+                range(r).map(|(lo, hi)| Notice::EventRange(lo, hi))
+            } else if let Some(list) = rest.strip_prefix("deleted:") {
+                ids(list).map(Notice::EventsDeleted)
+            } else if let Some(r) = rest.strip_prefix("deleted-range:") {
+                range(r).map(|(lo, hi)| Notice::EventsDeletedRange(lo, hi))
+            } else {
+                None
+            };
+            return parsed.unwrap_or(Notice::Reload(Topic::Event));
+        }
+        Notice::ReloadAll
+    }
+
+    /// The topic, `None` for `ReloadAll`.
+    pub fn topic(&self) -> Option<Topic> {
+        match self {
+            Notice::AreaLog(..) => Some(Topic::Area),
+            Notice::Reload(t) => Some(*t),
+            Notice::ReloadAll => None,
+            _ => Some(Topic::Event),
+        }
+    }
+}
+
+/// The one listening connection of a server process.
+pub struct ChangeListener {
+    inner: PgListener,
+}
+
+/// What waiting on the listener gave.
+pub enum Received {
+    Notice(Notice),
+    /// Nothing within the time asked for.
+    Quiet,
+    /// The connection is gone: reconnect, and reload since notices may have been missed.
+    Lost,
+}
+
+impl ChangeListener {
+    /// The next notice; `Lost` when the connection dropped or failed.
+    pub async fn next(&mut self) -> Received {
+        match self.inner.try_recv().await {
+            Ok(Some(n)) => Received::Notice(Notice::parse(n.payload())),
+            Ok(None) => Received::Lost,
+            Err(e) => {
+                tracing::warn!(error = %e, "the change listener failed");
+                Received::Lost
+            }
+        }
+    }
+
+    /// The next notice if one arrives within `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Received {
+        match tokio::time::timeout(wait, self.next()).await {
+            Ok(r) => r,
+            Err(_) => Received::Quiet,
         }
     }
 }
@@ -48,15 +139,12 @@ fn bbox(v: Option<Vec<f64>>) -> Option<[f64; 4]> {
 
 impl Store {
     /// A listener subscribed to the change channel.
-    pub async fn listen_area_changes(&self) -> Result<PgListener, StoreError> {
-        let mut listener = PgListener::connect_with(&self.pool)
+    pub async fn listen_changes(&self) -> Result<ChangeListener, StoreError> {
+        let mut inner = PgListener::connect_with(&self.pool)
             .await
-            .op("connecting the listener")?;
-        listener
-            .listen(CHANNEL)
-            .await
-            .op("listening for area changes")?;
-        Ok(listener)
+            .op("connecting the change listener")?;
+        inner.listen(CHANNEL).await.op("listening for changes")?;
+        Ok(ChangeListener { inner })
     }
 
     /// Change-log rows with ids in `lo..=hi`.
@@ -104,10 +192,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn payloads() {
-        assert_eq!(Notice::parse("3:9"), Notice::Range(3, 9));
-        assert_eq!(Notice::parse("reload"), Notice::Reload);
-        assert_eq!(Notice::parse("9:3"), Notice::Reload);
-        assert_eq!(Notice::parse(""), Notice::Reload);
+    fn area_payloads() {
+        assert_eq!(Notice::parse("area:range:3:9"), Notice::AreaLog(3, 9));
+        assert_eq!(Notice::parse("area:reload"), Notice::Reload(Topic::Area));
+        assert_eq!(Notice::parse("area:range:9:3"), Notice::Reload(Topic::Area));
+        assert_eq!(Notice::parse(""), Notice::ReloadAll);
+        assert_eq!(Notice::parse("3:9"), Notice::ReloadAll);
+    }
+
+    #[test]
+    fn event_payloads() {
+        assert_eq!(Notice::parse("event:ids:1,2,3"), Notice::EventIds(vec![1, 2, 3]));
+        assert_eq!(Notice::parse("event:range:5:9"), Notice::EventRange(5, 9));
+        assert_eq!(Notice::parse("event:deleted:7"), Notice::EventsDeleted(vec![7]));
+        assert_eq!(
+            Notice::parse("event:deleted:1,20,300"),
+            Notice::EventsDeleted(vec![1, 20, 300])
+        );
+        assert_eq!(
+            Notice::parse("event:deleted-range:10:2000"),
+            Notice::EventsDeletedRange(10, 2000)
+        );
+        assert_eq!(
+            Notice::parse("event:deleted-range:5:5"),
+            Notice::EventsDeletedRange(5, 5)
+        );
+        for bad in [
+            "event:reload",
+            "event:range:9:5",
+            "event:ids:1,x",
+            "event:what",
+            "event:deleted:",
+            "event:deleted:1,,2",
+            "event:deleted:1;2",
+            "event:deleted-range:9:5",
+            "event:deleted-range:1:2:3",
+            "event:deleted-range:1",
+            "event:deleted-range:a:b",
+            "event:ids:",
+            "event:Deleted:1",
+        ] {
+            assert_eq!(Notice::parse(bad), Notice::Reload(Topic::Event), "{bad}");
+        }
+        assert_eq!(Notice::parse("ids:1,2"), Notice::ReloadAll);
     }
 }

@@ -6,8 +6,8 @@ pub mod areas;
 pub mod changes;
 pub mod cluster;
 pub mod edit;
+pub mod event_view;
 pub mod events;
-pub mod tiles;
 pub mod validate;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

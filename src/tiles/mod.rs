@@ -1,15 +1,15 @@
 //! Vector tiles of the area tree (issue: "Vector tiles of the whole city").
 //!
 //! Owns: tile math, per-zoom geometry, MVT encoding, the byte-bounded tile cache and its
-//! invalidation from area changes. Exposes `TileService` (held in `AppState`, registered as an
-//! `AreaSink` with the index sync loop) and `routes()` merged into the API router.
+//! invalidation from area changes. Exposes `TileService` (held in `AppState`, a sink of the
+//! change feed) and `routes()` merged into the API router.
 //!
-//! Data flow: the first `AreaUpdate::Reloaded` from the sync loop makes a background worker
-//! load every area from PostGIS and build the `Model` (off the async runtime); until then tile
-//! requests get 503. Each later `Changed` re-reads the changed rows and patches the model; the
-//! patch and the cache invalidation happen under the model's write lock, and a miss renders
-//! and stores its tile under the read lock, so a tile rendered from old geometry can never be
-//! stored after the invalidation that should have dropped it.
+//! Data flow: the feed's `AreasLoaded` (every area, read once for all views) builds the
+//! `Model` off the async runtime; until then tile requests get 503. Each `AreasChanged`
+//! carries the changed rows and patches the model; the patch and the cache invalidation
+//! happen under the model's write lock, and a miss renders and stores its tile under the read
+//! lock, so a tile rendered from old geometry can never be stored after the invalidation that
+//! should have dropped it.
 
 pub mod cache;
 mod clip;
@@ -24,19 +24,18 @@ pub mod tile_id;
 mod topology;
 
 use crate::api::AppState;
-use crate::index::sync::{AreaSink, AreaUpdate};
-use crate::store::{Store, StoreError};
+use crate::feed::{AreaDelta, Change, ChangeSink, SinkError};
+use crate::store::areas::AreaShape;
+use futures_util::future::BoxFuture;
 use axum::Router;
 use cache::{CacheStats, Coding, Encoded, Key, TileCache};
 use layers::Layer;
 use model::{BuildStats, Model};
 use serde::Serialize;
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
 use tile_id::{TileId, to_mercator};
-use tokio::sync::mpsc;
 
 pub use model::Model as TileModel;
 
@@ -57,9 +56,8 @@ pub enum TileError {
 /// larger ones on the blocking pool.
 const INLINE_MAX_AREAS: usize = 32;
 
-/// State shared with the update worker.
+/// State shared with the blocking pool.
 struct Shared {
-    store: Store,
     model: RwLock<Model>,
     loaded: AtomicBool,
     cache: TileCache,
@@ -70,7 +68,6 @@ struct Shared {
 /// Tile serving state shared by all handlers.
 pub struct TileService {
     shared: Arc<Shared>,
-    updates: Mutex<Option<mpsc::UnboundedSender<AreaUpdate>>>,
 }
 
 /// What `/tiles/stats` shows.
@@ -85,19 +82,17 @@ pub struct TileStats {
 }
 
 impl TileService {
-    /// A service over `store` with a cache of at most `cache_bytes` (0 disables it). Nothing is
-    /// loaded until the first `AreaUpdate` arrives (the sync loop sends `Reloaded` at start).
-    pub fn new(store: Store, cache_bytes: usize) -> TileService {
+    /// A service with a cache of at most `cache_bytes` (0 disables it). Nothing is loaded
+    /// until the change feed sends every area.
+    pub fn new(cache_bytes: usize) -> TileService {
         TileService {
             shared: Arc::new(Shared {
-                store,
                 model: RwLock::new(Model::empty()),
                 loaded: AtomicBool::new(false),
                 cache: TileCache::new(cache_bytes),
                 patches: AtomicU64::new(0),
                 last_update_ms: AtomicU64::new(0),
             }),
-            updates: Mutex::new(None),
         }
     }
 
@@ -120,11 +115,6 @@ impl TileService {
     /// Extent of the data in degrees, once loaded.
     pub fn bounds_4326(&self) -> Option<[f64; 4]> {
         self.shared.read().bounds_4326
-    }
-
-    /// Loads everything now (what the worker does on `Reloaded`).
-    pub async fn reload(&self) -> Result<(), StoreError> {
-        self.shared.reload().await
     }
 
     /// The tile, from the cache or rendered off the async runtime, with `coding` ready.
@@ -179,29 +169,21 @@ impl TileService {
             cause: e.to_string(),
         })
     }
-
-    fn sender(&self) -> Option<mpsc::UnboundedSender<AreaUpdate>> {
-        let mut guard = self.updates.lock().unwrap_or_else(|e| e.into_inner());
-        if guard.as_ref().is_none_or(|tx| tx.is_closed()) {
-            let handle = tokio::runtime::Handle::try_current().ok()?;
-            let (tx, rx) = mpsc::unbounded_channel();
-            handle.spawn(worker(self.shared.clone(), rx));
-            *guard = Some(tx);
-        }
-        guard.clone()
-    }
 }
 
-impl AreaSink for TileService {
-    fn area_update(&self, update: &AreaUpdate) {
-        match self.sender() {
-            Some(tx) => {
-                if tx.send(update.clone()).is_err() {
-                    tracing::warn!("the tile update worker has stopped; tiles may be stale");
-                }
+impl ChangeSink for TileService {
+    fn name(&self) -> &'static str {
+        "tile model"
+    }
+
+    fn apply<'a>(&'a self, change: &'a Change) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            match change {
+                Change::AreasLoaded(rows) => self.shared.load(rows.clone()).await,
+                Change::AreasChanged(delta) => self.shared.patch(delta.clone()).await,
+                Change::EventsReload | Change::EventsChanged(_) => Ok(()),
             }
-            None => tracing::warn!("no async runtime to load tiles on; ignoring an area update"),
-        }
+        })
     }
 }
 
@@ -212,13 +194,11 @@ impl Shared {
         self.model.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn reload(self: &Arc<Self>) -> Result<(), StoreError> {
+    async fn load(self: &Arc<Self>, rows: Arc<Vec<AreaShape>>) -> Result<(), SinkError> {
         let started = Instant::now();
-        let rows = self.store.tile_rows().await?;
-        let fetch_ms = started.elapsed().as_millis() as u64;
         let shared = self.clone();
         let stats = tokio::task::spawn_blocking(move || {
-            let model = Model::build(rows);
+            let model = Model::build(&rows);
             let stats = model.stats.clone();
             let mut guard = shared.model.write().unwrap_or_else(|e| e.into_inner());
             *guard = model;
@@ -227,43 +207,32 @@ impl Shared {
             stats
         })
         .await
-        .map_err(|e| StoreError::Geometry(format!("building tile geometry panicked: {e}")))?;
+        .map_err(|e| SinkError(format!("building tile geometry panicked: {e}")))?;
         self.last_update_ms
             .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
         tracing::info!(
             areas = stats.areas,
             vertices = stats.vertices,
             junctions = stats.junctions,
-            fetch_ms,
             build_ms = stats.build_ms,
             "tile geometry loaded"
         );
         Ok(())
     }
 
-    async fn apply(
-        self: &Arc<Self>,
-        changes: Vec<crate::store::changes::AreaChange>,
-    ) -> Result<(), StoreError> {
+    async fn patch(self: &Arc<Self>, delta: Arc<AreaDelta>) -> Result<(), SinkError> {
         let started = Instant::now();
-        let codes: Vec<String> = changes
-            .iter()
-            .map(|c| c.code.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let rows = self.store.tile_rows_by_code(&codes).await?;
         let shared = self.clone();
-        let n = codes.len();
+        let n = delta.codes.len();
         let dropped = tokio::task::spawn_blocking(move || {
             let mut guard = shared.model.write().unwrap_or_else(|e| e.into_inner());
-            let mut outcome = guard.patch(&codes, rows);
+            let mut outcome = guard.patch(&delta.codes, &delta.rows);
             if outcome.everything {
                 shared.cache.clear();
                 return u64::MAX;
             }
             // The logged boxes too: they are the truth even if this process never had the area.
-            for c in &changes {
+            for c in &delta.log {
                 for b in [c.old_bbox, c.new_bbox].into_iter().flatten() {
                     let (x0, y0) = to_mercator(b[0], b[1]);
                     let (x1, y1) = to_mercator(b[2], b[3]);
@@ -273,7 +242,7 @@ impl Shared {
             shared.cache.invalidate(&outcome.dirty)
         })
         .await
-        .map_err(|e| StoreError::Geometry(format!("patching tile geometry panicked: {e}")))?;
+        .map_err(|e| SinkError(format!("patching tile geometry panicked: {e}")))?;
         self.patches.fetch_add(1, Ordering::Relaxed);
         self.last_update_ms
             .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
@@ -284,41 +253,6 @@ impl Shared {
             "tile geometry patched"
         );
         Ok(())
-    }
-}
-
-/// Applies area updates in order; a burst is coalesced into one reload or one patch.
-async fn worker(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<AreaUpdate>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while let Ok(u) = rx.try_recv() {
-            batch.push(u);
-        }
-        let mut reload = false;
-        let mut changes = Vec::new();
-        for u in batch {
-            match u {
-                AreaUpdate::Reloaded => reload = true,
-                AreaUpdate::Changed(c) => changes.extend(c),
-            }
-        }
-        // A reload reads every row, so it covers the changes that came with it.
-        if !reload
-            && !changes.is_empty()
-            && let Err(e) = shared.apply(changes).await
-        {
-            tracing::warn!(error = %e, "patching tile geometry failed; reloading it all");
-            reload = true;
-        }
-        while reload {
-            match shared.reload().await {
-                Ok(()) => reload = false,
-                Err(e) => {
-                    tracing::warn!(error = %e, "loading tile geometry failed; retrying in 1 s");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-        }
     }
 }
 

@@ -13,7 +13,7 @@ use super::polylabel::polylabel;
 use super::tile_id::to_mercator;
 use super::topology::{self, JunctionSet, Pt, VKey};
 use crate::model::Level;
-use crate::store::tiles::TileRow;
+use crate::store::areas::AreaShape;
 use geo_types::MultiPolygon;
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -342,7 +342,7 @@ impl Model {
     }
 
     /// Builds every level from the rows of the `area` table.
-    pub fn build(rows: Vec<TileRow>) -> Model {
+    pub fn build(rows: &[AreaShape]) -> Model {
         let started = Instant::now();
         let tree: HashMap<Arc<str>, Node> = rows
             .iter()
@@ -356,7 +356,7 @@ impl Model {
                 )
             })
             .collect();
-        let mut by_level: HashMap<Level, Vec<TileRow>> = HashMap::new();
+        let mut by_level: HashMap<Level, Vec<&AreaShape>> = HashMap::new();
         for r in rows {
             if r.level != Level::City && r.geom.is_some() {
                 by_level.entry(r.level).or_default().push(r);
@@ -414,10 +414,10 @@ impl Model {
 
     /// Replaces the areas `codes` with `rows` (their current rows; a code without a row was
     /// deleted) and repairs the topology around them.
-    pub fn patch(&mut self, codes: &[String], rows: Vec<TileRow>) -> PatchOutcome {
+    pub fn patch(&mut self, codes: &[String], rows: &[AreaShape]) -> PatchOutcome {
         let mut out = PatchOutcome::default();
-        let mut fresh: HashMap<String, TileRow> =
-            rows.into_iter().map(|r| (r.code.clone(), r)).collect();
+        let mut fresh: HashMap<&str, &AreaShape> =
+            rows.iter().map(|r| (r.code.as_str(), r)).collect();
         let mut touched: HashMap<Level, HashMap<VKey, Pt>> = HashMap::new();
         let mut new_areas: Vec<AreaGeom> = Vec::new();
         for code in codes {
@@ -454,7 +454,7 @@ impl Model {
                 out.dirty.push((o.level, a.bbox));
             }
             if let Some(r) = row.filter(|r| r.level != Level::City)
-                && let Some(a) = area_geom(&r, &self.tree)
+                && let Some(a) = area_geom(r, &self.tree)
             {
                 new_areas.push(a);
             }
@@ -511,8 +511,8 @@ fn ancestors(parent: Option<&str>, tree: &HashMap<Arc<str>, Node>) -> Vec<(Level
 }
 
 /// Projects a row's geometry and drops repeated vertices; `None` for a row without geometry.
-fn area_geom(r: &TileRow, tree: &HashMap<Arc<str>, Node>) -> Option<AreaGeom> {
-    let geom: &MultiPolygon<f64> = r.geom.as_ref()?;
+fn area_geom(r: &AreaShape, tree: &HashMap<Arc<str>, Node>) -> Option<AreaGeom> {
+    let geom: &MultiPolygon<f64> = r.geom.as_deref()?;
     let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     let mut polygons = Vec::with_capacity(geom.0.len());
     for poly in &geom.0 {
@@ -572,26 +572,26 @@ mod tests {
     use super::*;
     use geo_types::{LineString, Polygon};
 
-    fn row(code: &str, level: Level, parent: Option<&str>, coords: &[(f64, f64)]) -> TileRow {
+    fn row(code: &str, level: Level, parent: Option<&str>, coords: &[(f64, f64)]) -> AreaShape {
         let ring: LineString<f64> = coords
             .iter()
             .copied()
             .chain(std::iter::once(coords[0]))
             .collect::<Vec<_>>()
             .into();
-        TileRow {
+        AreaShape {
             code: code.into(),
             name: code.into(),
             level,
             parent: parent.map(str::to_string),
-            geom: Some(MultiPolygon(vec![Polygon::new(ring, vec![])])),
+            geom: Some(Arc::new(MultiPolygon(vec![Polygon::new(ring, vec![])]))),
         }
     }
 
     /// Two units side by side sharing the edge x = 119.01, in one grid.
-    fn city() -> Vec<TileRow> {
+    fn city() -> Vec<AreaShape> {
         vec![
-            TileRow {
+            AreaShape {
                 code: "3503".into(),
                 name: "c".into(),
                 level: Level::City,
@@ -638,7 +638,7 @@ mod tests {
 
     #[test]
     fn builds_levels_with_ancestors_labels_and_junctions() {
-        let m = Model::build(city());
+        let m = Model::build(&city());
         let units = m.level(Level::Unit).unwrap();
         assert_eq!(units.len(), 2);
         let a = units.get("3503041000010011001").unwrap();
@@ -655,12 +655,12 @@ mod tests {
 
     #[test]
     fn patch_moves_junctions_and_reports_dirty_boxes() {
-        let mut m = Model::build(city());
+        let mut m = Model::build(&city());
         let code2 = "3503041000010011002".to_string();
         let unit2 = city().pop().unwrap();
         // Deleting unit 2 leaves unit 1 alone: the shared edge's ends stop being junctions, so
         // unit 1 is re-simplified and its box is dirty too.
-        let out = m.patch(std::slice::from_ref(&code2), vec![]);
+        let out = m.patch(std::slice::from_ref(&code2), &[]);
         assert!(!out.everything);
         assert!(out.dirty.iter().all(|(l, _)| *l == Level::Unit));
         let units = m.level(Level::Unit).unwrap();
@@ -669,7 +669,7 @@ mod tests {
         let b1 = units.get("3503041000010011001").unwrap().bbox;
         assert!(out.dirty.iter().any(|(_, b)| *b == b1));
         // Putting it back restores the junctions, equal to a from-scratch computation.
-        let out = m.patch(std::slice::from_ref(&code2), vec![unit2]);
+        let out = m.patch(std::slice::from_ref(&code2), &[unit2]);
         let units = m.level(Level::Unit).unwrap();
         let fresh = topology::junctions(units.slots.iter().flatten().flat_map(|a| a.rings()));
         assert_eq!(units.junctions.len(), 2);
@@ -679,7 +679,7 @@ mod tests {
 
     #[test]
     fn intersects_is_exact_not_by_bbox() {
-        let m = Model::build(city());
+        let m = Model::build(&city());
         let d = m.level(Level::District).unwrap().get("350304").unwrap();
         let (x, y) = to_mercator(119.01, 25.005);
         assert!(

@@ -7,13 +7,13 @@
 //! each test that needs its own data.
 #![allow(dead_code)]
 
-use onemap::api::{AppState, router};
+use onemap::app::{App, AppConfig};
 use onemap::events::analytics::EventAnalytics;
-use onemap::index::{AssignIndex, sync};
+use onemap::index::AssignIndex;
 use onemap::store::Store;
 use onemap::store::cluster::PrivateCluster;
 use onemap::tiles::TileService;
-use onemap::web::WebConfig;
+use onemap::api::WebConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -280,28 +280,25 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
 pub async fn spawn_app_with_web(db: TestDb, web: WebConfig) -> TestApp {
     let store = Store::connect(&db.url, 8).await.unwrap();
     store.migrate().await.unwrap();
-    let index = Arc::new(AssignIndex::default());
-    sync::reload(&store, &index).await.unwrap();
-    let tiles = Arc::new(TileService::new(store.clone(), 64 << 20));
-    let analytics = Arc::new(EventAnalytics::new(store.clone(), 16 << 20));
-    analytics.reload().await.unwrap();
-    tokio::spawn(sync::run(
+    let app = App::build(
         store.clone(),
-        index.clone(),
-        vec![tiles.clone(), analytics.clone()],
-    ));
-    tokio::spawn(onemap::events::analytics::run(analytics.clone()));
+        AppConfig {
+            tile_cache_bytes: 64 << 20,
+            web,
+        },
+    );
+    assert!(
+        app.wait_ready(std::time::Duration::from_secs(120)).await,
+        "the views did not load"
+    );
+    let (index, tiles, analytics) = (
+        app.state.index.clone(),
+        app.state.tiles.clone(),
+        app.state.analytics.clone(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let web = Arc::new(web);
-    let app = router(AppState {
-        store: store.clone(),
-        index: index.clone(),
-        tiles: tiles.clone(),
-        web,
-        analytics: analytics.clone(),
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(app.serve(listener, std::future::pending()));
     TestApp {
         addr,
         store,

@@ -3,7 +3,7 @@
 //! hotspots and event tiles scan the window `[from, to)` and test each row with
 //! [`Filter::matches`].
 
-use super::store::AreaName;
+use super::AreaName;
 use super::view::{self, Codes, Columns, NONE, ViewSnapshot, area_column};
 use crate::events::filter::{self as domain, EventFilter, FilterError, FilterOptions};
 use crate::model::Level;

@@ -5,38 +5,42 @@
 //! the view in step with the `event` table (`run`); and the routes
 //! `/tiles/events[/{z}/{x}/{y}]` (statistics and hotspots are answered by `api::stats`).
 //!
-//! Data flow: at start every event is streamed into columns (`store::load_all`) and a
-//! snapshot built off the runtime. The loop LISTENs on `onemap_event_changed` *before* that
-//! load, so nothing written meanwhile is missed; each notification (`ids:…` or `range:lo:hi`
-//! for inserts and updates, `deleted:…` or `deleted-range:lo:hi` for deletes, `reload` for
-//! TRUNCATE) re-reads those rows or checks which deleted ids are gone, and swaps in a changed
-//! snapshot (milliseconds), so every server process reflects a change well within a second.
-//! A lost connection means a full reload.
+//! Data flow: `EventAnalytics` is a sink of the change feed (`crate::feed`). On
+//! `EventsReload` (start, lost connection, TRUNCATE, a huge burst) every event is streamed into
+//! columns (`store::event_view::load_all`) and a snapshot built off the runtime; each
+//! `EventsChanged` carries the current rows of the changed events and the deleted ids, and a
+//! changed snapshot is swapped in (milliseconds), so every server process reflects a change
+//! well within a second. Area names used in answers come from the feed's area rows.
 //! Readers take one snapshot per request and never hold a lock.
 
 pub mod filter;
 pub mod hotspots;
 pub mod stats;
-pub mod store;
 pub mod tiles;
 pub mod view;
 
 use crate::api::AppState;
-use crate::index::sync::{AreaSink, AreaUpdate};
-use crate::store::{Store, StoreError};
+use crate::feed::{Change, ChangeSink, EventDelta, SinkError};
+use crate::model::Level;
+use crate::store::areas::AreaShape;
+use crate::store::{Store, StoreError, event_view};
 use crate::tiles::cache::Encoded;
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::routing::get;
-use std::collections::{HashMap, HashSet};
+use futures_util::future::BoxFuture;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
-use store::{AreaName, Notice};
+use std::time::Instant;
 use view::ViewSnapshot;
 
-/// Above this many ids in one batch of notifications, a full reload is cheaper.
-const RELOAD_ABOVE: i64 = 200_000;
+/// Name and level of an area, as answers show them.
+#[derive(Debug, Clone)]
+pub struct AreaName {
+    pub name: String,
+    pub level: Level,
+}
 
 /// The analytics state shared by all handlers.
 pub struct EventAnalytics {
@@ -44,6 +48,7 @@ pub struct EventAnalytics {
     view: ArcSwap<ViewSnapshot>,
     names: Arc<ArcSwap<HashMap<String, AreaName>>>,
     loaded: AtomicBool,
+    names_loaded: AtomicBool,
     tile_cache: moka::sync::Cache<tiles::TileKey, Arc<Encoded>>,
 }
 
@@ -73,13 +78,14 @@ impl EventAnalytics {
             view: ArcSwap::from_pointee(ViewSnapshot::default()),
             names: Arc::new(ArcSwap::from_pointee(HashMap::new())),
             loaded: AtomicBool::new(false),
+            names_loaded: AtomicBool::new(false),
             tile_cache: tiles::new_cache(cache_bytes),
         }
     }
 
-    /// True once the view has been loaded from the database.
+    /// True once the view and the area names have been loaded from the database.
     pub fn is_loaded(&self) -> bool {
-        self.loaded.load(Ordering::Acquire)
+        self.loaded.load(Ordering::Acquire) && self.names_loaded.load(Ordering::Acquire)
     }
 
     /// The view in force now.
@@ -97,18 +103,43 @@ impl EventAnalytics {
         self.view.load().stats.clone()
     }
 
-    /// Reads the area names again.
-    pub async fn reload_names(&self) -> Result<(), StoreError> {
-        let names = store::area_names(&self.store).await?;
+    /// Takes the names of every area.
+    fn load_names(&self, rows: &[AreaShape]) {
+        let names = rows
+            .iter()
+            .map(|r| {
+                let name = AreaName {
+                    name: r.name.clone(),
+                    level: r.level,
+                };
+                (r.code.clone(), name)
+            })
+            .collect();
         self.names.store(Arc::new(names));
-        Ok(())
+        self.names_loaded.store(true, Ordering::Release);
+    }
+
+    /// Takes the names of changed areas (a code without a row was deleted). Events keep their
+    /// chain frozen at report time, so nothing else changes.
+    fn patch_names(&self, codes: &[String], rows: &[AreaShape]) {
+        let mut names = HashMap::clone(&self.names.load());
+        for code in codes {
+            names.remove(code);
+        }
+        for r in rows {
+            let name = AreaName {
+                name: r.name.clone(),
+                level: r.level,
+            };
+            names.insert(r.code.clone(), name);
+        }
+        self.names.store(Arc::new(names));
     }
 
     /// Loads every event and puts a fresh view in force.
     pub async fn reload(&self) -> Result<(), StoreError> {
         let started = Instant::now();
-        self.reload_names().await?;
-        let (cols, codes) = store::load_all(&self.store).await?;
+        let (cols, codes) = event_view::load_all(&self.store).await?;
         let fetch_ms = started.elapsed().as_millis() as u64;
         let generation = self.view.load().stats.generation + 1;
         let snapshot = tokio::task::spawn_blocking(move || {
@@ -131,65 +162,27 @@ impl EventAnalytics {
         Ok(())
     }
 
-    /// Applies a batch of notifications: re-reads the rows named as inserted or updated,
-    /// drops the events named as deleted that the table no longer holds, and swaps in one
-    /// new snapshot (one generation, so no cached tile from before the batch is served).
-    ///
-    /// Every answer comes from the table as it is now, so the order of the notices in a batch
-    /// does not matter: a row read back stays (an id deleted and inserted again is kept), and
-    /// a later change sends its own notice.
-    pub async fn apply(&self, notices: &[Notice]) -> Result<(), StoreError> {
-        let mut ids = Vec::new();
-        let mut ranges = Vec::new();
-        let mut deleted = Vec::new();
-        let mut deleted_ranges = Vec::new();
-        let mut span = 0i64;
-        for n in notices {
-            match n {
-                Notice::Reload => return self.reload().await,
-                Notice::Ids(v) => {
-                    span += v.len() as i64;
-                    ids.extend_from_slice(v);
-                }
-                Notice::Range(lo, hi) => {
-                    span += hi - lo + 1;
-                    ranges.push((*lo, *hi));
-                }
-                Notice::Deleted(v) => {
-                    span += v.len() as i64;
-                    deleted.extend_from_slice(v);
-                }
-                Notice::DeletedRange(lo, hi) => {
-                    span += hi - lo + 1;
-                    deleted_ranges.push((*lo, *hi));
-                }
-            }
-        }
-        if span > RELOAD_ABOVE {
-            return self.reload().await;
-        }
+    /// Applies a change of the event table: the rows read back replace or add events, and the
+    /// ids the feed found gone leave the view, in one new snapshot (one generation, so no
+    /// cached tile from before the change is served).
+    pub async fn apply_delta(&self, delta: Arc<EventDelta>) -> Result<(), SinkError> {
         let started = Instant::now();
-        let mut rows = Vec::new();
-        if !ids.is_empty() {
-            ids.sort_unstable();
-            ids.dedup();
-            rows.extend(store::events_by_id(&self.store, &ids).await?);
-        }
-        for (lo, hi) in ranges {
-            rows.extend(store::events_in_range(&self.store, lo, hi).await?);
-        }
         let current = self.snapshot();
-        let gone = self.gone(&current, deleted, &deleted_ranges, &rows).await?;
-        if rows.is_empty() && gone.is_empty() {
-            return Ok(());
-        }
-        let (n, removed) = (rows.len(), gone.len());
-        let next = tokio::task::spawn_blocking(move || current.changed(&rows, &gone))
-            .await
-            .map_err(|e| StoreError::Geometry(format!("updating the event view panicked: {e}")))?;
+        let next = tokio::task::spawn_blocking(move || {
+            let mut gone = delta.deleted.clone();
+            for r in &delta.deleted_ranges {
+                gone.extend(
+                    current
+                        .ids_in(r.lo, r.hi)
+                        .into_iter()
+                        .filter(|id| r.survivors.binary_search(id).is_err()),
+                );
+            }
+            current.changed(&delta.rows, &gone)
+        })
+        .await
+        .map_err(|e| SinkError(format!("updating the event view panicked: {e}")))?;
         tracing::debug!(
-            rows = n,
-            removed,
             ms = started.elapsed().as_secs_f64() * 1000.0,
             delta = next.stats.delta_rows,
             "event view updated"
@@ -197,99 +190,23 @@ impl EventAnalytics {
         self.view.store(Arc::new(next));
         Ok(())
     }
-
-    /// The events named as deleted (listed, or held by `view` within a deleted range) that
-    /// the table no longer holds and that were not just read back in `rows`.
-    async fn gone(
-        &self,
-        view: &ViewSnapshot,
-        mut named: Vec<i64>,
-        ranges: &[(i64, i64)],
-        rows: &[view::EventRow],
-    ) -> Result<Vec<i64>, StoreError> {
-        for &(lo, hi) in ranges {
-            named.extend(view.ids_in(lo, hi));
-        }
-        if named.is_empty() {
-            return Ok(named);
-        }
-        named.sort_unstable();
-        named.dedup();
-        let read: HashSet<i64> = rows.iter().map(|r| r.id).collect();
-        named.retain(|id| !read.contains(id));
-        if named.is_empty() {
-            return Ok(named);
-        }
-        let still: HashSet<i64> = store::existing_ids(&self.store, &named)
-            .await?
-            .into_iter()
-            .collect();
-        named.retain(|id| !still.contains(id));
-        Ok(named)
-    }
 }
 
-/// Runs forever: listen, (re)load, apply notifications; reconnect and reload after failures.
-pub async fn run(analytics: Arc<EventAnalytics>) {
-    loop {
-        let mut listener = match store::listen(&analytics.store).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for event changes; retrying in 1 s");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        if let Err(e) = analytics.reload().await {
-            tracing::warn!(error = %e, "loading the event view failed; retrying in 1 s");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        }
-        loop {
-            let first = match listener.try_recv().await {
-                Ok(Some(n)) => Notice::parse(n.payload()),
-                Ok(None) => {
-                    tracing::warn!("lost the event listener's connection; reconnecting");
-                    break;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "event listener failed; reconnecting");
-                    break;
-                }
-            };
-            // Coalesce a burst into one update.
-            let mut notices = vec![first];
-            while let Ok(Ok(Some(n))) =
-                tokio::time::timeout(Duration::from_millis(5), listener.try_recv()).await
-            {
-                notices.push(Notice::parse(n.payload()));
-                if notices.len() >= 1000 {
-                    break;
-                }
-            }
-            if let Err(e) = analytics.apply(&notices).await {
-                tracing::warn!(error = %e, "applying event changes failed; reconnecting to reload");
-                break;
-            }
-        }
+impl ChangeSink for EventAnalytics {
+    fn name(&self) -> &'static str {
+        "event view"
     }
-}
 
-impl AreaSink for EventAnalytics {
-    /// Area names appear in answers: re-read them after any area change. (Events keep the
-    /// chain frozen at report time, so nothing else changes.)
-    fn area_update(&self, _update: &AreaUpdate) {
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let store = self.store.clone();
-        let names = self.names.clone();
-        handle.spawn(async move {
-            match store::area_names(&store).await {
-                Ok(n) => names.store(Arc::new(n)),
-                Err(e) => tracing::warn!(error = %e, "re-reading area names failed"),
+    fn apply<'a>(&'a self, change: &'a Change) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            match change {
+                Change::AreasLoaded(rows) => self.load_names(rows),
+                Change::AreasChanged(delta) => self.patch_names(&delta.codes, &delta.rows),
+                Change::EventsReload => self.reload().await?,
+                Change::EventsChanged(delta) => self.apply_delta(delta.clone()).await?,
             }
-        });
+            Ok(())
+        })
     }
 }
 

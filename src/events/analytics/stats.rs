@@ -6,7 +6,7 @@
 //! handling time = `closed_at - reported_at` over closed events that have `closed_at`.
 
 use super::filter::{Filter, Window};
-use super::store::AreaName;
+use super::AreaName;
 use super::view::{AREA_LEVELS, NONE, ViewSnapshot, area_column, closed_idx, status_open};
 use crate::events::filter::FilterError;
 use crate::events::model::Category;

@@ -6,7 +6,7 @@
 
 use crate::events::model::{Category, Priority, Source, Status};
 use crate::model::Level;
-use crate::store::areas::IndexRow;
+use crate::store::areas::AreaShape;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use geo::{BoundingRect, Contains};
 use geo_types::{Coord, MultiPolygon, Point};
@@ -95,14 +95,14 @@ pub struct Places {
 
 impl Places {
     /// From the index rows of the loaded city (units with geometry, towns with names).
-    pub fn from_rows(rows: &[IndexRow]) -> Places {
+    pub fn from_rows(rows: &[AreaShape]) -> Places {
         let street: HashMap<&str, bool> = rows
             .iter()
             .filter(|r| r.level == Level::Town)
             .map(|r| (r.code.as_str(), r.name.ends_with("街道")))
             .collect();
         let (mut urban, mut rural) = (Vec::new(), Vec::new());
-        let mut units: Vec<&IndexRow> = rows.iter().filter(|r| r.level == Level::Unit).collect();
+        let mut units: Vec<&AreaShape> = rows.iter().filter(|r| r.level == Level::Unit).collect();
         units.sort_by(|a, b| a.code.cmp(&b.code));
         for r in units {
             let Some(geom) = &r.geom else { continue };
@@ -573,7 +573,7 @@ mod tests {
                 (x: x, y: y), (x: x + 0.01, y: y), (x: x + 0.01, y: y + 0.01), (x: x, y: y + 0.01)
             ]]))
         };
-        let row = |code: &str, name: &str, level, geom| IndexRow {
+        let row = |code: &str, name: &str, level, geom| AreaShape {
             code: code.into(),
             name: name.into(),
             level,

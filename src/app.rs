@@ -1,0 +1,123 @@
+//! The application builder, the one composition root: configuration in, router and background
+//! tasks out. `onemap serve`, the test harness and the benchmarks all start the server here.
+//!
+//! It builds the derived views (assignment index, tile model, event view), registers them as
+//! sinks of the one change feed (`crate::feed`), spawns the feed and the change-log pruning,
+//! and hands the views to the HTTP layer (`crate::api::router`).
+
+use crate::api::{AppState, WebConfig, router};
+use crate::events::analytics::EventAnalytics;
+use crate::feed::{ChangeFeed, ChangeSink};
+use crate::index::AssignIndex;
+use crate::store::Store;
+use crate::tiles::TileService;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// What the server is built from.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Byte budget of the tile caches.
+    pub tile_cache_bytes: usize,
+    /// Where the map client and styles are.
+    pub web: WebConfig,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            tile_cache_bytes: 256 << 20,
+            web: WebConfig::default(),
+        }
+    }
+}
+
+/// A built server: its state (the views, for readiness and tests), the router, and the
+/// background tasks that keep the views current.
+pub struct App {
+    pub state: AppState,
+    pub router: axum::Router,
+    pub tasks: Vec<JoinHandle<()>>,
+}
+
+/// How long the area change log is kept: it only has to outlive the notices pointing into it.
+const CHANGE_LOG_HOURS: i32 = 24;
+
+impl App {
+    /// Builds the views and the router and starts the background tasks (on the current tokio
+    /// runtime). The views load in the background; `/readyz` says when they are in.
+    pub fn build(store: Store, config: AppConfig) -> App {
+        let index = Arc::new(AssignIndex::default());
+        let tiles = Arc::new(TileService::new(config.tile_cache_bytes));
+        let analytics = Arc::new(EventAnalytics::new(
+            store.clone(),
+            (config.tile_cache_bytes as u64) / 4,
+        ));
+        let sinks: Vec<Arc<dyn ChangeSink>> =
+            vec![index.clone(), tiles.clone(), analytics.clone()];
+        let tasks = vec![
+            tokio::spawn(ChangeFeed::new(store.clone(), sinks).run()),
+            tokio::spawn(prune_change_log(store.clone())),
+        ];
+        let state = AppState {
+            store,
+            index,
+            tiles,
+            web: Arc::new(config.web),
+            analytics,
+        };
+        App {
+            router: router(state.clone()),
+            state,
+            tasks,
+        }
+    }
+
+    /// True once every view has loaded.
+    pub fn is_ready(&self) -> bool {
+        self.state.index.is_loaded()
+            && self.state.tiles.is_loaded()
+            && self.state.analytics.is_loaded()
+    }
+
+    /// Waits until every view has loaded, at most `limit`; true if they did.
+    pub async fn wait_ready(&self, limit: Duration) -> bool {
+        let started = Instant::now();
+        while !self.is_ready() {
+            if started.elapsed() > limit {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then stops the background tasks.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let result = axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        for t in &self.tasks {
+            t.abort();
+        }
+        result
+    }
+}
+
+async fn prune_change_log(store: Store) {
+    loop {
+        match store.prune_area_changes(CHANGE_LOG_HOURS).await {
+            Ok(n) if n > 0 => tracing::info!(rows = n, "pruned the area change log"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning the area change log failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+}

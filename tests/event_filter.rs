@@ -73,7 +73,13 @@ async fn csv_count(app: &TestApp, q: &str) -> u64 {
     assert_eq!(r.status(), 200, "csv {q}");
     let bytes = r.bytes().await.unwrap();
     let mut rd = csv::Reader::from_reader(&bytes[3..]);
-    rd.records().map(|r| r.unwrap()).count() as u64
+    let ids: Vec<i64> = rd
+        .records()
+        .map(|r| r.unwrap()[0].parse().unwrap())
+        .collect();
+    let distinct: BTreeSet<i64> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), ids.len(), "csv {q}: an event twice");
+    ids.len() as u64
 }
 
 /// `/api/stats/areas`: the total (the area is named `parent` there).

@@ -205,7 +205,10 @@ async fn main() -> anyhow::Result<()> {
                 .fetch_one(&store.pool)
                 .await?;
         let index = onemap::index::AssignIndex::default();
-        index.load(std::sync::Arc::new(store.area_shapes().await?)).await.map_err(|e| anyhow::anyhow!(e))?;
+        index
+            .load(std::sync::Arc::new(store.area_shapes().await?))
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
         let snapshot = index.snapshot();
         let server = serve(&bin, &db, &http).await?;
         let now = Utc::now();

@@ -61,8 +61,7 @@ impl App {
         let mut sources = tiles.sources();
         sources.push(Arc::new(EventTiles::new(analytics.clone(), index.clone())));
         let tile_sources = Arc::new(TileSources::new(tile_cache, sources)?);
-        let sinks: Vec<Arc<dyn ChangeSink>> =
-            vec![index.clone(), tiles.clone(), analytics.clone()];
+        let sinks: Vec<Arc<dyn ChangeSink>> = vec![index.clone(), tiles.clone(), analytics.clone()];
         let tasks = vec![
             tokio::spawn(ChangeFeed::new(store.clone(), sinks).run()),
             tokio::spawn(prune_change_log(store.clone())),

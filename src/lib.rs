@@ -19,4 +19,4 @@ pub mod index;
 pub mod model;
 pub mod store;
 pub mod tiles;
-
+pub mod time;

@@ -528,6 +528,10 @@ async fn queries_match_plain_sql() {
         ("status=reported,accepted&source=hotline".into(), "status IN ('reported', 'accepted') AND source = 'hotline'".into()),
         ("from=2026-11-10T00:00:00Z&to=2026-11-20T00:00:00Z".into(),
          "reported_at >= '2026-11-10T00:00:00Z' AND reported_at < '2026-11-20T00:00:00Z'".into()),
+        // Bare dates are Beijing days, and `to` takes its whole day.
+        ("from=2026-11-10&to=2026-11-19".into(),
+         "reported_at >= '2026-11-10T00:00:00+08:00' AND reported_at < '2026-11-20T00:00:00+08:00'".into()),
+        ("status=open".into(), "status NOT IN ('closed', 'rejected')".into()),
         ("overdue=true".into(), "status NOT IN ('closed', 'rejected') AND deadline < now()".into()),
         ("unassigned=true".into(), "NOT assigned".into()),
         ("overdue=true&category=dispute&from=2026-11-05".into(),
@@ -696,30 +700,52 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
     assert_error(s, &e, 400, "unknown_crs");
     assert_eq!(count(&app, "SELECT count(*) FROM event").await, 2);
 
-    // Queries.
-    for (q, code) in [
-        ("cursor=abc", "invalid_cursor"),
-        ("cursor=e1zzgq", "invalid_cursor"),
-        ("bbox=1,2,3", "invalid_bbox"),
-        ("bbox=119,25,118,26", "invalid_bbox"),
-        ("bbox=a,b,c,d", "invalid_bbox"),
-        ("from=last-week", "invalid_time"),
-        ("from=2026-11-20&to=2026-11-10", "invalid_time"),
-        ("category=fire", "unknown_category"),
-        ("status=done", "unknown_status"),
-        ("source=email", "unknown_source"),
-        ("area=999", "unknown_area"),
-        ("limit=0", "out_of_range"),
-        ("limit=1001", "out_of_range"),
-        ("overdue=maybe", "invalid_parameter"),
-        ("format=kml", "invalid_format"),
+    // Queries: the list and its CSV answer a bad parameter alike (the CSV checks `limit`,
+    // `cursor` and `format` as the list does, though it holds every row in one format), with
+    // a message that names the fix.
+    for (q, code, fix) in [
+        ("cursor=abc", "invalid_cursor", "next"),
+        ("cursor=e1zzgq", "invalid_cursor", "next"),
+        ("bbox=1,2,3", "invalid_bbox", "minlon,minlat,maxlon,maxlat"),
+        (
+            "bbox=119,25,118,26",
+            "invalid_bbox",
+            "minlon,minlat,maxlon,maxlat",
+        ),
+        (
+            "bbox=a,b,c,d",
+            "invalid_bbox",
+            "minlon,minlat,maxlon,maxlat",
+        ),
+        ("from=last-week", "invalid_time", "YYYY-MM-DD"),
+        (
+            "from=2026-11-20&to=2026-11-10",
+            "invalid_time",
+            "from 应早于 to",
+        ),
+        ("to=2026-02-30", "invalid_time", "YYYY-MM-DD"),
+        ("category=fire", "unknown_category", "traffic"),
+        ("status=done", "unknown_status", "closed"),
+        ("source=email", "unknown_source", "hotline"),
+        ("area=999", "unknown_area", "area"),
+        ("limit=0", "out_of_range", "1 到 1000"),
+        ("limit=1001", "out_of_range", "1 到 1000"),
+        ("overdue=maybe", "invalid_parameter", "true 或 false"),
+        ("format=kml", "invalid_format", "json 或 geojson"),
     ] {
         let (s, e) = app.get_json(&format!("/api/events?{q}")).await;
-        assert_error(s, &e, 400, code);
-        let r = app.get(&format!("/api/events.csv?{q}")).await;
-        if code != "invalid_cursor" && code != "out_of_range" && code != "invalid_format" {
-            assert_eq!(r.status(), 400, "csv {q}");
-        }
+        let msg = assert_error(s, &e, 400, code);
+        assert!(
+            msg.contains(fix),
+            "{q}: the message names the fix ({fix}): {msg}"
+        );
+        assert!(
+            msg.contains('(') && msg.chars().any(|c| c > '\u{2e80}'),
+            "{q}: zh-CN with gloss: {msg}"
+        );
+        let (s, csv) = app.get_json(&format!("/api/events.csv?{q}")).await;
+        let csv_msg = assert_error(s, &csv, 400, code);
+        assert_eq!(csv_msg, msg, "csv {q}: the same answer as the list");
     }
 }
 

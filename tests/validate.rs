@@ -336,7 +336,10 @@ async fn edits_are_validated_first_and_refused_whole() {
     .await
     .unwrap();
     assert!(as_sent, "stored {stored} is not the geometry sent {shrunk}");
-    assert!(!as_before, "the accepted edit left the old geometry in place");
+    assert!(
+        !as_before,
+        "the accepted edit left the old geometry in place"
+    );
 }
 
 #[tokio::test]

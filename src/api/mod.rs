@@ -4,9 +4,11 @@
 mod areas;
 mod assign;
 pub mod error;
+mod event_query;
 pub mod event_view;
 mod events;
 mod health;
+mod stats;
 mod tiles;
 mod validate;
 mod web;
@@ -53,14 +55,21 @@ pub fn router(state: AppState) -> Router {
         .route("/api/areas", get(areas::list))
         .route("/api/areas/{code}", get(areas::detail).put(areas::put))
         .route("/api/validate", get(validate::validate))
-        .route("/api/events", post(events::post_events))
+        .route(
+            "/api/events",
+            get(event_query::list_events).post(events::post_events),
+        )
+        .route("/api/events.csv", get(event_query::export_csv))
         .route("/api/events/{id}", get(events::get_event))
         .route(
             "/api/events/{id}/transitions",
             post(events::post_transition),
         )
+        .route("/api/stats/areas", get(stats::areas))
+        .route("/api/stats/top", get(stats::top))
+        .route("/api/stats/trend", get(stats::trend))
+        .route("/api/hotspots", get(stats::hotspots))
         .merge(tiles::routes())
-        .merge(crate::events::routes())
         .merge(web::routes(&state.web))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -11,15 +11,6 @@
 
 pub mod analytics;
 pub mod demo;
+pub mod filter;
 pub mod model;
 pub mod reporting;
-
-use crate::api::AppState;
-use axum::Router;
-
-/// Routes under /api/events, /api/stats, /api/hotspots and /tiles/events.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(reporting::routes())
-        .merge(analytics::routes())
-}

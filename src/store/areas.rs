@@ -106,7 +106,10 @@ impl Store {
     }
 
     /// The current rows of the given codes (absent ones were deleted).
-    pub async fn area_shapes_by_code(&self, codes: &[String]) -> Result<Vec<AreaShape>, StoreError> {
+    pub async fn area_shapes_by_code(
+        &self,
+        codes: &[String],
+    ) -> Result<Vec<AreaShape>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {SHAPE_COLUMNS} FROM area WHERE code = ANY($1)"
         ))

@@ -202,9 +202,15 @@ mod tests {
 
     #[test]
     fn event_payloads() {
-        assert_eq!(Notice::parse("event:ids:1,2,3"), Notice::EventIds(vec![1, 2, 3]));
+        assert_eq!(
+            Notice::parse("event:ids:1,2,3"),
+            Notice::EventIds(vec![1, 2, 3])
+        );
         assert_eq!(Notice::parse("event:range:5:9"), Notice::EventRange(5, 9));
-        assert_eq!(Notice::parse("event:deleted:7"), Notice::EventsDeleted(vec![7]));
+        assert_eq!(
+            Notice::parse("event:deleted:7"),
+            Notice::EventsDeleted(vec![7])
+        );
         assert_eq!(
             Notice::parse("event:deleted:1,20,300"),
             Notice::EventsDeleted(vec![1, 20, 300])

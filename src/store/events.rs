@@ -4,7 +4,9 @@
 //! Every function takes a connection (usually a transaction) so the reporting module can run
 //! several steps atomically; none of them commits on its own.
 
-use super::{Op, StoreError};
+use super::{Op, Store, StoreError};
+use crate::events::filter::EventFilter;
+use crate::model::Level;
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -121,27 +123,6 @@ pub struct TransitionRow {
     pub actor: String,
     pub at: DateTime<Utc>,
     pub note: Option<String>,
-}
-
-/// Filters of `GET /api/events` and its CSV form; all optional, combined with AND.
-#[derive(Debug, Clone, Default)]
-pub struct EventFilter {
-    /// [min lon, min lat, max lon, max lat] in WGS84.
-    pub bbox: Option<[f64; 4]>,
-    /// The chain column to match (`unit_code` … `district_code`) and the code; `None` column
-    /// means the whole city (every assigned event).
-    pub area: Option<(Option<&'static str>, String)>,
-    pub categories: Vec<String>,
-    pub statuses: Vec<String>,
-    pub sources: Vec<String>,
-    /// reported_at >= from
-    pub from: Option<DateTime<Utc>>,
-    /// reported_at < to
-    pub to: Option<DateTime<Utc>>,
-    pub overdue: bool,
-    pub unassigned: bool,
-    /// Keyset position: rows strictly older than (reported_at, id).
-    pub after: Option<(DateTime<Utc>, i64)>,
 }
 
 const EVENT_SELECT: &str =
@@ -507,16 +488,35 @@ pub async fn apply_transition(
     Ok(())
 }
 
-/// The level (0 city … 5 unit) of an area code, if the code exists.
-pub async fn area_level(conn: &mut PgConnection, code: &str) -> Result<Option<i16>, StoreError> {
-    sqlx::query_scalar("SELECT level FROM area WHERE code = $1")
+/// The level of an area code, if the code exists.
+pub async fn area_level(store: &Store, code: &str) -> Result<Option<Level>, StoreError> {
+    let rank: Option<i16> = sqlx::query_scalar("SELECT level FROM area WHERE code = $1")
         .bind(code)
-        .fetch_optional(conn)
+        .fetch_optional(&store.pool)
         .await
-        .op("looking up an area")
+        .op("looking up an area")?;
+    Ok(rank.and_then(Level::from_rank))
 }
 
-fn filtered(filter: &EventFilter) -> QueryBuilder<'static, Postgres> {
+/// The chain column of an area level (`None` for the city: every event with a chain).
+fn chain_column(level: Level) -> Option<&'static str> {
+    match level {
+        Level::City => None,
+        Level::District => Some("district_code"),
+        Level::Town => Some("town_code"),
+        Level::Village => Some("village_code"),
+        Level::Grid => Some("grid_code"),
+        Level::Unit => Some("unit_code"),
+    }
+}
+
+/// The event filter in SQL (the in-memory view compiles the same filter in
+/// `events::analytics::filter`; the two must select the same rows), newest first. `after` is
+/// the keyset position: rows strictly older than (reported_at, id).
+fn filtered(
+    filter: &EventFilter,
+    after: Option<(DateTime<Utc>, i64)>,
+) -> QueryBuilder<'static, Postgres> {
     let mut q = QueryBuilder::new(EVENT_SELECT);
     q.push(" WHERE true");
     if let Some([x0, y0, x1, y1]) = filter.bbox {
@@ -530,35 +530,54 @@ fn filtered(filter: &EventFilter) -> QueryBuilder<'static, Postgres> {
         q.push_bind(y1);
         q.push(", 4326)");
     }
-    match &filter.area {
-        Some((Some(column), code)) => {
-            // `column` is one of our five fixed names, never user input.
-            q.push(format!(" AND e.{column} = "));
-            q.push_bind(code.clone());
+    if let Some(area) = &filter.area {
+        match chain_column(area.level) {
+            Some(column) => {
+                // `column` is one of our five fixed names, never user input.
+                q.push(format!(" AND e.{column} = "));
+                q.push_bind(area.code.clone());
+            }
+            None => {
+                q.push(" AND e.district_code IS NOT NULL");
+            }
         }
-        Some((None, _)) => {
-            q.push(" AND e.assigned");
-        }
-        None => {}
     }
+    let codes = |v: Vec<&'static str>| v.into_iter().map(String::from).collect::<Vec<_>>();
     for (column, values) in [
-        ("category", &filter.categories),
-        ("status", &filter.statuses),
-        ("source", &filter.sources),
+        (
+            "category",
+            codes(filter.categories.iter().map(|c| c.code()).collect()),
+        ),
+        (
+            "status",
+            codes(filter.statuses.iter().map(|c| c.code()).collect()),
+        ),
+        (
+            "source",
+            codes(filter.sources.iter().map(|c| c.code()).collect()),
+        ),
     ] {
         if !values.is_empty() {
             q.push(format!(" AND e.{column} = ANY("));
-            q.push_bind(values.clone());
+            q.push_bind(values);
             q.push(")");
         }
     }
+    // Out-of-range instants (beyond year 262143) cannot be in the table: clamp to its ends.
+    let instant = |t: i64| {
+        DateTime::from_timestamp_micros(t).unwrap_or(if t < 0 {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        })
+    };
     if let Some(from) = filter.from {
         q.push(" AND e.reported_at >= ");
-        q.push_bind(from);
+        q.push_bind(instant(from));
     }
     if let Some(to) = filter.to {
         q.push(" AND e.reported_at < ");
-        q.push_bind(to);
+        q.push_bind(instant(to));
     }
     if filter.overdue {
         q.push(" AND e.status NOT IN ('closed', 'rejected') AND e.deadline < now()");
@@ -566,7 +585,7 @@ fn filtered(filter: &EventFilter) -> QueryBuilder<'static, Postgres> {
     if filter.unassigned {
         q.push(" AND NOT e.assigned");
     }
-    if let Some((at, id)) = filter.after {
+    if let Some((at, id)) = after {
         q.push(" AND (e.reported_at, e.id) < (");
         q.push_bind(at);
         q.push(", ");
@@ -577,17 +596,18 @@ fn filtered(filter: &EventFilter) -> QueryBuilder<'static, Postgres> {
     q
 }
 
-/// One page of events matching `filter`, newest first: at most `limit` rows.
+/// One page of events matching `filter` older than `after`, newest first: at most `limit` rows.
 pub async fn list_events(
-    conn: &mut PgConnection,
+    store: &Store,
     filter: &EventFilter,
+    after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> Result<Vec<EventRow>, StoreError> {
-    let mut q = filtered(filter);
+    let mut q = filtered(filter, after);
     q.push(" LIMIT ");
     q.push_bind(limit);
     q.build_query_as::<EventRow>()
-        .fetch_all(conn)
+        .fetch_all(&store.pool)
         .await
         .op("listing events")
 }
@@ -595,12 +615,13 @@ pub async fn list_events(
 /// Every event matching `filter`, newest first, sent row by row into `tx` (the CSV export);
 /// stops early when the receiver is dropped (the client went away).
 pub async fn stream_events(
-    conn: &mut PgConnection,
+    store: &Store,
     filter: &EventFilter,
     tx: tokio::sync::mpsc::Sender<EventRow>,
 ) -> Result<(), StoreError> {
-    let mut q = filtered(filter);
-    let mut rows = q.build_query_as::<EventRow>().fetch(conn);
+    let mut conn = store.pool.acquire().await.op("connecting for the export")?;
+    let mut q = filtered(filter, None);
+    let mut rows = q.build_query_as::<EventRow>().fetch(&mut *conn);
     while let Some(row) = rows.try_next().await.op("streaming events")? {
         if tx.send(row).await.is_err() {
             break;

@@ -7,13 +7,13 @@
 //! each test that needs its own data.
 #![allow(dead_code)]
 
+use onemap::api::WebConfig;
 use onemap::app::{App, AppConfig};
 use onemap::events::analytics::EventAnalytics;
 use onemap::index::AssignIndex;
 use onemap::store::Store;
 use onemap::store::cluster::PrivateCluster;
 use onemap::tiles::TileService;
-use onemap::api::WebConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

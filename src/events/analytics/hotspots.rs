@@ -11,16 +11,13 @@
 //! all points of one cell are within eps of each other, so a cell holding ≥ minPts points is
 //! all core, and the core points of one cell are one cluster without distance tests.
 
-use super::filter::{self, format_time};
+use super::filter::{Filter, Window};
 use super::view::ViewSnapshot;
-use super::{EventAnalytics, not_ready};
-use crate::api::AppState;
-use crate::api::error::{ApiError, Params};
 use crate::events::model::{Category, Source, Status};
-use axum::Json;
-use axum::extract::State;
+use crate::index::Assignment;
+use crate::time::format_time;
 use rayon::prelude::*;
-use serde_json::{Value, json};
+use serde::Serialize;
 use std::collections::HashMap;
 
 pub const EARTH_RADIUS_M: f64 = 6_378_137.0;
@@ -231,7 +228,7 @@ struct Member {
 }
 
 pub struct Query {
-    pub filter: filter::Filter,
+    pub filter: Filter,
     pub radius_m: f64,
     pub min_count: usize,
 }
@@ -290,31 +287,77 @@ fn clusters(view: &ViewSnapshot, q: &Query) -> (Vec<Cluster>, f64) {
     (out, ref_lat)
 }
 
-/// `GET /api/hotspots?category=&source=&status=&area=&from=&to=&radius=&min_count=&limit=&members=`
-pub async fn hotspots(State(state): State<AppState>, p: Params) -> Result<Json<Value>, ApiError> {
-    let a: &EventAnalytics = &state.analytics;
-    if !a.is_loaded() {
-        return Err(not_ready());
-    }
-    let view = a.snapshot();
-    let names = a.names();
-    let filter = filter::parse(&p, &view.codes, &names, Some("area"), true)?;
-    let radius_m = p.number_in("radius", 1.0..=5000.0, 100.0)?;
-    let min_count = p.integer_in("min_count", 2..=100_000, 5)? as usize;
-    let limit = p.integer_in("limit", 1..=1000, 20)? as usize;
-    let with_members = p.flag("members")?;
-    let q = Query {
-        filter,
-        radius_m,
-        min_count,
-    };
+/// `/api/hotspots`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HotspotsAnswer {
+    pub window: Window,
+    pub radius_m: f64,
+    pub min_count: usize,
+    pub projection: Projection,
+    /// Clusters found (before `limit`).
+    pub clusters: usize,
+    pub cluster_ms: f64,
+    pub hotspots: Vec<Hotspot>,
+}
+
+/// The projection the clusters were computed in.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Projection {
+    pub ref_lat: f64,
+    pub earth_radius_m: f64,
+}
+
+/// A code with its zh-CN name and a count.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeCount {
+    pub code: Option<&'static str>,
+    pub name: Option<&'static str>,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LonLat {
+    pub lon: f64,
+    pub lat: f64,
+}
+
+/// One hotspot.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hotspot {
+    pub category: Option<&'static str>,
+    pub category_name: Option<&'static str>,
+    pub count: usize,
+    pub open: usize,
+    /// The centroid (rounded to 1e-6°).
+    pub center: LonLat,
+    /// The farthest member from the centre, metres.
+    pub spread_m: f64,
+    pub categories: Vec<CodeCount>,
+    pub sources: Vec<CodeCount>,
+    pub statuses_open: usize,
+    pub closed: usize,
+    pub first_reported_at: Option<String>,
+    pub last_reported_at: Option<String>,
+    /// The assignment index's answer at the centre.
+    pub area: Assignment,
+    /// The 10 most recent members.
+    pub sample_ids: Vec<i64>,
+    /// Every member, ascending (with `members=true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<i64>>,
+}
+
+/// The `limit` largest hotspots of the events passing `q.filter` in `view`, each described
+/// (its area from `index`; all member ids when `with_members`).
+pub fn hotspots(
+    view: &ViewSnapshot,
+    q: &Query,
+    limit: usize,
+    with_members: bool,
+    index: &crate::index::Snapshot,
+) -> HotspotsAnswer {
     let started = std::time::Instant::now();
-    let (mut found, ref_lat, q) = tokio::task::spawn_blocking(move || {
-        let (c, r) = clusters(&view, &q);
-        (c, r, q)
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let (mut found, ref_lat) = clusters(view, q);
     let cluster_ms = started.elapsed().as_secs_f64() * 1000.0;
     let total = found.len();
     found.sort_by(|a, b| {
@@ -325,23 +368,24 @@ pub async fn hotspots(State(state): State<AppState>, p: Params) -> Result<Json<V
             .then(a.members[0].id.cmp(&b.members[0].id))
     });
     found.truncate(limit);
-    let index = state.index.snapshot();
-    let out: Vec<Value> = found
-        .iter()
-        .map(|c| describe(c, ref_lat, &index, with_members))
-        .collect();
-    Ok(Json(json!({
-        "window": q.filter.window_json(),
-        "radius_m": radius_m,
-        "min_count": min_count,
-        "projection": { "ref_lat": ref_lat, "earth_radius_m": EARTH_RADIUS_M },
-        "clusters": total,
-        "cluster_ms": (cluster_ms * 100.0).round() / 100.0,
-        "hotspots": out,
-    })))
+    HotspotsAnswer {
+        window: q.filter.window(),
+        radius_m: q.radius_m,
+        min_count: q.min_count,
+        projection: Projection {
+            ref_lat,
+            earth_radius_m: EARTH_RADIUS_M,
+        },
+        clusters: total,
+        cluster_ms: (cluster_ms * 100.0).round() / 100.0,
+        hotspots: found
+            .iter()
+            .map(|c| describe(c, ref_lat, index, with_members))
+            .collect(),
+    }
 }
 
-fn describe(c: &Cluster, ref_lat: f64, index: &crate::index::Snapshot, members: bool) -> Value {
+fn describe(c: &Cluster, ref_lat: f64, index: &crate::index::Snapshot, members: bool) -> Hotspot {
     let n = c.members.len() as f64;
     let lon = c.members.iter().map(|m| m.lon).sum::<f64>() / n;
     let lat = c.members.iter().map(|m| m.lat).sum::<f64>() / n;
@@ -372,32 +416,48 @@ fn describe(c: &Cluster, ref_lat: f64, index: &crate::index::Snapshot, members: 
     let cat = Category::ALL.get(c.category as usize);
     let mut recent: Vec<&Member> = c.members.iter().collect();
     recent.sort_by(|a, b| b.t.cmp(&a.t).then(b.id.cmp(&a.id)));
-    let sample: Vec<i64> = recent.iter().take(10).map(|m| m.id).collect();
-    let mut v = json!({
-        "category": cat.map(|c| c.code()),
-        "category_name": cat.map(|c| c.label()),
-        "count": c.members.len(),
-        "open": open,
-        "center": { "lon": (lon * 1e6).round() / 1e6, "lat": (lat * 1e6).round() / 1e6 },
-        "spread_m": (spread * 10.0).round() / 10.0,
-        "categories": [{ "code": cat.map(|c| c.code()), "name": cat.map(|c| c.label()), "count": c.members.len() }],
-        "sources": sources.iter().map(|(s, k)| {
-            let src = Source::ALL.get(*s as usize);
-            json!({ "code": src.map(|s| s.code()), "name": src.map(|s| s.label()), "count": k })
-        }).collect::<Vec<_>>(),
-        "statuses_open": open,
-        "closed": c.members.iter().filter(|m| Status::ALL.get(m.status as usize) == Some(&Status::Closed)).count(),
-        "first_reported_at": format_time(first),
-        "last_reported_at": format_time(last),
-        "area": index.assign(lon, lat, crate::index::DEFAULT_TOLERANCE_M),
-        "sample_ids": sample,
-    });
-    if members {
-        let mut ids: Vec<i64> = c.members.iter().map(|m| m.id).collect();
-        ids.sort_unstable();
-        v["ids"] = json!(ids);
+    Hotspot {
+        category: cat.map(|c| c.code()),
+        category_name: cat.map(|c| c.label()),
+        count: c.members.len(),
+        open,
+        center: LonLat {
+            lon: (lon * 1e6).round() / 1e6,
+            lat: (lat * 1e6).round() / 1e6,
+        },
+        spread_m: (spread * 10.0).round() / 10.0,
+        categories: vec![CodeCount {
+            code: cat.map(|c| c.code()),
+            name: cat.map(|c| c.label()),
+            count: c.members.len(),
+        }],
+        sources: sources
+            .iter()
+            .map(|(s, k)| {
+                let src = Source::ALL.get(*s as usize);
+                CodeCount {
+                    code: src.map(|s| s.code()),
+                    name: src.map(|s| s.label()),
+                    count: *k,
+                }
+            })
+            .collect(),
+        statuses_open: open,
+        closed: c
+            .members
+            .iter()
+            .filter(|m| Status::ALL.get(m.status as usize) == Some(&Status::Closed))
+            .count(),
+        first_reported_at: format_time(first),
+        last_reported_at: format_time(last),
+        area: index.assign(lon, lat, crate::index::DEFAULT_TOLERANCE_M),
+        sample_ids: recent.iter().take(10).map(|m| m.id).collect(),
+        ids: members.then(|| {
+            let mut ids: Vec<i64> = c.members.iter().map(|m| m.id).collect();
+            ids.sort_unstable();
+            ids
+        }),
     }
-    v
 }
 
 #[cfg(test)]

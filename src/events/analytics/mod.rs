@@ -1,10 +1,9 @@
 //! Events: analytics — the in-memory event view and what is computed from it.
 //!
 //! Owns: `EventAnalytics` (held in `AppState::analytics`): the current `ViewSnapshot` behind an
-//! `ArcSwap` and the area names used in answers; the loop that keeps the view in step with
-//! the `event` table (`run`); the event heat tile source (`tiles::EventTiles`, served by the
-//! one tile handler in `crate::api`); and the routes `/api/stats/{areas,top,trend}` and
-//! `/api/hotspots`.
+//! `ArcSwap` and the area names used in answers, kept in step as a sink of the change feed;
+//! the event heat tile source (`tiles::EventTiles`); statistics (`stats`) and hotspots
+//! (`hotspots`) computed from the view. Their HTTP is `api::stats` and `api::tiles`.
 //!
 //! Data flow: `EventAnalytics` is a sink of the change feed (`crate::feed`). On
 //! `EventsReload` (start, lost connection, TRUNCATE, a huge burst) every event is streamed into
@@ -20,15 +19,11 @@ pub mod stats;
 pub mod tiles;
 pub mod view;
 
-use crate::api::AppState;
-use crate::api::error::ApiError;
 use crate::feed::{Change, ChangeSink, EventDelta, SinkError};
 use crate::model::Level;
 use crate::store::areas::AreaShape;
 use crate::store::{Store, StoreError, event_view};
 use arc_swap::ArcSwap;
-use axum::Router;
-use axum::routing::get;
 use futures_util::future::BoxFuture;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -52,10 +47,18 @@ pub struct EventAnalytics {
     names_loaded: AtomicBool,
 }
 
-pub(crate) fn not_ready() -> ApiError {
-    ApiError::unavailable(
-        "事件数据正在加载，请稍后重试 (the event view is still loading; retry shortly)",
-    )
+/// The view has not been loaded yet (answered 503: retry shortly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("事件数据正在加载，请稍后重试 (the event view is still loading; retry shortly)")]
+pub struct NotReady;
+
+/// The view in force, once it has been loaded.
+pub fn ready(a: &EventAnalytics) -> Result<Arc<ViewSnapshot>, NotReady> {
+    if a.is_loaded() {
+        Ok(a.snapshot())
+    } else {
+        Err(NotReady)
+    }
 }
 
 impl EventAnalytics {
@@ -195,13 +198,4 @@ impl ChangeSink for EventAnalytics {
             Ok(())
         })
     }
-}
-
-/// Routes under /api/stats and /api/hotspots.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/stats/areas", get(stats::areas))
-        .route("/api/stats/top", get(stats::top))
-        .route("/api/stats/trend", get(stats::trend))
-        .route("/api/hotspots", get(hotspots::hotspots))
 }

@@ -5,17 +5,15 @@
 //! closed/rejected; overdue = open and `deadline < now`; closure rate = closed / all;
 //! handling time = `closed_at - reported_at` over closed events that have `closed_at`.
 
-use super::filter::{self, Filter, day_start, format_day, local_day};
+use super::AreaName;
+use super::filter::{Filter, Window};
 use super::view::{AREA_LEVELS, NONE, ViewSnapshot, area_column, closed_idx, status_open};
-use super::{EventAnalytics, not_ready};
-use crate::api::AppState;
-use crate::api::error::{ApiError, Params};
+use crate::events::filter::FilterError;
 use crate::events::model::Category;
 use crate::model::Level;
-use axum::Json;
-use axum::extract::State;
+use crate::time::{day_start, format_day, format_time, local_day};
 use serde::Serialize;
-use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// Counters of one group of events.
 #[derive(Debug, Clone, Copy, Default)]
@@ -112,118 +110,98 @@ pub fn by_area(view: &ViewSnapshot, f: &Filter, column: usize, now: i64) -> (Vec
     (accs, none)
 }
 
-fn parse_level(p: &Params, default: Level) -> Result<Level, ApiError> {
-    let level = match p.get("level") {
-        None => default,
-        Some(s) => s.trim().parse::<Level>().map_err(|_| bad_level(s))?,
-    };
-    area_column(level).ok_or_else(|| bad_level(level.as_str()))?;
-    if level == Level::Unit {
-        return Err(bad_level("unit"));
-    }
-    Ok(level)
+/// `/api/stats/areas`: per area at one level.
+#[derive(Debug, Clone, Serialize)]
+pub struct AreasAnswer {
+    pub level: Level,
+    /// The `parent` parameter as given.
+    pub parent: Option<String>,
+    pub window: Window,
+    pub total: AreaStats,
+    /// Events with no area at this level (counted in `total`).
+    pub unassigned: u64,
+    /// Areas with at least one event, by code.
+    pub areas: Vec<AreaStats>,
 }
 
-fn bad_level(s: &str) -> ApiError {
-    ApiError::bad_request(
-        "invalid_level",
-        format!(
-            "参数 level 应为 district、town、village 或 grid，收到 '{}' (level must be district, town, village or grid)",
-            s.chars().take(40).collect::<String>()
-        ),
-    )
-}
-
-fn ready(a: &EventAnalytics) -> Result<std::sync::Arc<ViewSnapshot>, ApiError> {
-    if !a.is_loaded() {
-        return Err(not_ready());
-    }
-    Ok(a.snapshot())
-}
-
-/// `GET /api/stats/areas?level=&parent=&category=&source=&from=&to=`
-pub async fn areas(State(state): State<AppState>, p: Params) -> Result<Json<Value>, ApiError> {
-    let a = &state.analytics;
-    let view = ready(a)?;
-    let names = a.names();
-    let level = parse_level(&p, Level::Village)?;
-    let f = filter::parse(&p, &view.codes, &names, Some("parent"), true)?;
+/// Figures per area at `level` (a level with a chain column) of the events passing `f`.
+pub fn areas(
+    view: &ViewSnapshot,
+    names: &HashMap<String, AreaName>,
+    f: &Filter,
+    level: Level,
+    parent: Option<String>,
+    now: i64,
+) -> AreasAnswer {
     let column = area_column(level).unwrap_or(2);
-    let now = filter::now_us();
-    let (accs, none, f) = tokio::task::spawn_blocking(move || {
-        let (accs, none) = by_area(&view, &f, column, now);
-        let rows: Vec<(String, Acc)> = accs
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.count > 0)
-            .map(|(id, a)| (view.codes.code(id as u32).to_string(), *a))
-            .collect();
-        (rows, none, f)
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let (accs, none) = by_area(view, f, column, now);
     let mut total = none;
     let mut out: Vec<AreaStats> = accs
         .iter()
-        .map(|(code, acc)| {
+        .enumerate()
+        .filter(|(_, a)| a.count > 0)
+        .map(|(id, acc)| {
             total.merge(acc);
+            let code = view.codes.code(id as u32);
             area_stats(code, names.get(code).map(|n| n.name.clone()), acc)
         })
         .collect();
     out.sort_by(|a, b| a.code.cmp(&b.code));
-    Ok(Json(json!({
-        "level": level,
-        "parent": p.get("parent"),
-        "window": f.window_json(),
-        "total": area_stats("", None, &total),
-        "unassigned": none.count,
-        "areas": out,
-    })))
+    AreasAnswer {
+        level,
+        parent,
+        window: f.window(),
+        total: area_stats("", None, &total),
+        unassigned: none.count,
+        areas: out,
+    }
 }
 
-/// `GET /api/stats/top?level=&category=&source=&area=&from=&to=&limit=`
-pub async fn top(State(state): State<AppState>, p: Params) -> Result<Json<Value>, ApiError> {
-    let a = &state.analytics;
-    let view = ready(a)?;
-    let names = a.names();
-    let level = parse_level(&p, Level::Village)?;
-    let limit = p.integer_in("limit", 1..=1000, 10)? as usize;
-    let f = filter::parse(&p, &view.codes, &names, Some("area"), true)?;
+/// `/api/stats/top`: the areas and categories with the most events.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopAnswer {
+    pub level: Level,
+    pub window: Window,
+    pub total: u64,
+    pub areas: Vec<AreaStats>,
+    /// `code` and `name` are the category's code and zh-CN label.
+    pub categories: Vec<AreaStats>,
+}
+
+/// The `limit` areas at `level` and the `limit` categories with the most events passing `f`.
+pub fn top(
+    view: &ViewSnapshot,
+    names: &HashMap<String, AreaName>,
+    f: &Filter,
+    level: Level,
+    limit: usize,
+    now: i64,
+) -> TopAnswer {
     let column = area_column(level).unwrap_or(2);
-    let now = filter::now_us();
-    let (areas, cats, total, f) = tokio::task::spawn_blocking(move || {
-        let closed = closed_idx();
-        let mut accs = vec![Acc::default(); view.codes.len()];
-        let mut cats = vec![Acc::default(); Category::ALL.len()];
-        let mut total = Acc::default();
-        view.scan(f.from, f.to, |c, i| {
-            if f.matches(c, i) {
-                total.add(c, i, now, closed);
-                let id = c.area[column][i];
-                if id != NONE {
-                    accs[id as usize].add(c, i, now, closed);
-                }
-                if let Some(a) = cats.get_mut(c.category[i] as usize) {
-                    a.add(c, i, now, closed);
-                }
+    let closed = closed_idx();
+    let mut accs = vec![Acc::default(); view.codes.len()];
+    let mut cats = vec![Acc::default(); Category::ALL.len()];
+    let mut total = Acc::default();
+    view.scan(f.from, f.to, |c, i| {
+        if f.matches(c, i) {
+            total.add(c, i, now, closed);
+            let id = c.area[column][i];
+            if id != NONE {
+                accs[id as usize].add(c, i, now, closed);
             }
-        });
-        let mut areas: Vec<(String, Acc)> = accs
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.count > 0)
-            .map(|(id, a)| (view.codes.code(id as u32).to_string(), *a))
-            .collect();
-        areas.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(&b.0)));
-        areas.truncate(limit);
-        (areas, cats, total, f)
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    let top_areas: Vec<AreaStats> = areas
+            if let Some(a) = cats.get_mut(c.category[i] as usize) {
+                a.add(c, i, now, closed);
+            }
+        }
+    });
+    let mut areas: Vec<(&str, Acc)> = accs
         .iter()
-        .map(|(code, acc)| area_stats(code, names.get(code).map(|n| n.name.clone()), acc))
+        .enumerate()
+        .filter(|(_, a)| a.count > 0)
+        .map(|(id, a)| (view.codes.code(id as u32), *a))
         .collect();
+    areas.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
+    areas.truncate(limit);
     let mut top_cats: Vec<(Category, Acc)> = Category::ALL
         .iter()
         .zip(cats)
@@ -232,98 +210,111 @@ pub async fn top(State(state): State<AppState>, p: Params) -> Result<Json<Value>
         .collect();
     top_cats.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(&b.0)));
     top_cats.truncate(limit);
-    let top_cats: Vec<Value> = top_cats
-        .iter()
-        .map(|(c, a)| {
-            let s = area_stats(c.code(), Some(c.label().to_string()), a);
-            json!({
-                "code": c.code(), "name": c.label(), "count": s.count, "open": s.open,
-                "closed": s.closed, "closure_rate": s.closure_rate, "overdue": s.overdue,
-                "avg_handling_hours": s.avg_handling_hours,
-            })
-        })
-        .collect();
-    Ok(Json(json!({
-        "level": level,
-        "window": f.window_json(),
-        "total": total.count,
-        "areas": top_areas,
-        "categories": top_cats,
-    })))
+    TopAnswer {
+        level,
+        window: f.window(),
+        total: total.count,
+        areas: areas
+            .iter()
+            .map(|(code, acc)| area_stats(code, names.get(*code).map(|n| n.name.clone()), acc))
+            .collect(),
+        categories: top_cats
+            .iter()
+            .map(|(c, a)| area_stats(c.code(), Some(c.label().to_string()), a))
+            .collect(),
+    }
 }
 
-/// `GET /api/stats/trend?interval=day|week&category=&source=&area=&from=&to=`
-pub async fn trend(State(state): State<AppState>, p: Params) -> Result<Json<Value>, ApiError> {
-    let a = &state.analytics;
-    let view = ready(a)?;
-    let names = a.names();
-    let week = match p.get("interval").map(str::trim) {
-        None | Some("day") => false,
-        Some("week") => true,
-        Some(s) => {
-            return Err(ApiError::bad_request(
-                "invalid_interval",
-                format!(
-                    "参数 interval 应为 day 或 week，收到 '{}' (interval must be day or week)",
-                    s.chars().take(40).collect::<String>()
-                ),
-            ));
-        }
-    };
-    let f = filter::parse(&p, &view.codes, &names, Some("area"), true)?;
-    let now = filter::now_us();
-    // Buckets run from the window's start to its end, or to today when it is open.
+/// Buckets of a trend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interval {
+    /// Beijing days.
+    Day,
+    /// Weeks starting on Monday (Beijing days).
+    Week,
+}
+
+/// One bucket of a trend.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bucket {
+    /// The bucket's first day, `YYYY-MM-DD`.
+    pub start: String,
+    /// Its local midnight, RFC 3339 +08:00.
+    pub start_time: Option<String>,
+    pub count: u64,
+    /// Events reported in the bucket that are closed now.
+    pub closed: u64,
+}
+
+/// `/api/stats/trend`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrendAnswer {
+    pub interval: Interval,
+    pub timezone: &'static str,
+    pub window: Window,
+    pub total: u64,
+    pub buckets: Vec<Bucket>,
+}
+
+/// The most buckets a trend may have (the window may touch one more, partly).
+pub const MAX_BUCKETS: i64 = 5000;
+
+/// Events passing `f` per bucket, from the window's start to its end (to today when open),
+/// empty buckets included.
+pub fn trend(
+    view: &ViewSnapshot,
+    f: &Filter,
+    interval: Interval,
+    now: i64,
+) -> Result<TrendAnswer, FilterError> {
+    let week = interval == Interval::Week;
     let last_t = if f.to == i64::MAX { now } else { f.to - 1 };
     let first_day = local_day(f.from);
     let last_day = local_day(last_t.max(f.from));
     // Weeks start on Monday; 1970-01-01 was a Thursday.
     let bucket_of = move |day: i64| if week { (day + 3).div_euclid(7) } else { day };
     let (b0, b1) = (bucket_of(first_day), bucket_of(last_day));
-    if b1 - b0 > 5000 {
-        return Err(ApiError::bad_request(
+    if b1 - b0 > MAX_BUCKETS {
+        return Err(FilterError::bad(
             "window_too_long",
-            "时间范围内的分桶过多（最多 5000 个） (too many buckets in the window; at most 5000)",
+            "时间范围内的分桶过多（最多 5000 个），请缩短 from 到 to 的范围或用 interval=week (too many buckets in the window; at most 5000)",
         ));
     }
-    let (counts, f) = tokio::task::spawn_blocking(move || {
-        let closed = closed_idx();
-        let mut counts = vec![(0u64, 0u64); (b1 - b0 + 1) as usize];
-        view.scan(f.from, f.to, |c, i| {
-            if f.matches(c, i) {
-                let b = bucket_of(local_day(c.t[i])) - b0;
-                if let Some(slot) = counts.get_mut(b as usize) {
-                    slot.0 += 1;
-                    if c.status[i] == closed {
-                        slot.1 += 1;
-                    }
+    let closed = closed_idx();
+    let mut counts = vec![(0u64, 0u64); (b1 - b0 + 1) as usize];
+    view.scan(f.from, f.to, |c, i| {
+        if f.matches(c, i) {
+            let b = bucket_of(local_day(c.t[i])) - b0;
+            if let Some(slot) = counts.get_mut(b as usize) {
+                slot.0 += 1;
+                if c.status[i] == closed {
+                    slot.1 += 1;
                 }
             }
-        });
-        (counts, f)
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    let buckets: Vec<Value> = counts
+        }
+    });
+    let buckets: Vec<Bucket> = counts
         .iter()
         .enumerate()
-        .map(|(k, (n, closed))| {
+        .map(|(k, &(count, closed))| {
             let b = b0 + k as i64;
             let start_day = if week { b * 7 - 3 } else { b };
-            json!({
-                "start": format_day(start_day),
-                "start_time": filter::format_time(day_start(start_day)),
-                "count": n,
-                "closed": closed,
-            })
+            Bucket {
+                start: format_day(start_day),
+                start_time: format_time(day_start(start_day)),
+                count,
+                closed,
+            }
         })
         .collect();
-    Ok(Json(json!({
-        "interval": if week { "week" } else { "day" },
-        "timezone": "Asia/Shanghai",
-        "window": f.window_json(),
-        "total": counts.iter().map(|c| c.0).sum::<u64>(),
-        "buckets": buckets,
-    })))
+    Ok(TrendAnswer {
+        interval,
+        timezone: "Asia/Shanghai",
+        window: f.window(),
+        total: counts.iter().map(|c| c.0).sum(),
+        buckets,
+    })
 }
 
 /// The levels statistics can be grouped by.

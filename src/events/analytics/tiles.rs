@@ -16,10 +16,11 @@
 //! a tile is cached under the generation of the snapshot it was rendered from, so a tile is
 //! never served from before a change (old entries age out of the shared cache's LRU).
 
+use super::AreaName;
 use super::EventAnalytics;
 use super::filter::{self, Filter};
-use super::AreaName;
 use super::view::ViewSnapshot;
+use crate::events::filter::FilterErrorKind;
 use crate::events::model::{Category, Source, Status};
 use crate::index::AssignIndex;
 use crate::tiles::source::{
@@ -212,27 +213,22 @@ pub fn render(view: &ViewSnapshot, f: &Filter, tile: TileId) -> Vec<u8> {
     layer.encode()
 }
 
-/// The event filter of a tile query, parsed against `view` and the area `names`.
-// MERGE: filter — the one place that still goes through the API's `Params` and `ApiError`
-// (today's `filter::parse`); the lead replaces this body with the domain event filter.
+/// The event filter of a tile query (the one event filter, analytics dialect), compiled
+/// against `view` and the area `names`.
 fn event_filter(
     query: &HashMap<String, String>,
     view: &ViewSnapshot,
     names: &HashMap<String, AreaName>,
 ) -> Result<Filter, SourceError> {
-    let params = crate::api::error::Params(query.clone());
-    filter::parse(&params, &view.codes, names, Some("area"), true).map_err(|e| {
-        let crate::api::error::ApiError {
-            status,
-            code,
-            message,
-            ..
-        } = e;
-        if status.as_u16() == 404 {
-            SourceError::NotFound { code, message }
-        } else {
-            SourceError::Invalid { code, message }
-        }
+    filter::parse_query(query, view, names).map_err(|e| match e.kind {
+        FilterErrorKind::NotFound => SourceError::NotFound {
+            code: e.code,
+            message: e.message,
+        },
+        FilterErrorKind::BadRequest => SourceError::Invalid {
+            code: e.code,
+            message: e.message,
+        },
     })
 }
 

@@ -5,6 +5,7 @@
 pub mod areas;
 pub mod changes;
 pub mod cluster;
+pub mod demo_events;
 pub mod edit;
 pub mod event_reports;
 pub mod event_view;

@@ -6,7 +6,7 @@
 //! per-zoom geometry, MVT encoding and invalidation from area changes. `TileService` holds the
 //! area geometry (in `AppState`, a sink of the change feed `crate::feed`) and
 //! gives one `TileSource` per `Layer` (`TileService::sources`). No HTTP here: the handler is
-//! `crate::api::tiles`.
+//! `api/tiles.rs`.
 //!
 //! Data flow: the feed's `AreasLoaded` (every area, read once for all views) builds the
 //! `Model` off the async runtime; until then the area sources are not ready (503). Each

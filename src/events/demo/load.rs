@@ -1,11 +1,11 @@
-//! Loading demo events into PostgreSQL: assigned with the index, written with COPY in one
-//! transaction (events, then their transition log).
+//! Loading demo events into PostgreSQL: assigned with the index, written as COPY rows in one
+//! transaction (events, then their transition log; the SQL is `store::demo_events`).
 
 use super::generate::DemoEvent;
 use super::text;
 use crate::events::model::{Category, Status};
 use crate::index::Snapshot;
-use crate::store::{Op, Store, StoreError};
+use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -15,13 +15,9 @@ use std::fmt::Write;
 pub async fn category_settings(
     store: &Store,
 ) -> Result<HashMap<Category, (f64, f64, f64)>, StoreError> {
-    let rows: Vec<(String, i32, f32, f32)> = sqlx::query_as(
-        "SELECT code, deadline_hours, repeat_radius_m, repeat_window_h FROM event_category",
-    )
-    .fetch_all(&store.pool)
-    .await
-    .op("reading event categories")?;
-    Ok(rows
+    Ok(store
+        .category_settings()
+        .await?
         .into_iter()
         .filter_map(|(c, d, r, w)| Some((Category::parse(&c)?, (d as f64, r as f64, w as f64))))
         .collect())
@@ -29,10 +25,7 @@ pub async fn category_settings(
 
 /// How many events the table holds.
 pub async fn event_count(store: &Store) -> Result<i64, StoreError> {
-    sqlx::query_scalar("SELECT count(*) FROM event")
-        .fetch_one(&store.pool)
-        .await
-        .op("counting events")
+    store.event_count().await
 }
 
 /// Why a load failed; nothing was written.
@@ -68,36 +61,12 @@ pub async fn load(
     replace: bool,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Loaded, LoadError> {
-    let mut tx = store.pool.begin().await.op("starting the load")?;
-    if replace {
-        sqlx::query("TRUNCATE event_transition, event_request, event RESTART IDENTITY")
-            .execute(&mut *tx)
-            .await
-            .op("emptying the event tables")?;
-    }
-    // Ids are taken in COPY order from the identity sequence; with the table locked nobody
-    // else takes one, so row i gets first_id + i (checked below), which lets the rows refer
-    // to each other (duplicate_of) and the transitions refer to their events.
-    sqlx::query("LOCK TABLE event IN EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await
-        .op("locking the event table")?;
-    let first_id: i64 = sqlx::query_scalar(
-        "SELECT setval(pg_get_serial_sequence('event', 'id'), coalesce(max(id), 0) + 1, false) FROM event",
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .op("reserving event ids")?;
-
-    let mut copy = tx
-        .copy_in_raw(
-            "COPY event (category, subcategory, source, priority, description, reporter, geom, \
-             reported_at, received_at, assigned, unit_code, grid_code, village_code, town_code, \
-             district_code, nearest_grid_code, nearest_grid_m, status, deadline, resolved_at, \
-             closed_at, duplicate_of, repeat_count, updated_at) FROM STDIN",
-        )
-        .await
-        .op("starting COPY of events")?;
+    // Ids are taken in COPY order with the table locked, so row i gets first_id + i (checked
+    // below), which lets the rows refer to each other (duplicate_of) and the transitions
+    // refer to their events.
+    let mut load = store.begin_event_load(replace).await?;
+    let first_id = load.first_id;
+    let mut copy = load.copy_events().await?;
     let mut buf = String::with_capacity(1 << 21);
     let mut unassigned = 0u64;
     let code = |a: &Option<crate::model::AreaRef>| {
@@ -163,34 +132,24 @@ pub async fn load(
             ts(updated),
         );
         if buf.len() > (1 << 21) {
-            copy.send(buf.as_bytes()).await.op("sending events")?;
+            copy.send(buf.as_bytes()).await?;
             buf.clear();
             progress(i as u64 + 1);
         }
     }
-    copy.send(buf.as_bytes()).await.op("sending events")?;
-    copy.finish().await.op("finishing COPY of events")?;
+    copy.send(buf.as_bytes()).await?;
+    copy.finish().await?;
     buf.clear();
 
     let n = events.len() as i64;
-    let (lo, hi, count): (Option<i64>, Option<i64>, i64) =
-        sqlx::query_as("SELECT min(id), max(id), count(*) FROM event WHERE id >= $1")
-            .bind(first_id)
-            .fetch_one(&mut *tx)
-            .await
-            .op("checking event ids")?;
+    let (lo, hi, count) = load.copied_ids().await?;
     if n > 0 && (lo != Some(first_id) || hi != Some(first_id + n - 1) || count != n) {
         return Err(LoadError::IdsOutOfOrder(format!(
             "{lo:?}..{hi:?}, {count} rows for {n}"
         )));
     }
 
-    let mut copy = tx
-        .copy_in_raw(
-            "COPY event_transition (event_id, from_status, to_status, actor, at) FROM STDIN",
-        )
-        .await
-        .op("starting COPY of transitions")?;
+    let mut copy = load.copy_transitions().await?;
     let mut transitions = 0u64;
     for (i, e) in events.iter().enumerate() {
         let id = first_id + i as i64;
@@ -214,20 +173,14 @@ pub async fn load(
         }
         transitions += 1 + e.steps.len() as u64;
         if buf.len() > (1 << 21) {
-            copy.send(buf.as_bytes()).await.op("sending transitions")?;
+            copy.send(buf.as_bytes()).await?;
             buf.clear();
             progress(events.len() as u64 + i as u64 + 1);
         }
     }
-    copy.send(buf.as_bytes()).await.op("sending transitions")?;
-    copy.finish().await.op("finishing COPY of transitions")?;
-    tx.commit().await.op("committing the events")?;
-    for t in ["event", "event_transition"] {
-        sqlx::query(&format!("ANALYZE {t}"))
-            .execute(&store.pool)
-            .await
-            .op("analyzing")?;
-    }
+    copy.send(buf.as_bytes()).await?;
+    copy.finish().await?;
+    load.commit(store).await?;
     Ok(Loaded {
         events: events.len() as u64,
         transitions,

@@ -25,6 +25,11 @@ async fn main() -> anyhow::Result<()> {
     let db = std::env::var("DATABASE_URL")?;
     let bin = std::env::var("ONEMAP_BIN").unwrap_or_else(|_| "target/release/onemap".into());
     let store = onemap::store::Store::connect(&db, 4).await?;
+    // SQL of the benchmark itself (the PostGIS side, setup): its own pool of the same size.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&db)
+        .await?;
     store.migrate().await?;
     if store.area_count().await? == 0 {
         eprintln!("loading the demo city…");
@@ -66,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
 
     let bbox: Vec<f64> =
         sqlx::query_scalar("SELECT area_bbox(ST_Extent(geom)::geometry) FROM area WHERE level = 5")
-            .fetch_one(&store.pool)
+            .fetch_one(&pool)
             .await?;
     let mut rng = ChaCha8Rng::seed_from_u64(2026);
     let pts: Vec<(f64, f64)> = (0..100_000)
@@ -103,7 +108,7 @@ async fn main() -> anyhow::Result<()> {
     let _ = child.wait();
 
     // 2. PostGIS set-based join.
-    let mut conn = store.pool.acquire().await?;
+    let mut conn = pool.acquire().await?;
     sqlx::query("CREATE TEMP TABLE bench_pts (i int PRIMARY KEY, geom geometry(Point, 4326))")
         .execute(&mut *conn)
         .await?;

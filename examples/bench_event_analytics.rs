@@ -123,6 +123,11 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
     let store = onemap::store::Store::connect(&db, 4).await?;
+    // SQL of the benchmark itself (the PostGIS side, setup): its own pool of the same size.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&db)
+        .await?;
     store.migrate().await?;
     if store.area_count().await? == 0 {
         eprintln!("loading the demo city…");
@@ -132,7 +137,7 @@ async fn main() -> anyhow::Result<()> {
         store.replace_all_areas(&city.areas, &|_| {}).await?;
     }
     let have: i64 = sqlx::query_scalar("SELECT count(*) FROM event")
-        .fetch_one(&store.pool)
+        .fetch_one(&pool)
         .await?;
     let mut source = "existing rows".to_string();
     if have < want {
@@ -141,7 +146,7 @@ async fn main() -> anyhow::Result<()> {
             want - have
         );
         let t = Instant::now();
-        let mut conn = store.pool.acquire().await?;
+        let mut conn = pool.acquire().await?;
         sqlx::query("SELECT setseed(0.2026)")
             .execute(&mut *conn)
             .await?;
@@ -157,11 +162,11 @@ async fn main() -> anyhow::Result<()> {
         source = "SQL generate_series fill (365 days)".into();
     }
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM event")
-        .fetch_one(&store.pool)
+        .fetch_one(&pool)
         .await?;
     let span: (String, String) =
         sqlx::query_as("SELECT min(reported_at)::text, max(reported_at)::text FROM event")
-            .fetch_one(&store.pool)
+            .fetch_one(&pool)
             .await?;
 
     // The server, in its own process.
@@ -204,15 +209,15 @@ async fn main() -> anyhow::Result<()> {
     let from30: String = sqlx::query_scalar(
         "SELECT (((now() AT TIME ZONE 'Asia/Shanghai')::date - 29)::timestamp AT TIME ZONE 'Asia/Shanghai')::text",
     )
-    .fetch_one(&store.pool)
+    .fetch_one(&pool)
     .await?;
     let from365: String = sqlx::query_scalar("SELECT (now() - interval '365 days')::text")
-        .fetch_one(&store.pool)
+        .fetch_one(&pool)
         .await?;
     let in_window: i64 =
         sqlx::query_scalar("SELECT count(*) FROM event WHERE reported_at >= $1::timestamptz")
             .bind(&from30)
-            .fetch_one(&store.pool)
+            .fetch_one(&pool)
             .await?;
     let mut table = Table(vec![
         "| answer | method | p50 ms | p99 ms | runs | note |".into(),
@@ -241,7 +246,7 @@ async fn main() -> anyhow::Result<()> {
         ),
     );
     let (v, rows) = time(15, |_| {
-        let pool = store.pool.clone();
+        let pool = pool.clone();
         let from = from30.clone();
         async move {
             Ok(sqlx::query(SQL_STATS)
@@ -262,7 +267,7 @@ async fn main() -> anyhow::Result<()> {
     // Event tiles at z10 over the city.
     let bbox: Vec<f64> =
         sqlx::query_scalar("SELECT area_bbox(ST_Extent(geom)::geometry) FROM area WHERE level = 1")
-            .fetch_one(&store.pool)
+            .fetch_one(&pool)
             .await?;
     let z = 10u8;
     use onemap::tiles::tile_id::{TileId, tiles_covering, to_mercator};
@@ -311,7 +316,7 @@ async fn main() -> anyhow::Result<()> {
     ] {
         let (v, _) = time(tiles.len() * 2, |i| {
             let t = tiles[i % tiles.len()];
-            let pool = store.pool.clone();
+            let pool = pool.clone();
             let from = from30.clone();
             async move {
                 let b: Option<Vec<u8>> = sqlx::query_scalar(sql)
@@ -334,7 +339,7 @@ async fn main() -> anyhow::Result<()> {
         "SELECT count(*) FROM event WHERE category = 'dispute' AND reported_at >= $1::timestamptz",
     )
     .bind(&from365)
-    .fetch_one(&store.pool)
+    .fetch_one(&pool)
     .await?;
     let from365_q = chrono::DateTime::parse_from_str(&from365, "%Y-%m-%d %H:%M:%S%.f%#z")?
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
@@ -357,7 +362,7 @@ async fn main() -> anyhow::Result<()> {
         ),
     );
     let (v, k) = time(3, |_| {
-        let pool = store.pool.clone();
+        let pool = pool.clone();
         let from = from365.clone();
         async move {
             Ok(sqlx::query_scalar::<_, i64>(SQL_DBSCAN)
@@ -391,7 +396,7 @@ async fn main() -> anyhow::Result<()> {
              VALUES ('traffic', 'patrol', ST_SetSRID(ST_MakePoint(119.0, 25.45), 4326), now(), false, now())
              RETURNING id",
         )
-        .fetch_one(&store.pool)
+        .fetch_one(&pool)
         .await?;
         probes.push(id);
         loop {
@@ -416,7 +421,7 @@ async fn main() -> anyhow::Result<()> {
     // The probes go again, so the next run finds exactly the events it was given.
     sqlx::query("DELETE FROM event WHERE id = ANY($1)")
         .bind(&probes)
-        .execute(&store.pool)
+        .execute(&pool)
         .await?;
 
     println!(

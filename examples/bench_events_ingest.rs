@@ -187,6 +187,11 @@ async fn main() -> anyhow::Result<()> {
     let mut notes = Vec::new();
     for (state, db) in states {
         let store = onemap::store::Store::connect(&db, 4).await?;
+        // SQL of the benchmark itself (the PostGIS side, setup): its own pool of the same size.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect(&db)
+            .await?;
         store.migrate().await?;
         if store.area_count().await? == 0 {
             eprintln!("loading the demo city into the {state} database…");
@@ -197,12 +202,12 @@ async fn main() -> anyhow::Result<()> {
         }
         if state == "empty" {
             sqlx::query("TRUNCATE event_transition, event_request, event")
-                .execute(&store.pool)
+                .execute(&pool)
                 .await?;
         }
         let (before, max_id): (i64, Option<i64>) =
             sqlx::query_as("SELECT count(*), max(id) FROM event")
-                .fetch_one(&store.pool)
+                .fetch_one(&pool)
                 .await?;
         let index = onemap::index::AssignIndex::default();
         index
@@ -258,7 +263,7 @@ async fn main() -> anyhow::Result<()> {
                     })
                     .await?
                 } else {
-                    let pool = store.pool.clone();
+                    let pool = pool.clone();
                     let jit = method == "postgis-jit-on";
                     run_two(batches, move |b| {
                         let mut csv = String::with_capacity(b.len() * 100);
@@ -289,7 +294,7 @@ async fn main() -> anyhow::Result<()> {
         }
         drop(server);
         let (after,): (i64,) = sqlx::query_as("SELECT count(*) FROM event")
-            .fetch_one(&store.pool)
+            .fetch_one(&pool)
             .await?;
         notes.push(format!(
             "{state}: event table {before} rows before the run, {after} after"
@@ -297,7 +302,7 @@ async fn main() -> anyhow::Result<()> {
         if state == "history" {
             // Leave the history as it was, so the next run measures the same state.
             let max_id = max_id.unwrap_or(0);
-            let mut tx = store.pool.begin().await?;
+            let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM event_transition WHERE event_id > $1")
                 .bind(max_id)
                 .execute(&mut *tx)
@@ -308,7 +313,7 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             tx.commit().await?;
             sqlx::query("VACUUM ANALYZE event, event_transition")
-                .execute(&store.pool)
+                .execute(&pool)
                 .await?;
         }
     }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 /// PostGIS's answer for each point: the lowest code among the units that cover it.
-async fn postgis_units(store: &onemap::store::Store, pts: &[(f64, f64)]) -> Vec<Option<String>> {
+async fn postgis_units(store: &sqlx::PgPool, pts: &[(f64, f64)]) -> Vec<Option<String>> {
     let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
     let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
     let rows = sqlx::query(
@@ -20,7 +20,7 @@ async fn postgis_units(store: &onemap::store::Store, pts: &[(f64, f64)]) -> Vec<
     )
     .bind(&xs)
     .bind(&ys)
-    .fetch_all(&store.pool)
+    .fetch_all(store)
     .await
     .unwrap();
     rows.iter()
@@ -51,7 +51,7 @@ async fn agrees_with_st_covers_on_10000_random_points_over_the_city() {
             )
         })
         .collect();
-    let want = postgis_units(&app.store, &pts).await;
+    let want = postgis_units(&app.pool, &pts).await;
     let got = index_units(&app, &pts);
     let inside = want.iter().filter(|w| w.is_some()).count();
     assert!(
@@ -75,12 +75,12 @@ async fn vertices_and_edges_shared_by_units_go_to_the_lowest_code_as_in_postgis(
          UNION ALL
          SELECT ST_X(ST_LineInterpolatePoint(s, 0.5)), ST_Y(ST_LineInterpolatePoint(s, 0.5)) FROM segs",
     )
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
     let pts: Vec<(f64, f64)> = rows.iter().map(|r| (r.get("x"), r.get("y"))).collect();
     assert!(pts.len() > 2_000);
-    let want = postgis_units(&app.store, &pts).await;
+    let want = postgis_units(&app.pool, &pts).await;
     let got = index_units(&app, &pts);
     let mut shared = 0;
     for (i, (w, g)) in want.iter().zip(&got).enumerate() {
@@ -99,7 +99,7 @@ async fn vertices_and_edges_shared_by_units_go_to_the_lowest_code_as_in_postgis(
     )
     .bind(pts.iter().map(|p| p.0).collect::<Vec<_>>())
     .bind(pts.iter().map(|p| p.1).collect::<Vec<_>>())
-    .fetch_one(&app.store.pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     assert!(
@@ -116,7 +116,7 @@ async fn islands_the_open_sea_and_near_misses_off_the_coast() {
         "SELECT c.code, ST_X(ST_PointOnSurface(d.geom)) AS x, ST_Y(ST_PointOnSurface(d.geom)) AS y
          FROM area c, ST_Dump(c.geom) d WHERE c.level = 1",
     )
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
     let islands = rows
@@ -159,7 +159,7 @@ async fn islands_the_open_sea_and_near_misses_off_the_coast() {
          WHERE NOT EXISTS (SELECT 1 FROM area c WHERE c.level = 0 AND ST_Covers(c.geom, o.p))
          ORDER BY x, y, d",
     )
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
     let mut best: std::collections::BTreeMap<(i64, i64), (f64, f64, String, f64)> =
@@ -325,10 +325,10 @@ async fn edit_and_compare(app: &common::TestApp, x: f64, y: f64) -> bool {
            ON b.parent_code = a.parent_code AND b.code > a.code AND ST_Touches(a.geom, b.geom)
          WHERE a.level = 5 AND a.code LIKE '350304%' ORDER BY a.code LIMIT 20",
     )
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
-    let mut tx = app.store.pool.begin().await.unwrap();
+    let mut tx = app.pool.begin().await.unwrap();
     let mut gone = std::collections::HashSet::new();
     let mut kept = Vec::new();
     for (a, b) in &pairs {
@@ -387,7 +387,7 @@ async fn edit_and_compare(app: &common::TestApp, x: f64, y: f64) -> bool {
     let bbox: Vec<f64> =
         sqlx::query_scalar("SELECT area_bbox(ST_Collect(geom)) FROM area WHERE code = ANY($1)")
             .bind(&kept)
-            .fetch_one(&app.store.pool)
+            .fetch_one(&app.pool)
             .await
             .unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(11);
@@ -402,7 +402,7 @@ async fn edit_and_compare(app: &common::TestApp, x: f64, y: f64) -> bool {
     let verts: Vec<(f64, f64)> =
         sqlx::query_as("SELECT ST_X(p.geom), ST_Y(p.geom) FROM area a, ST_DumpPoints(a.geom) p WHERE a.code = ANY($1)")
             .bind(&kept)
-            .fetch_all(&app.store.pool)
+            .fetch_all(&app.pool)
             .await
             .unwrap();
     pts.extend(verts);
@@ -414,7 +414,7 @@ async fn edit_and_compare(app: &common::TestApp, x: f64, y: f64) -> bool {
             ));
         }
     }
-    let want = postgis_units(&app.store, &pts).await;
+    let want = postgis_units(&app.pool, &pts).await;
     let got = index_units(app, &pts);
     for (i, (w, g)) in want.iter().zip(&got).enumerate() {
         assert_eq!(w, g, "point {i} {:?}", pts[i]);

@@ -41,7 +41,7 @@ async fn demo_app() -> TestApp {
 /// The oracle: events matching a WHERE clause of this file.
 async fn sql_count(app: &TestApp, where_: &str) -> u64 {
     sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM event WHERE {where_}"))
-        .fetch_one(&app.store.pool)
+        .fetch_one(&app.pool)
         .await
         .unwrap() as u64
 }
@@ -141,7 +141,7 @@ async fn covering_tiles(app: &TestApp, z: u8) -> Vec<TileId> {
     let (w, s, e, n): (f64, f64, f64, f64) = sqlx::query_as(
         "SELECT min(ST_X(geom)), min(ST_Y(geom)), max(ST_X(geom)), max(ST_Y(geom)) FROM event",
     )
-    .fetch_one(&app.store.pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     let nw = TileId::containing(z, w, n).unwrap();
@@ -172,7 +172,7 @@ async fn one_filter_gives_one_count_on_every_endpoint() {
         let app = &app;
         async move {
             sqlx::query_scalar::<_, String>(sql)
-                .fetch_one(&app.store.pool)
+                .fetch_one(&app.pool)
                 .await
                 .unwrap()
         }

@@ -42,7 +42,7 @@ SELECT (ARRAY['dispute','city_management','safety_hazard','food_safety','environ
   FROM e";
 
 async fn fill(app: &TestApp, n: i64, days: f64) {
-    let mut conn = app.store.pool.acquire().await.unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
     sqlx::query("SELECT setseed(0.42)")
         .execute(&mut *conn)
         .await
@@ -57,7 +57,7 @@ async fn fill(app: &TestApp, n: i64, days: f64) {
 
 async fn event_count(app: &TestApp) -> usize {
     sqlx::query_scalar::<_, i64>("SELECT count(*) FROM event")
-        .fetch_one(&app.store.pool)
+        .fetch_one(&app.pool)
         .await
         .unwrap() as usize
 }
@@ -115,7 +115,7 @@ async fn sql_by_area(
     sqlx::query(&sql)
         .bind(from)
         .bind(to)
-        .fetch_all(&app.store.pool)
+        .fetch_all(&app.pool)
         .await
         .unwrap()
         .into_iter()
@@ -182,7 +182,7 @@ async fn statistics_equal_the_sql_group_by() {
     let recent_from = recent_from.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let town: String =
         sqlx::query_scalar("SELECT town_code FROM event GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
-            .fetch_one(&app.store.pool)
+            .fetch_one(&app.pool)
             .await
             .unwrap();
     let cases: Vec<(&str, String, String, &str, String)> = vec![
@@ -251,7 +251,7 @@ async fn statistics_equal_the_sql_group_by() {
                 .bind(&f)
                 .bind(to)
                 .bind(&bind)
-                .fetch_all(&app.store.pool)
+                .fetch_all(&app.pool)
                 .await
                 .unwrap()
                 .into_iter()
@@ -286,7 +286,7 @@ async fn statistics_equal_the_sql_group_by() {
         "SELECT count(*) FROM event WHERE reported_at >=
             ((now() AT TIME ZONE 'Asia/Shanghai')::date - 29)::timestamp AT TIME ZONE 'Asia/Shanghai'",
     )
-    .fetch_one(&app.store.pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     assert_eq!(body["total"]["count"].as_i64(), Some(n), "{body}");
@@ -304,7 +304,7 @@ async fn statistics_equal_the_sql_group_by() {
             AND reported_at >= '2026-10-15T00:00:00+08:00' AND reported_at < '2026-11-21T00:00:00+08:00'
           GROUP BY 1",
     )
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
     let sql: BTreeMap<String, (i64, i64)> = rows
@@ -345,7 +345,7 @@ async fn statistics_equal_the_sql_group_by() {
           GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3",
     )
     .bind(from)
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap()
     .iter()
@@ -446,7 +446,7 @@ async fn sql_tile_count(app: &TestApp, t: TileId, extra: &str) -> u64 {
         .bind(t.z as i32)
         .bind(t.x as i32)
         .bind(t.y as i32)
-        .fetch_one(&app.store.pool)
+        .fetch_one(&app.pool)
         .await
         .unwrap() as u64
 }
@@ -459,7 +459,7 @@ fn tile_of(lon: f64, lat: f64, z: u8) -> TileId {
 async fn event_tiles_hold_the_sql_count_and_follow_changes() {
     let app = filled_app(20_000).await;
     let pts: Vec<(f64, f64)> = sqlx::query("SELECT ST_X(geom) AS x, ST_Y(geom) AS y FROM event")
-        .fetch_all(&app.store.pool)
+        .fetch_all(&app.pool)
         .await
         .unwrap()
         .iter()
@@ -523,7 +523,7 @@ async fn event_tiles_hold_the_sql_count_and_follow_changes() {
          VALUES ('traffic', 'patrol', ST_SetSRID(ST_MakePoint(120.5, 24.5), 4326), now(), false,
                  now() + interval '1 day', NULL) RETURNING id",
     )
-    .fetch_one(&app.store.pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     let took = caught_up(&app, g).await;
@@ -540,7 +540,7 @@ async fn event_tiles_hold_the_sql_count_and_follow_changes() {
     let g = app.analytics.stats().generation;
     sqlx::query("UPDATE event SET status = 'closed', closed_at = now() WHERE id = $1")
         .bind(id)
-        .execute(&app.store.pool)
+        .execute(&app.pool)
         .await
         .unwrap();
     let took = caught_up(&app, g).await;
@@ -619,7 +619,7 @@ async fn postgis_clusters(
     .bind(category)
     .bind(window.0)
     .bind(window.1)
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
     let mut by: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
@@ -677,7 +677,7 @@ async fn hotspots_equal_st_cluster_dbscan() {
                 '2025-04-01T00:00:00+08:00'::timestamptz, false, now()
            FROM generate_series(1, 20) i"
     ))
-    .execute(&app.store.pool)
+    .execute(&app.pool)
     .await
     .unwrap();
     caught_up(&app, g).await;
@@ -762,7 +762,7 @@ async fn plant(app: &TestApp, lon: f64, lat: f64, at: &str, category: &str) -> i
     .bind(lon)
     .bind(lat)
     .bind(at)
-    .fetch_one(&app.store.pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap()
 }
@@ -900,7 +900,7 @@ async fn events_on_tile_edges_are_counted_once_at_every_zoom() {
         .bind(parent.x as i32)
         .bind(parent.y as i32)
         .bind(format!("{day}T00:00:00+08:00"))
-        .fetch_one(&app.store.pool)
+        .fetch_one(&app.pool)
         .await
         .unwrap();
         assert_eq!(
@@ -991,7 +991,7 @@ async fn agrees_with_sql(app: &TestApp, generation_above: u64, tiles: &[TileId])
 
 /// Deletes events by plain SQL, as a clean-up would: their log and repeat links first.
 async fn delete_events(app: &TestApp, condition: &str, bind: &[i64]) -> u64 {
-    let mut tx = app.store.pool.begin().await.unwrap();
+    let mut tx = app.pool.begin().await.unwrap();
     // The condition is ours (constants in this file); values are bound.
     for sql in [
         format!(
@@ -1022,24 +1022,21 @@ async fn deleted_events_leave_statistics_hotspots_and_tiles() {
     let app = filled_app(20_000).await;
     // Three groups of forest fires in 2025 (12, 8 and 6 events) for the hotspots.
     let g = app.analytics.stats().generation;
-    sqlx::query(FIRE_GROUPS)
-        .execute(&app.store.pool)
-        .await
-        .unwrap();
+    sqlx::query(FIRE_GROUPS).execute(&app.pool).await.unwrap();
     // Some events with a log and a repeat link, as the API writes them.
     sqlx::query(
         "INSERT INTO event_transition (event_id, from_status, to_status, actor)
          SELECT id, NULL, 'reported', 'test' FROM event WHERE id % 97 = 0",
     )
-    .execute(&app.store.pool)
+    .execute(&app.pool)
     .await
     .unwrap();
     sqlx::query("UPDATE event SET duplicate_of = id - 1 WHERE id % 89 = 0")
-        .execute(&app.store.pool)
+        .execute(&app.pool)
         .await
         .unwrap();
     let pts: Vec<(f64, f64)> = sqlx::query("SELECT ST_X(geom) AS x, ST_Y(geom) AS y FROM event")
-        .fetch_all(&app.store.pool)
+        .fetch_all(&app.pool)
         .await
         .unwrap()
         .iter()
@@ -1065,7 +1062,7 @@ async fn deleted_events_leave_statistics_hotspots_and_tiles() {
          UNION ALL
          (SELECT id FROM event WHERE reported_at > '2026-01-01' ORDER BY md5(id::text) LIMIT 40)",
     )
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
     doomed.sort_unstable();
@@ -1091,7 +1088,7 @@ async fn deleted_events_leave_statistics_hotspots_and_tiles() {
     // 2. A large batch over a range with gaps (> 400: one "deleted-range:lo:hi" notice whose
     //    range also spans events that stay, and ids deleted in step 1).
     let (lo, hi): (i64, i64) = sqlx::query_as("SELECT min(id), min(id) + 3000 FROM event")
-        .fetch_one(&app.store.pool)
+        .fetch_one(&app.pool)
         .await
         .unwrap();
     let g = app.analytics.stats().generation;
@@ -1115,7 +1112,7 @@ async fn deleted_events_leave_statistics_hotspots_and_tiles() {
     // 3. Deleted and inserted again with the same id in one transaction: the new row stays.
     let id = kept[0];
     let g = app.analytics.stats().generation;
-    let mut tx = app.store.pool.begin().await.unwrap();
+    let mut tx = app.pool.begin().await.unwrap();
     sqlx::query("CREATE TEMP TABLE moved ON COMMIT DROP AS SELECT * FROM event WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
@@ -1139,7 +1136,7 @@ async fn deleted_events_leave_statistics_hotspots_and_tiles() {
         .get_json("/api/stats/areas?level=district&from=2000-01-01&status=rejected")
         .await;
     let sql: i64 = sqlx::query_scalar("SELECT count(*) FROM event WHERE status = 'rejected'")
-        .fetch_one(&app.store.pool)
+        .fetch_one(&app.pool)
         .await
         .unwrap();
     assert_eq!(
@@ -1155,7 +1152,7 @@ async fn deleted_events_leave_statistics_hotspots_and_tiles() {
     assert!(tile_total(&app, t, "").await.1 > 0, "{t} had events");
     let g = app.analytics.stats().generation;
     sqlx::query("TRUNCATE event CASCADE")
-        .execute(&app.store.pool)
+        .execute(&app.pool)
         .await
         .unwrap();
     let took = agrees_with_sql(&app, g, &tiles).await;

@@ -73,12 +73,12 @@ struct Ledger {
 #[tokio::test]
 async fn every_acknowledged_report_survives_a_server_kill() {
     let db = demo_db().await;
-    let store = onemap::store::Store::connect(&db.url, 2).await.unwrap();
+    let store = sqlx::PgPool::connect(&db.url).await.unwrap();
     let pts: Vec<(f64, f64)> = sqlx::query_as(
         "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM area
           WHERE level = 5 ORDER BY code LIMIT 200) s",
     )
-    .fetch_all(&store.pool)
+    .fetch_all(&store)
     .await
     .unwrap();
     let pts = Arc::new(pts);
@@ -163,7 +163,7 @@ async fn every_acknowledged_report_survives_a_server_kill() {
     let stored: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, client_id FROM event WHERE id = ANY($1) ORDER BY id")
             .bind(&ids)
-            .fetch_all(&store.pool)
+            .fetch_all(&store)
             .await
             .unwrap();
     let mut want = ledger.acked.clone();
@@ -184,7 +184,7 @@ async fn every_acknowledged_report_survives_a_server_kill() {
     for cids in &ledger.unanswered {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM event WHERE client_id = ANY($1)")
             .bind(cids)
-            .fetch_one(&store.pool)
+            .fetch_one(&store)
             .await
             .unwrap();
         assert!(
@@ -194,11 +194,11 @@ async fn every_acknowledged_report_survives_a_server_kill() {
         );
     }
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM event")
-        .fetch_one(&store.pool)
+        .fetch_one(&store)
         .await
         .unwrap();
     let log: i64 = sqlx::query_scalar("SELECT count(*) FROM event_transition")
-        .fetch_one(&store.pool)
+        .fetch_one(&store)
         .await
         .unwrap();
     assert_eq!(total, log, "each event has its first transition");

@@ -29,7 +29,7 @@ async fn oracle(app: &TestApp, category: &str, lon: f64, lat: f64, at: &str) -> 
     .bind(lon)
     .bind(lat)
     .bind(at)
-    .fetch_optional(&app.store.pool)
+    .fetch_optional(&app.pool)
     .await
     .unwrap()
 }
@@ -57,7 +57,7 @@ async fn the_distance_is_postgis_st_distance_sphere() {
     .bind(col(1))
     .bind(col(2))
     .bind(col(3))
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
     let mut worst = 0.0_f64;
@@ -101,14 +101,14 @@ async fn reports_link_to_the_original_the_sql_probe_finds() {
     .bind(&cats)
     .bind(&ats)
     .bind(&statuses)
-    .execute(&app.store.pool)
+    .execute(&app.pool)
     .await
     .unwrap();
     sqlx::query(
         "UPDATE event SET duplicate_of = (SELECT min(id) FROM event)
           WHERE id % 7 = 0 AND id <> (SELECT min(id) FROM event)",
     )
-    .execute(&app.store.pool)
+    .execute(&app.pool)
     .await
     .unwrap();
     let stored: Vec<(f64, f64, String, f32)> = sqlx::query_as(
@@ -116,7 +116,7 @@ async fn reports_link_to_the_original_the_sql_probe_finds() {
            JOIN event_category c ON c.code = e.category
           WHERE e.status NOT IN ('closed', 'rejected') AND e.duplicate_of IS NULL",
     )
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
 

@@ -41,7 +41,7 @@ async fn unit_points(app: &TestApp, n: i64) -> Vec<(f64, f64, String)> {
           WHERE k % (total / $1) = 0 ORDER BY code LIMIT $1",
     )
     .bind(n)
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap()
 }
@@ -51,10 +51,7 @@ fn ev(category: &str, lon: f64, lat: f64) -> Value {
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(&app.store.pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
 }
 
 #[tokio::test]
@@ -88,7 +85,7 @@ async fn ingest_assigns_like_the_assign_api_and_logs_the_first_transition() {
                    FROM event WHERE id = $1",
         )
         .bind(id)
-        .fetch_one(&app.store.pool)
+        .fetch_one(&app.pool)
         .await
         .unwrap();
         assert_eq!(stored.0, a["unit"]["code"].as_str().unwrap());
@@ -107,7 +104,7 @@ async fn ingest_assigns_like_the_assign_api_and_logs_the_first_transition() {
     let log: Vec<(i64, Option<String>, String, String)> = sqlx::query_as(
         "SELECT event_id, from_status, to_status, actor FROM event_transition ORDER BY event_id",
     )
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
     assert_eq!(log.len(), pts.len());
@@ -200,7 +197,7 @@ async fn a_point_in_no_unit_is_stored_with_its_nearest_grid_and_listed() {
              SELECT geom FROM area WHERE level = 5 ORDER BY ST_XMax(geom) DESC LIMIT 1) u) s
           ORDER BY ST_X(p) DESC LIMIT 1",
     )
-    .fetch_one(&app.store.pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     let x = x + 0.0002;
@@ -242,7 +239,7 @@ async fn a_point_in_no_unit_is_stored_with_its_nearest_grid_and_listed() {
         "SELECT assigned, nearest_grid_code, nearest_grid_m FROM event WHERE id = $1",
     )
     .bind(e["id"].as_i64())
-    .fetch_one(&app.store.pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     assert!(!stored.0);
@@ -325,7 +322,7 @@ async fn the_closed_loop_runs_to_closed_and_refuses_invalid_moves() {
         "SELECT e.status, (SELECT count(*) FROM event_transition t WHERE t.event_id = e.id) FROM event e WHERE id = $1",
     )
     .bind(id)
-    .fetch_one(&app.store.pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     assert_eq!(db, ("accepted".to_string(), 8));
@@ -389,7 +386,7 @@ async fn repeats_link_within_radius_window_and_category_only() {
     );
     let counts: HashMap<i64, i32> =
         sqlx::query_as::<_, (i64, i32)>("SELECT id, repeat_count FROM event")
-            .fetch_all(&app.store.pool)
+            .fetch_all(&app.pool)
             .await
             .unwrap()
             .into_iter()
@@ -410,7 +407,7 @@ async fn repeats_link_within_radius_window_and_category_only() {
     // A closed original collects no more repeats; the nearest open one wins.
     sqlx::query("UPDATE event SET status = 'closed' WHERE id = $1")
         .bind(a_id)
-        .execute(&app.store.pool)
+        .execute(&app.pool)
         .await
         .unwrap();
     let (_, c) = post(
@@ -462,7 +459,7 @@ async fn sql_ids(app: &TestApp, where_: &str) -> Vec<i64> {
     sqlx::query_scalar(&format!(
         "SELECT id FROM event e WHERE {where_} ORDER BY reported_at DESC, id DESC"
     ))
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap()
 }
@@ -488,11 +485,11 @@ async fn queries_match_plain_sql() {
     assert_eq!(s, 201, "{b}");
     // Some statuses.
     sqlx::query("UPDATE event SET status = 'closed' WHERE id % 7 = 0")
-        .execute(&app.store.pool)
+        .execute(&app.pool)
         .await
         .unwrap();
     sqlx::query("UPDATE event SET status = 'accepted' WHERE id % 7 = 3")
-        .execute(&app.store.pool)
+        .execute(&app.pool)
         .await
         .unwrap();
 
@@ -504,16 +501,16 @@ async fn queries_match_plain_sql() {
     );
     let district: String =
         sqlx::query_scalar("SELECT district_code FROM event WHERE assigned LIMIT 1")
-            .fetch_one(&app.store.pool)
+            .fetch_one(&app.pool)
             .await
             .unwrap();
     let grid: String =
         sqlx::query_scalar("SELECT grid_code FROM event WHERE assigned ORDER BY id LIMIT 1")
-            .fetch_one(&app.store.pool)
+            .fetch_one(&app.pool)
             .await
             .unwrap();
     let city: String = sqlx::query_scalar("SELECT code FROM area WHERE level = 0")
-        .fetch_one(&app.store.pool)
+        .fetch_one(&app.pool)
         .await
         .unwrap();
     let (bx, by) = (pts[60].0, pts[60].1);
@@ -558,7 +555,7 @@ async fn queries_match_plain_sql() {
     let (x, y): (f64, f64) =
         sqlx::query_as("SELECT ST_X(geom), ST_Y(geom) FROM event WHERE id = $1")
             .bind(f["id"].as_i64())
-            .fetch_one(&app.store.pool)
+            .fetch_one(&app.pool)
             .await
             .unwrap();
     assert_eq!(f["geometry"]["coordinates"], json!([x, y]));

@@ -33,7 +33,7 @@ async fn shared_boundary_points(app: &TestApp) -> Vec<(f64, f64, String)> {
           WHERE cardinality(c.codes) >= 2
           ORDER BY x, y",
     )
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
     let pts: Vec<(f64, f64, String)> = rows
@@ -202,7 +202,7 @@ async fn shared_vertices_and_edges_get_one_answer_on_every_path() {
           WHERE id = ANY($1) ORDER BY array_position($1, id)",
     )
     .bind(&ids)
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
     for (row, (x, y, want)) in stored.iter().zip(&pts) {
@@ -226,7 +226,7 @@ async fn vertices(app: &TestApp, code: &str) -> Vec<(f64, f64)> {
           WHERE code = $1 ORDER BY p.path",
     )
     .bind(code)
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap()
 }
@@ -242,7 +242,7 @@ async fn an_area_edit_stores_the_coordinates_it_was_sent() {
             AND ST_NPoints(geom) >= 8
           ORDER BY code LIMIT 1 OFFSET 500",
     )
-    .fetch_one(&app.store.pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     let before = vertices(&app, &code).await;

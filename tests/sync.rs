@@ -108,7 +108,7 @@ async fn two_servers_follow_sql_and_api_edits() {
     let http = reqwest::Client::new();
     wait_ready(&http, &a).await;
     wait_ready(&http, &b).await;
-    let store = onemap::store::Store::connect(&db.url, 2).await.unwrap();
+    let store = sqlx::PgPool::connect(&db.url).await.unwrap();
 
     // Two neighbouring units of one grid, and a point inside the second.
     let row = sqlx::query_as::<_, (String, String, f64, f64)>(
@@ -116,7 +116,7 @@ async fn two_servers_follow_sql_and_api_edits() {
          FROM area a JOIN area b ON b.parent_code = a.parent_code AND b.code > a.code AND ST_Touches(a.geom, b.geom)
          WHERE a.level = 5 ORDER BY a.code LIMIT 1 OFFSET 30000",
     )
-    .fetch_one(&store.pool)
+    .fetch_one(&store)
     .await
     .unwrap();
     let (keep, gone, x, y) = row;
@@ -124,7 +124,7 @@ async fn two_servers_follow_sql_and_api_edits() {
     assert_eq!(unit_at(&http, &b, x, y).await["code"], gone.as_str());
 
     // Another tool merges the two units with plain SQL.
-    let mut tx = store.pool.begin().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
     sqlx::query("UPDATE area SET geom = ST_Multi(ST_Union(geom, (SELECT geom FROM area WHERE code = $2))) WHERE code = $1")
         .bind(&keep)
         .bind(&gone)

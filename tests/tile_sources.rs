@@ -28,7 +28,7 @@ SELECT 'traffic', 'patrol', ST_PointOnSurface(g.geom), now() - interval '1 day',
 async fn app_with_events() -> TestApp {
     let app = spawn_app(demo_db().await).await;
     let n = sqlx::query(EVENTS_SQL)
-        .execute(&app.store.pool)
+        .execute(&app.pool)
         .await
         .unwrap()
         .rows_affected() as usize;

@@ -183,7 +183,7 @@ async fn sample_points(app: &TestApp, level: i16, n: i64, seed: &str) -> Vec<(f6
     .bind(level)
     .bind(seed)
     .bind(n)
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap()
     .iter()
@@ -209,7 +209,7 @@ async fn postgis_codes(app: &TestApp, level: i16, t: TileId, margin: f64) -> BTr
     .bind(t.x as i32)
     .bind(t.y as i32)
     .bind(margin / 4096.0)
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap()
     .into_iter()
@@ -231,7 +231,7 @@ async fn not_slivers(app: &TestApp, codes: &[String], t: TileId) -> Vec<String> 
     .bind(t.z as i32)
     .bind(t.x as i32)
     .bind(t.y as i32)
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap()
 }
@@ -259,7 +259,7 @@ async fn tiles_decode_to_valid_geometry_and_hold_what_postgis_finds_in_the_buffe
             "SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT ST_PointOnSurface(d.geom) AS p, ST_Area(d.geom) AS a
              FROM area, ST_Dump(geom) d WHERE code = '350305' ORDER BY a LIMIT 1 OFFSET 3) s",
         )
-        .fetch_one(&app.store.pool)
+        .fetch_one(&app.pool)
         .await
         .unwrap();
         (r.get("x"), r.get("y"))
@@ -356,7 +356,7 @@ async fn tiles_decode_to_valid_geometry_and_hold_what_postgis_finds_in_the_buffe
     for (code, p) in props.iter().take(20) {
         let r = sqlx::query("SELECT name, parent_code FROM area WHERE code = $1")
             .bind(code)
-            .fetch_one(&app.store.pool)
+            .fetch_one(&app.pool)
             .await
             .unwrap();
         assert_eq!(p["name"], r.get::<String, _>("name"));
@@ -369,7 +369,7 @@ async fn tiles_decode_to_valid_geometry_and_hold_what_postgis_finds_in_the_buffe
              SELECT code FROM up WHERE code <> $1 ORDER BY level",
         )
         .bind(code)
-        .fetch_all(&app.store.pool)
+        .fetch_all(&app.pool)
         .await
         .unwrap();
         let got: Vec<&str> = ["city", "district", "town", "village", "grid"]
@@ -397,7 +397,7 @@ async fn inner_tiles(app: &TestApp, zooms: std::ops::RangeInclusive<u8>) -> Vec<
             .bind(t.z as i32)
             .bind(t.x as i32)
             .bind(t.y as i32)
-            .fetch_one(&app.store.pool)
+            .fetch_one(&app.pool)
             .await
             .unwrap();
             if covered {
@@ -552,7 +552,7 @@ async fn label_points_lie_inside_their_areas_and_levels_appear_by_zoom() {
         .bind(&xs)
         .bind(&ys)
         .bind(unit)
-        .fetch_all(&app.store.pool)
+        .fetch_all(&app.pool)
         .await
         .unwrap();
         assert!(
@@ -569,14 +569,14 @@ async fn label_points_lie_inside_their_areas_and_levels_appear_by_zoom() {
     let awkward: Vec<String> = sqlx::query_scalar(
         "SELECT code FROM area WHERE level = 5 AND NOT ST_Contains(geom, ST_Centroid(geom)) ORDER BY code LIMIT 5",
     )
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
     assert!(!awkward.is_empty(), "the demo city has concave units");
     for code in awkward {
         let r = sqlx::query("SELECT ST_X(ST_PointOnSurface(geom)) AS x, ST_Y(ST_PointOnSurface(geom)) AS y FROM area WHERE code = $1")
             .bind(&code)
-            .fetch_one(&app.store.pool)
+            .fetch_one(&app.pool)
             .await
             .unwrap();
         let t = tile_at(r.get("x"), r.get("y"), 16);
@@ -612,7 +612,7 @@ async fn label_points_lie_inside_their_areas_and_levels_appear_by_zoom() {
             .bind(px)
             .bind(py)
             .bind(unit)
-            .fetch_one(&app.store.pool)
+            .fetch_one(&app.pool)
             .await
             .unwrap();
             (r.get("inside"), r.get("c"))
@@ -648,7 +648,7 @@ async fn tilejson_catalog_and_the_combined_source() {
     );
     let ext: Vec<f64> = {
         let r = sqlx::query("SELECT ST_XMin(e) AS a, ST_YMin(e) AS b, ST_XMax(e) AS c, ST_YMax(e) AS d FROM (SELECT ST_Extent(geom) AS e FROM area WHERE level = 1) s")
-            .fetch_one(&app.store.pool)
+            .fetch_one(&app.pool)
             .await
             .unwrap();
         vec![r.get("a"), r.get("b"), r.get("c"), r.get("d")]
@@ -879,7 +879,7 @@ async fn an_edit_by_plain_sql_refreshes_exactly_the_affected_tiles() {
         "SELECT code, ST_X(ST_PointOnSurface(geom)) AS x, ST_Y(ST_PointOnSurface(geom)) AS y FROM area
          WHERE level = 5 ORDER BY code OFFSET 60000 LIMIT 1",
     )
-    .fetch_one(&app.store.pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     let (code, x, y): (String, f64, f64) = (r.get("code"), r.get("x"), r.get("y"));
@@ -890,7 +890,7 @@ async fn an_edit_by_plain_sql_refreshes_exactly_the_affected_tiles() {
         )
         .bind(x)
         .bind(y)
-        .fetch_one(&app.store.pool)
+        .fetch_one(&app.pool)
         .await
         .unwrap();
         (r.get("x"), r.get("y"))
@@ -924,7 +924,7 @@ async fn an_edit_by_plain_sql_refreshes_exactly_the_affected_tiles() {
         "UPDATE area SET geom = ST_Multi(ST_Envelope(ST_Buffer(ST_PointOnSurface(geom), 0.00002))) WHERE code = $1",
     )
     .bind(&code)
-    .execute(&app.store.pool)
+    .execute(&app.pool)
     .await
     .unwrap();
     let mut seen_after = None;
@@ -974,7 +974,7 @@ async fn an_edit_by_plain_sql_refreshes_exactly_the_affected_tiles() {
     // Deleting it (a child-less unit) removes it from the tiles.
     sqlx::query("DELETE FROM area WHERE code = $1")
         .bind(&code)
-        .execute(&app.store.pool)
+        .execute(&app.pool)
         .await
         .unwrap();
     let started = Instant::now();

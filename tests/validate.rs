@@ -8,20 +8,20 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 /// A village with a grid of at least six units: (village, grid, units).
-async fn pick_family(store: &onemap::store::Store) -> (String, String, Vec<String>) {
+async fn pick_family(store: &sqlx::PgPool) -> (String, String, Vec<String>) {
     let row = sqlx::query(
         "SELECT g.parent_code AS village, g.code AS grid FROM area g
          WHERE g.level = 4 AND (SELECT count(*) FROM area u WHERE u.parent_code = g.code) >= 6
          ORDER BY g.code LIMIT 1 OFFSET 500",
     )
-    .fetch_one(&store.pool)
+    .fetch_one(store)
     .await
     .unwrap();
     let (village, grid): (String, String) = (row.get("village"), row.get("grid"));
     let units: Vec<String> =
         sqlx::query_scalar("SELECT code FROM area WHERE parent_code = $1 ORDER BY code")
             .bind(&grid)
-            .fetch_all(&store.pool)
+            .fetch_all(store)
             .await
             .unwrap();
     (village, grid, units)
@@ -44,7 +44,7 @@ async fn the_demo_city_is_a_clean_partition_at_every_level() {
     assert!(report.areas_checked > 140_000);
     let counts: Vec<(i16, i64)> =
         sqlx::query("SELECT level, count(*) AS n FROM area GROUP BY level ORDER BY level")
-            .fetch_all(&app.store.pool)
+            .fetch_all(&app.pool)
             .await
             .unwrap()
             .iter()
@@ -68,7 +68,7 @@ async fn the_demo_city_is_a_clean_partition_at_every_level() {
          FROM area t JOIN area v ON v.parent_code = t.code JOIN area g ON g.parent_code = v.code
          JOIN area u ON u.parent_code = g.code WHERE t.level = 2 GROUP BY 1 ORDER BY 1",
     )
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap()
     .iter()
@@ -83,7 +83,7 @@ async fn the_demo_city_is_a_clean_partition_at_every_level() {
 #[tokio::test]
 async fn every_kind_of_breakage_is_reported_with_codes_and_size() {
     let app = spawn_app(demo_db().await).await;
-    let (village, grid, u) = pick_family(&app.store).await;
+    let (village, grid, u) = pick_family(&app.pool).await;
     let sql = [
         // a gap: a unit removed
         format!("DELETE FROM area WHERE code = '{}'", u[0]),
@@ -109,7 +109,7 @@ async fn every_kind_of_breakage_is_reported_with_codes_and_size() {
         ),
     ];
     for s in &sql {
-        sqlx::query(s).execute(&app.store.pool).await.unwrap();
+        sqlx::query(s).execute(&app.pool).await.unwrap();
     }
     let (status, report) = app.get_json(&format!("/api/validate?root={village}")).await;
     assert_eq!(status, 200, "{report}");
@@ -164,9 +164,9 @@ fn feature(code: &str, props: Value, geometry: Value) -> Value {
 #[tokio::test]
 async fn edits_are_validated_first_and_refused_whole() {
     let app = spawn_app(demo_db().await).await;
-    let (_, grid, u) = pick_family(&app.store).await;
+    let (_, grid, u) = pick_family(&app.pool).await;
     let geojson_of = |code: String| {
-        let pool = app.store.pool.clone();
+        let pool = app.pool.clone();
         async move {
             sqlx::query_scalar::<_, Value>(
                 "SELECT ST_AsGeoJSON(geom)::jsonb FROM area WHERE code = $1",
@@ -189,7 +189,7 @@ async fn edits_are_validated_first_and_refused_whole() {
         }
     };
     let version = |code: String| {
-        let pool = app.store.pool.clone();
+        let pool = app.pool.clone();
         async move {
             sqlx::query_scalar::<_, i32>("SELECT version FROM area WHERE code = $1")
                 .bind(code)
@@ -262,7 +262,7 @@ async fn edits_are_validated_first_and_refused_whole() {
         "SELECT ST_AsGeoJSON(ST_Translate(geom, 0.01, 0))::jsonb FROM area WHERE code = $1",
     )
     .bind(&u[2])
-    .fetch_one(&app.store.pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     let (s, b) = put(u[2].clone(), feature(&u[2], json!({}), g2), "").await;
@@ -282,7 +282,7 @@ async fn edits_are_validated_first_and_refused_whole() {
     let grown: Value = sqlx::query_scalar("SELECT ST_AsGeoJSON(ST_Intersection(ST_Buffer(u.geom, 0.0002), g.geom))::jsonb FROM area u, area g WHERE u.code = $1 AND g.code = $2")
         .bind(&u[3])
         .bind(&grid)
-        .fetch_one(&app.store.pool)
+        .fetch_one(&app.pool)
         .await
         .unwrap();
     let (s, b) = put(u[3].clone(), feature(&u[3], json!({}), grown), "").await;
@@ -301,7 +301,7 @@ async fn edits_are_validated_first_and_refused_whole() {
         "SELECT ST_AsGeoJSON(ST_Buffer(geom, -0.00005))::jsonb FROM area WHERE code = $1",
     )
     .bind(&u[4])
-    .fetch_one(&app.store.pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     let (s, b) = put(u[4].clone(), feature(&u[4], json!({}), shrunk.clone()), "").await;
@@ -332,7 +332,7 @@ async fn edits_are_validated_first_and_refused_whole() {
     .bind(stored.to_string())
     .bind(shrunk.to_string())
     .bind(original.to_string())
-    .fetch_one(&app.store.pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     assert!(as_sent, "stored {stored} is not the geometry sent {shrunk}");
@@ -345,14 +345,14 @@ async fn edits_are_validated_first_and_refused_whole() {
 #[tokio::test]
 async fn importing_a_layout_file_applies_all_or_nothing() {
     let app = spawn_app(demo_db().await).await;
-    let (_, grid, u) = pick_family(&app.store).await;
+    let (_, grid, u) = pick_family(&app.pool).await;
     let dir = std::env::temp_dir().join(format!("onemap-import-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let rows = sqlx::query(
         "SELECT code, ST_AsGeoJSON(geom)::jsonb AS g FROM area WHERE code = ANY($1) ORDER BY code",
     )
     .bind(&u[..2])
-    .fetch_all(&app.store.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
     let good: Vec<Value> = rows
@@ -394,7 +394,7 @@ async fn importing_a_layout_file_applies_all_or_nothing() {
     );
     let names: Vec<String> = sqlx::query_scalar("SELECT name FROM area WHERE code = ANY($1)")
         .bind(&u[..2])
-        .fetch_all(&app.store.pool)
+        .fetch_all(&app.pool)
         .await
         .unwrap();
     assert!(
@@ -410,7 +410,7 @@ async fn importing_a_layout_file_applies_all_or_nothing() {
     );
     let names: Vec<String> = sqlx::query_scalar("SELECT name FROM area WHERE code = ANY($1)")
         .bind(&u[..2])
-        .fetch_all(&app.store.pool)
+        .fetch_all(&app.pool)
         .await
         .unwrap();
     assert!(names.iter().all(|n| n == "改名楼"), "{names:?}");

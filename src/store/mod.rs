@@ -50,7 +50,7 @@ impl<T> Op<T> for Result<T, sqlx::Error> {
 /// Handle to the database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pub pool: PgPool,
+    pool: PgPool,
 }
 
 impl Store {
@@ -74,6 +74,11 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations").run(&self.pool).await?;
         Ok(())
+    }
+
+    /// Closes every connection of the pool (waits for them to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// True when the database answers.

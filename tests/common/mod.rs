@@ -64,9 +64,9 @@ impl Drop for TestDb {
                 .build()
                 .ok()?;
             rt.block_on(async {
-                let store = Store::connect(&admin, 1).await.ok()?;
+                let store = sqlx::PgPool::connect(&admin).await.ok()?;
                 sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(&store.pool)
+                    .execute(&store)
                     .await
                     .ok()
             })
@@ -75,9 +75,11 @@ impl Drop for TestDb {
     }
 }
 
-async fn admin_store() -> Store {
+async fn admin_store() -> sqlx::PgPool {
     let url = admin_url();
-    Store::connect(&url, 2)
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&url)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to the test database server: {e}"))
 }
@@ -97,13 +99,13 @@ fn unique_name(prefix: &str) -> String {
 }
 
 /// The template with migrations and the demo city; built once.
-async fn ensure_template(admin: &Store) -> String {
+async fn ensure_template(admin: &sqlx::PgPool) -> String {
     let name = format!(
         "onemap_tpl_{}_{}",
         &onemap::store::schema_fingerprint()[..8],
         &onemap::demo::fingerprint()[..8]
     );
-    let mut conn = admin.pool.acquire().await.unwrap();
+    let mut conn = admin.acquire().await.unwrap();
     sqlx::query("SELECT pg_advisory_lock($1)")
         .bind(LOCK_KEY)
         .execute(&mut *conn)
@@ -136,7 +138,7 @@ async fn ensure_template(admin: &Store) -> String {
                 .await
                 .unwrap();
         store.replace_all_areas(&city.areas, &|_| {}).await.unwrap();
-        store.pool.close().await;
+        store.close().await;
         drop(store);
         // A closed pool's backends exit asynchronously on the server; RENAME refuses while one
         // is still there ("being accessed by other users"). End any that linger, then wait
@@ -183,7 +185,7 @@ async fn copy_of(template: Option<&str>) -> TestDb {
         Some(t) => {
             let _ = t;
             let t = ensure_template(&admin).await;
-            let mut conn = admin.pool.acquire().await.unwrap();
+            let mut conn = admin.acquire().await.unwrap();
             // Copies from one template are serialised: PostgreSQL refuses to copy a database
             // that someone is connected to.
             sqlx::query("SELECT pg_advisory_lock($1)")
@@ -205,7 +207,7 @@ async fn copy_of(template: Option<&str>) -> TestDb {
         }
         None => {
             sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                .execute(&admin.pool)
+                .execute(&admin)
                 .await
                 .unwrap();
         }
@@ -228,7 +230,7 @@ pub async fn empty_db() -> TestDb {
     let db = copy_of(None).await;
     let store = Store::connect(&db.url, 2).await.unwrap();
     store.migrate().await.unwrap();
-    store.pool.close().await;
+    store.close().await;
     db
 }
 
@@ -236,6 +238,9 @@ pub async fn empty_db() -> TestDb {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Store,
+    /// A pool of its own on the test database, for SQL written in the tests (oracles,
+    /// edits by "another tool"); the server's pool is private to `onemap::store`.
+    pub pool: sqlx::PgPool,
     pub index: Arc<AssignIndex>,
     pub tiles: Arc<TileService>,
     pub analytics: Arc<EventAnalytics>,
@@ -300,8 +305,10 @@ pub async fn spawn_app_with_web(db: TestDb, web: WebConfig) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(app.serve(listener, std::future::pending()));
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
     TestApp {
         addr,
+        pool,
         store,
         index,
         tiles,

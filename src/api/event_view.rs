@@ -3,7 +3,7 @@
 
 use crate::events::model::{Category, Priority, Source, Status};
 use crate::store::events::{EventRow, TransitionRow};
-use chrono::{DateTime, FixedOffset, Utc};
+use crate::time::format_local;
 use serde_json::{Value, json};
 
 fn area(code: &Option<String>, name: &Option<String>) -> Value {
@@ -118,14 +118,6 @@ pub const CSV_HEADER: [&str; 33] = [
     "更新时间(北京时间)",
 ];
 
-fn beijing(t: DateTime<Utc>) -> String {
-    // China has one time zone and no daylight saving time.
-    let cst = FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset");
-    t.with_timezone(&cst)
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
-}
-
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
 }
@@ -155,8 +147,8 @@ pub fn csv_record(e: &EventRow) -> [String; 33] {
         opt(&e.reporter),
         format!("{:.7}", e.lon),
         format!("{:.7}", e.lat),
-        beijing(e.reported_at),
-        beijing(e.received_at),
+        format_local(e.reported_at),
+        format_local(e.received_at),
         yes_no(e.assigned),
         opt(&e.unit_code),
         opt(&e.unit_name),
@@ -170,12 +162,12 @@ pub fn csv_record(e: &EventRow) -> [String; 33] {
         opt(&e.district_name),
         opt(&e.nearest_grid_code),
         opt(&e.nearest_grid_m),
-        beijing(e.deadline),
+        format_local(e.deadline),
         yes_no(e.overdue),
-        e.resolved_at.map(beijing).unwrap_or_default(),
-        e.closed_at.map(beijing).unwrap_or_default(),
+        e.resolved_at.map(format_local).unwrap_or_default(),
+        e.closed_at.map(format_local).unwrap_or_default(),
         opt(&e.duplicate_of),
         e.repeat_count.to_string(),
-        beijing(e.updated_at),
+        format_local(e.updated_at),
     ]
 }

@@ -7,6 +7,7 @@
 use crate::events::model::{Category, Priority, Source, Status};
 use crate::model::Level;
 use crate::store::areas::AreaShape;
+use crate::time;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use geo::{BoundingRect, Contains};
 use geo_types::{Coord, MultiPolygon, Point};
@@ -381,21 +382,9 @@ pub fn generate(
 ) -> Vec<DemoEvent> {
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
     let days = params.days.max(1);
-    // Local (UTC+8) midnight `days` days before `until`.
-    let until_local = params.until + Duration::hours(8);
-    let start = Utc
-        .with_ymd_and_hms(
-            until_local.year(),
-            until_local.month(),
-            until_local.day(),
-            0,
-            0,
-            0,
-        )
-        .single()
-        .unwrap_or(params.until)
-        - Duration::hours(8)
-        - Duration::days(days as i64 - 1);
+    // Beijing midnight `days - 1` days before the day of `until`.
+    let first_day = time::local_day(params.until.timestamp_micros()) - (days as i64 - 1);
+    let start = time::utc(time::day_start(first_day)).unwrap_or(params.until);
     let weights = day_weights(start, days);
     let cumulative: Vec<f64> = weights
         .iter()

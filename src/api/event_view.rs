@@ -13,29 +13,6 @@ fn area(code: &Option<String>, name: &Option<String>) -> Value {
     }
 }
 
-/// The event's assignment chain frozen at report time (`unit` … `district`, `nearest_grid`), as
-/// every JSON form of an event shows it.
-pub fn chain_fields(e: &EventRow) -> serde_json::Map<String, Value> {
-    let mut m = serde_json::Map::new();
-    for (key, code, name) in [
-        ("unit", &e.unit_code, &e.unit_name),
-        ("grid", &e.grid_code, &e.grid_name),
-        ("village", &e.village_code, &e.village_name),
-        ("town", &e.town_code, &e.town_name),
-        ("district", &e.district_code, &e.district_name),
-    ] {
-        m.insert(key.into(), area(code, name));
-    }
-    m.insert(
-        "nearest_grid".into(),
-        e.nearest_grid_code.as_ref().map_or(
-            Value::Null,
-            |c| json!({"code": c, "name": e.nearest_grid_name, "distance_m": e.nearest_grid_m}),
-        ),
-    );
-    m
-}
-
 fn label<T: Copy>(parse: fn(&str) -> Option<T>, f: fn(T) -> &'static str, code: &str) -> Value {
     parse(code)
         .map(|v| Value::from(f(v)))
@@ -59,6 +36,14 @@ pub fn event_json(e: &EventRow, with_point: bool) -> Value {
         "reported_at": e.reported_at,
         "received_at": e.received_at,
         "assigned": e.assigned,
+        "unit": area(&e.unit_code, &e.unit_name),
+        "grid": area(&e.grid_code, &e.grid_name),
+        "village": area(&e.village_code, &e.village_name),
+        "town": area(&e.town_code, &e.town_name),
+        "district": area(&e.district_code, &e.district_name),
+        "nearest_grid": e.nearest_grid_code.as_ref().map(|c| json!({
+            "code": c, "name": e.nearest_grid_name, "distance_m": e.nearest_grid_m,
+        })),
         "status": e.status,
         "status_name": label(Status::parse, Status::label, &e.status),
         "deadline": e.deadline,
@@ -69,12 +54,9 @@ pub fn event_json(e: &EventRow, with_point: bool) -> Value {
         "repeat_count": e.repeat_count,
         "updated_at": e.updated_at,
     });
-    if let Value::Object(m) = &mut v {
-        m.extend(chain_fields(e));
-        if with_point {
-            m.insert("lon".into(), json!(e.lon));
-            m.insert("lat".into(), json!(e.lat));
-        }
+    if with_point && let Value::Object(m) = &mut v {
+        m.insert("lon".into(), json!(e.lon));
+        m.insert("lat".into(), json!(e.lat));
     }
     v
 }

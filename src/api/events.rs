@@ -154,20 +154,28 @@ fn row_json(r: &RowOutcome<'_>) -> Value {
 
 /// The answer's row for an event that was already stored (its client id was known).
 fn existing_json(index: usize, e: &EventRow) -> Value {
-    let mut v = json!({
+    let a = |code: &Option<String>, name: &Option<String>| match code {
+        Some(c) => json!({"code": c, "name": name}),
+        None => Value::Null,
+    };
+    json!({
         "index": index,
         "id": e.id,
         "client_id": e.client_id,
         "created": false,
         "status": e.status,
         "assigned": e.assigned,
+        "unit": a(&e.unit_code, &e.unit_name),
+        "grid": a(&e.grid_code, &e.grid_name),
+        "village": a(&e.village_code, &e.village_name),
+        "town": a(&e.town_code, &e.town_name),
+        "district": a(&e.district_code, &e.district_name),
+        "nearest_grid": e.nearest_grid_code.as_ref().map(|c| json!({
+            "code": c, "name": e.nearest_grid_name, "distance_m": e.nearest_grid_m,
+        })),
         "deadline": e.deadline,
         "repeat_of": e.duplicate_of,
-    });
-    if let Value::Object(m) = &mut v {
-        m.extend(super::event_view::chain_fields(e));
-    }
-    v
+    })
 }
 
 fn row_error_json(e: &RowError) -> Value {

@@ -2,14 +2,16 @@
 //! tasks out. `onemap serve`, the test harness and the benchmarks all start the server here.
 //!
 //! It builds the derived views (assignment index, tile model, event view), registers them as
-//! sinks of the one change feed (`crate::feed`), spawns the feed and the change-log pruning,
-//! and hands the views to the HTTP layer (`crate::api::router`).
+//! sinks of the one change feed (`crate::feed`) with the live hub following them, spawns the
+//! feed, the hub's figures and the change-log pruning, and hands the views to the HTTP layer
+//! (`crate::api::router`).
 
 use crate::api::{AppState, WebConfig, router};
 use crate::events::analytics::EventAnalytics;
 use crate::events::analytics::tiles::EventTiles;
 use crate::feed::{ChangeFeed, ChangeSink};
 use crate::index::AssignIndex;
+use crate::live::{LiveConfig, LiveHub};
 use crate::store::Store;
 use crate::tiles::cache::TileCache;
 use crate::tiles::{TileError, TileService, TileSources};
@@ -26,6 +28,8 @@ pub struct AppConfig {
     pub tile_cache_bytes: usize,
     /// Where the map client and styles are.
     pub web: WebConfig,
+    /// The live stream's limits.
+    pub live: LiveConfig,
 }
 
 impl Default for AppConfig {
@@ -33,6 +37,7 @@ impl Default for AppConfig {
         AppConfig {
             tile_cache_bytes: 256 << 20,
             web: WebConfig::default(),
+            live: LiveConfig::default(),
         }
     }
 }
@@ -61,9 +66,14 @@ impl App {
         let mut sources = tiles.sources();
         sources.push(Arc::new(EventTiles::new(analytics.clone(), index.clone())));
         let tile_sources = Arc::new(TileSources::new(tile_cache, sources)?);
+        let live = Arc::new(LiveHub::new(analytics.clone(), config.live));
         let sinks: Vec<Arc<dyn ChangeSink>> = vec![index.clone(), tiles.clone(), analytics.clone()];
+        // The live stream follows the views: what it announces is already in them.
+        let followers: Vec<Arc<dyn ChangeSink>> = vec![live.clone()];
+        let feed = ChangeFeed::new(store.clone(), sinks).with_followers(followers);
         let tasks = vec![
-            tokio::spawn(ChangeFeed::new(store.clone(), sinks).run()),
+            tokio::spawn(feed.run()),
+            tokio::spawn(live.clone().run_figures()),
             tokio::spawn(prune_change_log(store.clone())),
         ];
         let state = AppState {
@@ -73,6 +83,7 @@ impl App {
             tile_sources,
             web: Arc::new(config.web),
             analytics,
+            live,
         };
         Ok(App {
             router: router(state.clone()),
@@ -106,6 +117,13 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // Live streams never end by themselves: close them when the shutdown starts, so the
+        // graceful shutdown can finish.
+        let live = self.state.live.clone();
+        let shutdown = async move {
+            shutdown.await;
+            live.close();
+        };
         let result = axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;

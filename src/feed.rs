@@ -105,11 +105,23 @@ pub trait ChangeSink: Send + Sync {
 pub struct ChangeFeed {
     store: Store,
     sinks: Vec<Arc<dyn ChangeSink>>,
+    followers: Vec<Arc<dyn ChangeSink>>,
 }
 
 impl ChangeFeed {
     pub fn new(store: Store, sinks: Vec<Arc<dyn ChangeSink>>) -> ChangeFeed {
-        ChangeFeed { store, sinks }
+        ChangeFeed {
+            store,
+            sinks,
+            followers: Vec::new(),
+        }
+    }
+
+    /// Adds sinks that are told of each change only after every other sink has applied it
+    /// (the live stream: what it announces is already in the views).
+    pub fn with_followers(mut self, followers: Vec<Arc<dyn ChangeSink>>) -> ChangeFeed {
+        self.followers = followers;
+        self
     }
 
     /// Runs forever: listen, load every sink, apply bursts of notices; after any failure,
@@ -197,15 +209,18 @@ impl ChangeFeed {
         }
     }
 
-    /// Tells every sink, all at once; the first error wins.
+    /// Tells every sink, all at once, then every follower; the first error wins.
     async fn dispatch(&self, change: &Change) -> Result<(), SinkError> {
-        let results = join_all(self.sinks.iter().map(|s| async move {
-            s.apply(change)
-                .await
-                .map_err(|e| SinkError(format!("{}: {e}", s.name())))
-        }))
-        .await;
-        results.into_iter().collect()
+        for group in [&self.sinks, &self.followers] {
+            let results = join_all(group.iter().map(|s| async move {
+                s.apply(change)
+                    .await
+                    .map_err(|e| SinkError(format!("{}: {e}", s.name())))
+            }))
+            .await;
+            results.into_iter().collect::<Result<(), SinkError>>()?;
+        }
+        Ok(())
     }
 
     /// What the area notices of a burst amount to.

@@ -16,6 +16,7 @@ pub mod feed;
 pub mod geom;
 pub mod import;
 pub mod index;
+pub mod live;
 pub mod model;
 pub mod store;
 pub mod tiles;

@@ -33,6 +33,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "tiles": state.tiles.stats(),
         "events_loaded": events,
         "events": state.analytics.stats(),
+        "live": state.live.stats(),
     });
     (status, Json(body)).into_response()
 }

@@ -9,6 +9,7 @@ pub mod event_view;
 mod events;
 mod health;
 mod stats;
+mod stream;
 mod tiles;
 mod validate;
 mod web;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub web: Arc<WebConfig>,
     /// The in-memory event view behind statistics, hotspots and event tiles.
     pub analytics: Arc<crate::events::analytics::EventAnalytics>,
+    /// The live stream's hub.
+    pub live: Arc<crate::live::LiveHub>,
 }
 
 /// The whole HTTP surface.
@@ -69,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/stats/top", get(stats::top))
         .route("/api/stats/trend", get(stats::trend))
         .route("/api/hotspots", get(stats::hotspots))
+        .route("/api/stream", get(stream::stream))
         .merge(tiles::routes())
         .merge(web::routes(&state.web))
         .fallback(not_found)
@@ -88,7 +92,7 @@ async fn not_found(
 ) -> Response {
     if (method == Method::GET || method == Method::HEAD)
         && web::is_client_route(uri.path())
-        && let Some(page) = web::index_page(&state.web).await
+        && let Some(page) = web::index_page(&state.web, uri.path()).await
     {
         return page;
     }

@@ -2,8 +2,10 @@
 //! `/styles/{name}.json` and the glyphs at `/fonts/{fontstack}/{range}.pbf`. Everything the
 //! client needs comes from this server: a command centre has no internet.
 //!
-//! Invariants: nothing outside `web/dist/assets/`, `web/dist/fonts/`, `web/dist/index.html` and
-//! `styles/*.json` is ever read; a missing file, a refused path (`..`, raw or percent-encoded)
+//! The big screen (`web/dist/screen.html`) answers `/screen` and `/screen/{code}`.
+//!
+//! Invariants: nothing outside `web/dist/assets/`, `web/dist/fonts/`, `web/dist/index.html`,
+//! `web/dist/screen.html` and `styles/*.json` is ever read; a missing file, a refused path (`..`, raw or percent-encoded)
 //! and an unknown path all answer the API's JSON 404 (`not_found`), whether the client is built
 //! or not. The client's index page answers only GET/HEAD of a [`is_client_route`] path, and only
 //! when the client is built.
@@ -153,9 +155,22 @@ fn percent_decode(segment: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The client's index.html, if it has been built.
-pub async fn index_page(web: &WebConfig) -> Option<Response> {
-    let html = tokio::fs::read(web.dist.join("index.html")).await.ok()?;
+/// The page of a client route: the command centre's big screen (`screen.html`) under
+/// `/screen` and `/screen/{code}`, the map client (`index.html`) everywhere else.
+pub fn client_page(path: &str) -> &'static str {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    if first == "screen" {
+        "screen.html"
+    } else {
+        "index.html"
+    }
+}
+
+/// The client page of a client route (`client_page`), if it has been built.
+pub async fn index_page(web: &WebConfig, path: &str) -> Option<Response> {
+    let html = tokio::fs::read(web.dist.join(client_page(path)))
+        .await
+        .ok()?;
     Some(
         (
             [(
@@ -170,7 +185,16 @@ pub async fn index_page(web: &WebConfig) -> Option<Response> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_client_route;
+    use super::{client_page, is_client_route};
+
+    #[test]
+    fn screen_routes_get_the_screen_page() {
+        assert_eq!(client_page("/screen"), "screen.html");
+        assert_eq!(client_page("/screen/350304"), "screen.html");
+        assert_eq!(client_page("/screens"), "index.html");
+        assert_eq!(client_page("/"), "index.html");
+        assert_eq!(client_page("/village/350304100001"), "index.html");
+    }
 
     #[test]
     fn client_routes() {

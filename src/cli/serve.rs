@@ -3,6 +3,7 @@
 
 use crate::api::WebConfig;
 use crate::app::{App, AppConfig};
+use crate::live::LiveConfig;
 use crate::store::Store;
 use anyhow::Context;
 use clap::Args;
@@ -32,6 +33,15 @@ pub struct ServeArgs {
     /// Folder of MapLibre style JSON files served at /styles/{name}.json.
     #[arg(long, env = "ONEMAP_STYLES_DIR", default_value = "styles")]
     pub styles_dir: PathBuf,
+    /// Open live streams (/api/stream) at most; more are answered 503 too_many_streams.
+    #[arg(long, env = "ONEMAP_MAX_STREAMS", default_value_t = 2000)]
+    pub max_streams: usize,
+    /// Seconds between the heartbeats of an idle live stream.
+    #[arg(long, env = "ONEMAP_STREAM_HEARTBEAT", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub stream_heartbeat: u64,
+    /// Frames buffered per live stream; a client that lets this many pile up is dropped.
+    #[arg(long, env = "ONEMAP_STREAM_BUFFER", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub stream_buffer: u64,
 }
 
 pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
@@ -78,6 +88,12 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
         AppConfig {
             tile_cache_bytes: args.tile_cache_mb << 20,
             web,
+            live: LiveConfig {
+                max_streams: args.max_streams,
+                heartbeat: std::time::Duration::from_secs(args.stream_heartbeat),
+                buffer_frames: args.stream_buffer as usize,
+                ..LiveConfig::default()
+            },
         },
     )?;
     app.serve(listener, shutdown_signal()).await?;

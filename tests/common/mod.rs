@@ -283,16 +283,19 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
 /// A server over `db` serving the static files of `web`: for tests whose answers depend on
 /// whether the client is built, so they do not depend on what is in the working tree.
 pub async fn spawn_app_with_web(db: TestDb, web: WebConfig) -> TestApp {
+    let config = AppConfig {
+        tile_cache_bytes: 64 << 20,
+        web,
+        ..AppConfig::default()
+    };
+    spawn_app_with_config(db, config).await
+}
+
+/// A server over `db` built with `config`.
+pub async fn spawn_app_with_config(db: TestDb, config: AppConfig) -> TestApp {
     let store = Store::connect(&db.url, 8).await.unwrap();
     store.migrate().await.unwrap();
-    let app = App::build(
-        store.clone(),
-        AppConfig {
-            tile_cache_bytes: 64 << 20,
-            web,
-        },
-    )
-    .unwrap();
+    let app = App::build(store.clone(), config).unwrap();
     assert!(
         app.wait_ready(std::time::Duration::from_secs(120)).await,
         "the views did not load"

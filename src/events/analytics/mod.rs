@@ -15,6 +15,7 @@
 
 pub mod filter;
 pub mod hotspots;
+pub mod kpi;
 pub mod stats;
 pub mod tiles;
 pub mod view;

@@ -19,12 +19,14 @@
 //! Prints a markdown table (events/s, median batch latency). Run through
 //! `scripts/bench-events-ingest`, which sets the databases and the server binary.
 
+mod support;
+
+use support::{land_points, serve};
+
 use chrono::{Duration as Dur, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -107,65 +109,6 @@ where
     Ok((started.elapsed().as_secs_f64(), all))
 }
 
-struct Server {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `onemap serve` on `db` and waits until it is ready.
-async fn serve(bin: &str, db: &str, http: &reqwest::Client) -> anyhow::Result<Server> {
-    let mut child = Command::new(bin)
-        .args(["serve", "--addr", "127.0.0.1:0", "--tile-cache-mb", "0"])
-        .env("DATABASE_URL", db)
-        .env(
-            "RUST_LOG",
-            std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "onemap=warn".into()),
-        )
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line)?;
-    let base = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches('/')
-        .to_string();
-    loop {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status() == 200
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(Server { child, base })
-}
-
-/// Points on land: uniform over the units' extent, kept when a unit covers them.
-fn land_points(index: &onemap::index::Snapshot, n: usize, rng: &mut ChaCha8Rng) -> Vec<(f64, f64)> {
-    let bbox = index.units_bbox().expect("the demo city has units");
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        let (x, y) = (
-            rng.random_range(bbox[0]..bbox[2]),
-            rng.random_range(bbox[1]..bbox[3]),
-        );
-        if index.locate_unit(x, y).is_some() {
-            out.push((x, y));
-        }
-    }
-    out
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let history_db = std::env::var("DATABASE_URL")?;
@@ -215,7 +158,7 @@ async fn main() -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!(e))?;
         let snapshot = index.snapshot();
-        let server = serve(&bin, &db, &http).await?;
+        let server = serve(&bin, &db, &["--tile-cache-mb", "0"], &http).await?;
         let now = Utc::now();
         let mut gen_events = |n: usize| -> Vec<Ev> {
             land_points(&snapshot, n, &mut rng)

@@ -1,0 +1,300 @@
+//! Live stream fan-out benchmark: `BENCH_STREAMS` concurrent `/api/stream` clients (default
+//! 1,000, the whole city each, topics events and kpi) while events are reported through
+//! `POST /api/events` at `BENCH_RATE` per second (default 1,000, in batches every 50 ms) for
+//! `BENCH_SECONDS` (default 30), against a real `onemap serve` over loopback on the database of
+//! `DATABASE_URL` (the script loads the demo history: 1,000,000 events).
+//!
+//! Latency from commit to delivery, per stream and batch: a batch is committed somewhere
+//! between the POST being sent and its 201 arriving (201 = committed), so each delivery gives
+//! two bounds — after the 201 (a lower bound, negative when the stream was faster than the
+//! answer) and after the send (an upper bound). Both are reported, p50/p99/max over every
+//! (stream, batch) pair, with how many of those pairs arrived at all and the server's resident
+//! memory before the streams, with them idle, and at the end.
+//!
+//! The load generator and the 1,000 readers run on the same 2 cores as the server and
+//! PostgreSQL: they compete with what they measure. What the run adds is deleted afterwards.
+//! Run through `scripts/bench-stream`.
+
+mod support;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::{land_points, serve};
+
+const CATEGORIES: [&str; 10] = [
+    "dispute",
+    "city_management",
+    "safety_hazard",
+    "food_safety",
+    "environment",
+    "forest_fire",
+    "public_service",
+    "public_order",
+    "traffic",
+    "other",
+];
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A batch as sent: its ids, when it was sent and when its 201 arrived.
+#[derive(Clone, Copy)]
+struct Sent {
+    sent: Instant,
+    acked: Instant,
+}
+
+/// What the readers share: batch of each event id; per batch, its times.
+#[derive(Default)]
+struct Ledger {
+    batch_of: HashMap<i64, usize>,
+    batches: Vec<Sent>,
+}
+
+/// Every event's `"id":N` in an `events` frame (the place objects in it have no `id`).
+fn event_ids(frame: &str) -> impl Iterator<Item = i64> + '_ {
+    frame.match_indices("\"id\":").filter_map(move |(i, m)| {
+        let rest = &frame[i + m.len()..];
+        let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        rest[..end].parse().ok()
+    })
+}
+
+/// Reads one stream until `stop`; returns (batch, delivery instant) of the first sighting of
+/// each batch.
+async fn read_stream(
+    mut resp: reqwest::Response,
+    ledger: Arc<Mutex<Ledger>>,
+    stop: Instant,
+) -> Vec<(usize, Instant)> {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut seen: HashMap<usize, Instant> = HashMap::new();
+    let mut unmatched: Vec<(i64, Instant)> = Vec::new();
+    loop {
+        let left = stop.saturating_duration_since(Instant::now());
+        let Ok(Ok(Some(chunk))) = tokio::time::timeout(left, resp.chunk()).await else {
+            break;
+        };
+        let now = Instant::now();
+        buf.extend_from_slice(&chunk);
+        while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
+            let frame: Vec<u8> = buf.drain(..end + 2).collect();
+            let frame = String::from_utf8_lossy(&frame);
+            if !frame.contains("event: events\n") {
+                continue;
+            }
+            let ledger = ledger.lock().unwrap();
+            for id in event_ids(&frame) {
+                match ledger.batch_of.get(&id) {
+                    Some(&b) => {
+                        seen.entry(b).or_insert(now);
+                    }
+                    // Delivered before its 201 was read: matched at the end.
+                    None => unmatched.push((id, now)),
+                }
+            }
+        }
+    }
+    let ledger = ledger.lock().unwrap();
+    for (id, at) in unmatched {
+        if let Some(&b) = ledger.batch_of.get(&id) {
+            let e = seen.entry(b).or_insert(at);
+            *e = (*e).min(at);
+        }
+    }
+    seen.into_iter().collect()
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let db = std::env::var("DATABASE_URL")?;
+    let bin = std::env::var("ONEMAP_BIN").unwrap_or_else(|_| "target/release/onemap".into());
+    let streams = env_num("BENCH_STREAMS", 1000);
+    let rate = env_num("BENCH_RATE", 1000);
+    let seconds = env_num("BENCH_SECONDS", 30);
+    const TICK: Duration = Duration::from_millis(50);
+    let per_tick = (rate * TICK.as_millis() as usize / 1000).max(1);
+
+    let store = onemap::store::Store::connect(&db, 4).await?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&db)
+        .await?;
+    let (history, max_id): (i64, Option<i64>) =
+        sqlx::query_as("SELECT count(*), max(id) FROM event")
+            .fetch_one(&pool)
+            .await?;
+    let index = onemap::index::AssignIndex::default();
+    index
+        .load(Arc::new(store.area_shapes().await?))
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let points = land_points(&index.snapshot(), 20_000, &mut rng);
+    store.close().await;
+
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .pool_max_idle_per_host(4)
+        .build()?;
+    let max_streams = (streams + 50).to_string();
+    let server = serve(&bin, &db, &["--max-streams", &max_streams], &http).await?;
+    let base = server.base.clone();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_start = server.rss_mib();
+
+    // The streams: one connection each.
+    let opened = Instant::now();
+    let mut responses = Vec::with_capacity(streams);
+    for _ in 0..streams {
+        let client = reqwest::Client::builder().build()?;
+        let r = client
+            .get(format!("{base}/api/stream?topics=events,kpi"))
+            .send()
+            .await?;
+        anyhow::ensure!(r.status() == 200, "a stream was refused: {}", r.status());
+        responses.push(r);
+    }
+    let open_secs = opened.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_idle = server.rss_mib();
+
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let load_ends = Instant::now() + Duration::from_secs(seconds as u64);
+    let stop = load_ends + Duration::from_secs(10);
+    let readers: Vec<_> = responses
+        .into_iter()
+        .map(|r| tokio::spawn(read_stream(r, ledger.clone(), stop)))
+        .collect();
+
+    // The load: `per_tick` events every 50 ms, each POST in its own task.
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut posts = Vec::new();
+    let mut k = 0usize;
+    while Instant::now() < load_ends {
+        tick.tick().await;
+        let batch: Vec<Value> = (0..per_tick)
+            .map(|_| {
+                let (x, y) = points[k % points.len()];
+                k += 1;
+                json!({"category": CATEGORIES[rng.random_range(0..CATEGORIES.len())],
+                       "source": "hotline", "lon": x, "lat": y, "description": "fan-out benchmark"})
+            })
+            .collect();
+        let (http, url, ledger) = (http.clone(), format!("{base}/api/events"), ledger.clone());
+        posts.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let r = http.post(url).json(&batch).send().await?;
+            anyhow::ensure!(r.status() == 201, "POST answered {}", r.status());
+            let body: Value = r.json().await?;
+            let acked = Instant::now();
+            let mut l = ledger.lock().unwrap();
+            let b = l.batches.len();
+            l.batches.push(Sent { sent, acked });
+            for e in body["events"].as_array().into_iter().flatten() {
+                if let Some(id) = e["id"].as_i64() {
+                    l.batch_of.insert(id, b);
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    let mut failed_posts = 0;
+    for p in posts {
+        if !matches!(p.await, Ok(Ok(()))) {
+            failed_posts += 1;
+        }
+    }
+    let rss_load = server.rss_mib();
+    let mut after_ack = Vec::new();
+    let mut after_send = Vec::new();
+    let mut pairs = 0usize;
+    for r in readers {
+        for (b, at) in r.await? {
+            let s = ledger.lock().unwrap().batches[b];
+            pairs += 1;
+            after_ack.push(if at >= s.acked {
+                (at - s.acked).as_secs_f64() * 1000.0
+            } else {
+                -((s.acked - at).as_secs_f64() * 1000.0)
+            });
+            after_send.push((at.saturating_duration_since(s.sent)).as_secs_f64() * 1000.0);
+        }
+    }
+    let batches = ledger.lock().unwrap().batches.len();
+    let live: Value = http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    drop(server);
+
+    println!(
+        "state: {history} events stored before the run (demo history), the whole city on every stream"
+    );
+    println!(
+        "load: {streams} streams (opened in {open_secs:.1} s), {} events/s in {} batches of {per_tick} every 50 ms for {seconds} s; {failed_posts} POSTs failed",
+        batches * per_tick / seconds.max(1),
+        batches
+    );
+    println!();
+    println!("| figure | p50 | p99 | max |");
+    println!("|---|---|---|---|");
+    let mut a = after_ack.clone();
+    let mut s = after_send.clone();
+    println!(
+        "| delivery after the 201 (lower bound of commit → delivery), ms | {:.0} | {:.0} | {:.0} |",
+        pct(&mut a, 0.5),
+        pct(&mut a, 0.99),
+        pct(&mut a, 1.0)
+    );
+    println!(
+        "| delivery after the POST was sent (upper bound), ms | {:.0} | {:.0} | {:.0} |",
+        pct(&mut s, 0.5),
+        pct(&mut s, 0.99),
+        pct(&mut s, 1.0)
+    );
+    println!();
+    println!(
+        "delivered: {pairs} of {} (stream, batch) pairs ({:.2} %); streams dropped as slow: {}",
+        streams * batches,
+        100.0 * pairs as f64 / (streams * batches).max(1) as f64,
+        live["live"]["dropped_slow"]
+    );
+    println!(
+        "server memory (RSS): {rss_start:.0} MiB before the streams, {rss_idle:.0} MiB with {streams} idle streams ({:.1} KiB per stream), {rss_load:.0} MiB at the end of the load",
+        (rss_idle - rss_start) * 1024.0 / streams.max(1) as f64
+    );
+
+    // Leave the history as it was.
+    let max_id = max_id.unwrap_or(0);
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM event_transition WHERE event_id > $1")
+        .bind(max_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM event WHERE id > $1")
+        .bind(max_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

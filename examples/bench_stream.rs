@@ -45,39 +45,42 @@ fn env_num(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// A batch as sent: its ids, when it was sent and when its 201 arrived.
+/// A batch as sent: when it was sent and when its 201 arrived.
 #[derive(Clone, Copy)]
 struct Sent {
     sent: Instant,
     acked: Instant,
 }
 
-/// What the readers share: batch of each event id; per batch, its times.
-#[derive(Default)]
-struct Ledger {
-    batch_of: HashMap<i64, usize>,
-    batches: Vec<Sent>,
-}
-
 /// Every event's `"id":N` in an `events` frame (the place objects in it have no `id`).
-fn event_ids(frame: &str) -> impl Iterator<Item = i64> + '_ {
-    frame.match_indices("\"id\":").filter_map(move |(i, m)| {
-        let rest = &frame[i + m.len()..];
-        let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        rest[..end].parse().ok()
-    })
+fn event_ids(frame: &[u8]) -> Vec<i64> {
+    memchr::memmem::find_iter(frame, b"\"id\":")
+        .filter_map(|i| {
+            let rest = &frame[i + 5..];
+            let end = rest
+                .iter()
+                .position(|c| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            std::str::from_utf8(&rest[..end]).ok()?.parse().ok()
+        })
+        .collect()
 }
 
-/// Reads one stream until `stop`; returns (batch, delivery instant) of the first sighting of
-/// each batch.
-async fn read_stream(
-    mut resp: reqwest::Response,
-    ledger: Arc<Mutex<Ledger>>,
-    stop: Instant,
-) -> Vec<(usize, Instant)> {
+/// What one stream saw: when each `events` message (by sequence number) arrived, and, for
+/// the probe stream only, the event ids in each message. Every stream of the run asks for the
+/// same thing, so a message carries the same events on every stream: the other streams only
+/// read the frames' `id:` lines, which keeps the readers' own CPU use low.
+#[derive(Default)]
+struct Seen {
+    arrived: HashMap<u64, Instant>,
+    ids: HashMap<u64, Vec<i64>>,
+}
+
+async fn read_stream(mut resp: reqwest::Response, probe: bool, stop: Instant) -> Seen {
     let mut buf: Vec<u8> = Vec::new();
-    let mut seen: HashMap<usize, Instant> = HashMap::new();
-    let mut unmatched: Vec<(i64, Instant)> = Vec::new();
+    let mut scanned = 0;
+    let mut seen = Seen::default();
+    let finder = memchr::memmem::Finder::new(b"\n\n");
     loop {
         let left = stop.saturating_duration_since(Instant::now());
         let Ok(Ok(Some(chunk))) = tokio::time::timeout(left, resp.chunk()).await else {
@@ -85,32 +88,32 @@ async fn read_stream(
         };
         let now = Instant::now();
         buf.extend_from_slice(&chunk);
-        while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
-            let frame: Vec<u8> = buf.drain(..end + 2).collect();
-            let frame = String::from_utf8_lossy(&frame);
-            if !frame.contains("event: events\n") {
+        let mut start = 0;
+        while let Some(k) = finder.find(&buf[scanned.max(start)..]) {
+            let end = scanned.max(start) + k + 2;
+            let frame = &buf[start..end];
+            start = end;
+            // `id: <server>-<seq>\nevent: events\n…`
+            let Some(line_end) = memchr::memchr(b'\n', frame) else {
+                continue;
+            };
+            let (first, rest) = frame.split_at(line_end + 1);
+            if !first.starts_with(b"id: ") || !rest.starts_with(b"event: events\n") {
                 continue;
             }
-            let ledger = ledger.lock().unwrap();
-            for id in event_ids(&frame) {
-                match ledger.batch_of.get(&id) {
-                    Some(&b) => {
-                        seen.entry(b).or_insert(now);
-                    }
-                    // Delivered before its 201 was read: matched at the end.
-                    None => unmatched.push((id, now)),
-                }
+            let id = std::str::from_utf8(&first[4..first.len() - 1]).unwrap_or("");
+            let Some(seq) = id.rsplit_once('-').and_then(|(_, n)| n.parse::<u64>().ok()) else {
+                continue;
+            };
+            seen.arrived.entry(seq).or_insert(now);
+            if probe {
+                seen.ids.insert(seq, event_ids(rest));
             }
         }
+        buf.drain(..start);
+        scanned = buf.len().saturating_sub(1);
     }
-    let ledger = ledger.lock().unwrap();
-    for (id, at) in unmatched {
-        if let Some(&b) = ledger.batch_of.get(&id) {
-            let e = seen.entry(b).or_insert(at);
-            *e = (*e).min(at);
-        }
-    }
-    seen.into_iter().collect()
+    seen
 }
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
@@ -175,12 +178,13 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_idle = server.rss_mib();
 
-    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let ledger: Arc<Mutex<Vec<(Sent, i64)>>> = Arc::default();
     let load_ends = Instant::now() + Duration::from_secs(seconds as u64);
     let stop = load_ends + Duration::from_secs(10);
     let readers: Vec<_> = responses
         .into_iter()
-        .map(|r| tokio::spawn(read_stream(r, ledger.clone(), stop)))
+        .enumerate()
+        .map(|(k, r)| tokio::spawn(read_stream(r, k == 0, stop)))
         .collect();
 
     // The load: `per_tick` events every 50 ms, each POST in its own task.
@@ -205,14 +209,10 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(r.status() == 201, "POST answered {}", r.status());
             let body: Value = r.json().await?;
             let acked = Instant::now();
-            let mut l = ledger.lock().unwrap();
-            let b = l.batches.len();
-            l.batches.push(Sent { sent, acked });
-            for e in body["events"].as_array().into_iter().flatten() {
-                if let Some(id) = e["id"].as_i64() {
-                    l.batch_of.insert(id, b);
-                }
-            }
+            let first = body["events"][0]["id"]
+                .as_i64()
+                .ok_or_else(|| anyhow::anyhow!("no ids in the answer"))?;
+            ledger.lock().unwrap().push((Sent { sent, acked }, first));
             anyhow::Ok(())
         }));
     }
@@ -223,22 +223,37 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let rss_load = server.rss_mib();
+    let mut seen = Vec::new();
+    for r in readers {
+        seen.push(r.await?);
+    }
+    // The message that carried each batch's first event (from the probe stream).
+    let message_of: HashMap<i64, u64> = seen[0]
+        .ids
+        .iter()
+        .flat_map(|(seq, ids)| ids.iter().map(move |id| (*id, *seq)))
+        .collect();
+    let sent = ledger.lock().unwrap().clone();
+    let batches = sent.len();
     let mut after_ack = Vec::new();
     let mut after_send = Vec::new();
     let mut pairs = 0usize;
-    for r in readers {
-        for (b, at) in r.await? {
-            let s = ledger.lock().unwrap().batches[b];
-            pairs += 1;
-            after_ack.push(if at >= s.acked {
-                (at - s.acked).as_secs_f64() * 1000.0
-            } else {
-                -((s.acked - at).as_secs_f64() * 1000.0)
-            });
-            after_send.push((at.saturating_duration_since(s.sent)).as_secs_f64() * 1000.0);
+    for (s, first) in &sent {
+        let Some(seq) = message_of.get(first) else {
+            continue;
+        };
+        for stream in &seen {
+            if let Some(&at) = stream.arrived.get(seq) {
+                pairs += 1;
+                after_ack.push(if at >= s.acked {
+                    (at - s.acked).as_secs_f64() * 1000.0
+                } else {
+                    -((s.acked - at).as_secs_f64() * 1000.0)
+                });
+                after_send.push(at.saturating_duration_since(s.sent).as_secs_f64() * 1000.0);
+            }
         }
     }
-    let batches = ledger.lock().unwrap().batches.len();
     let live: Value = http
         .get(format!("{base}/readyz"))
         .send()

@@ -100,7 +100,8 @@ export const OPTIONS = {
           radius: ['42%', '72%'],
           center: ['32%', '52%'],
           avoidLabelOverlap: true,
-          label: { show: true, position: 'inside', formatter: '{d}%', color: '#fff', fontSize: 12, fontFamily: FONT },
+          // Slices under 5% keep their colour and legend entry but no label (they would overlap).
+          label: { show: true, position: 'inside', formatter: (p) => (p.percent >= 5 ? `${Math.round(p.percent)}%` : ''), color: '#fff', fontSize: 13, fontFamily: FONT },
           labelLine: { show: false },
           itemStyle: { borderColor: '#061529', borderWidth: 2 },
           data: rows,
@@ -109,13 +110,13 @@ export const OPTIONS = {
     };
   },
 
-  /** Closure rate per child area (vertical bars, %), with the event count as a line. */
+  /** Closure rate per child area (vertical bars, %, lowest first), with the event count as a line. */
   closure(rows) {
     return {
       ...base,
       grid: { left: 44, right: 44, top: 30, bottom: 8, containLabel: true },
       legend: { top: 0, right: 8, textStyle: { color: TEXT, fontSize: 13 }, itemWidth: 14, itemHeight: 8, data: ['结案率', '事件数'] },
-      xAxis: { type: 'category', data: rows.map((r) => r.name), ...axisStyle, axisLabel: { ...axisStyle.axisLabel, interval: 0, rotate: rows.length > 12 ? 40 : 0, fontSize: 12 } },
+      xAxis: { type: 'category', data: rows.map((r) => r.name), ...axisStyle, axisLabel: { ...axisStyle.axisLabel, interval: 0, rotate: rows.length > 12 ? 45 : 0, fontSize: 12 } },
       yAxis: [
         { type: 'value', min: 0, max: 100, ...axisStyle, axisLine: { show: false }, axisLabel: { ...axisStyle.axisLabel, formatter: '{value}%' } },
         { type: 'value', ...axisStyle, axisLine: { show: false }, splitLine: { show: false } },

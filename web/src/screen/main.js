@@ -57,6 +57,7 @@ const state = {
   refreshTimer: null,
   refreshing: null,
   chartsDrawn: false,
+  flashing: 0, // flashes on the map now
   mapIdle: false,
   stage: stageFor(window.innerWidth, window.innerHeight),
 };
@@ -230,7 +231,12 @@ async function refreshCharts() {
   ]);
   const childRows = Array.isArray(children?.areas) ? children.areas : [];
   state.childStats = new Map(childRows.map((a) => [String(a.code), a]));
-  const byRate = childRows.slice().sort((a, b) => (b.closure_rate ?? 0) - (a.closure_rate ?? 0) || b.count - a.count);
+  // Lowest closure rate first (what a command centre acts on); as many bars as the strip holds
+  // at about 30 design px each (all of them on a wide wall).
+  const byRate = childRows.slice().sort((a, b) => (a.closure_rate ?? 0) - (b.closure_rate ?? 0) || b.count - a.count);
+  const fits = Math.max(8, Math.floor($('chart-closure').clientWidth / 30));
+  const shown = byRate.slice(0, fits);
+  $('sc-closure-note').textContent = shown.length < byRate.length ? `近${WINDOW_DAYS}天 · 最低${shown.length}个（共${byRate.length}个）` : `近${WINDOW_DAYS}天`;
   const srcRows = Object.entries(SOURCE_LABELS)
     .map(([, name], i) => ({ name, value: Number(sources[i]?.total) || 0 }))
     .filter((r) => r.value > 0);
@@ -240,7 +246,7 @@ async function refreshCharts() {
     charts.set('categories', OPTIONS.ranking(named(top?.categories).slice(0, 10), '#35d0ff')),
     charts.set('villages', OPTIONS.ranking(named(top?.areas).slice(0, 10), '#ffc53d')),
     charts.set('sources', OPTIONS.sources(srcRows)),
-    charts.set('closure', OPTIONS.closure(byRate.slice(0, 60))),
+    charts.set('closure', OPTIONS.closure(shown)),
   ]);
 }
 
@@ -392,6 +398,7 @@ function animateFlashes(now) {
     };
   });
   map?.getSource('flash')?.setData({ type: 'FeatureCollection', features });
+  state.flashing = features.length;
   if (flashes.length) flashFrame = requestAnimationFrame(animateFlashes);
 }
 
@@ -399,17 +406,12 @@ function animateFlashes(now) {
 
 let rotation = { children: [], index: -1, timer: null };
 
-async function loadChildren() {
-  if (!state.childLevel) return [];
-  const url = new URL('/api/areas', window.location.origin);
-  url.searchParams.set('level', state.childLevel);
-  url.searchParams.set('parent', state.code);
-  url.searchParams.set('limit', '1000');
-  const res = await fetch(url, { headers: { accept: 'application/json' } });
-  if (!res.ok) throw new Error(`服务器返回错误 ${res.status}`);
-  const body = await res.json();
-  const list = Array.isArray(body) ? body : Array.isArray(body?.areas) ? body.areas : [];
-  return list.filter((a) => a.level === undefined || a.level === state.childLevel).map((a) => ({ code: String(a.code), name: a.name }));
+/** The children to cycle through: those of the scope's child level with events in the window. */
+function focusChildren() {
+  return [...state.childStats.values()]
+    .filter((a) => a.code)
+    .map((a) => ({ code: String(a.code), name: a.name }))
+    .sort((x, y) => x.code.localeCompare(y.code));
 }
 
 function hideFocus() {
@@ -436,6 +438,9 @@ function showCaption(child) {
 
 async function rotateStep() {
   const map = screen.map;
+  // The list follows the statistics (refreshed with the charts).
+  const fresh = focusChildren();
+  if (fresh.length) rotation.children = fresh;
   const { children } = rotation;
   // One step beyond the last child is the whole scope again.
   rotation.index = (rotation.index + 1) % (children.length + 1);
@@ -456,14 +461,9 @@ async function rotateStep() {
   }
 }
 
-async function startRotation() {
+function startRotation() {
   if (!(state.rotate > 0) || !state.childLevel) return;
-  try {
-    rotation.children = await loadChildren();
-  } catch (e) {
-    console.warn(`screen: children of ${state.code}: ${e.message}`);
-    return;
-  }
+  rotation.children = focusChildren();
   if (!rotation.children.length) return;
   rotation.timer = setInterval(() => rotateStep(), state.rotate * 1000);
   rotateStep();

@@ -45,7 +45,7 @@ export const OPTIONS = {
         {
           name: '上报',
           type: 'line',
-          smooth: true,
+          smooth: 0.3,
           symbol: 'none',
           data: buckets.map((b) => b.count),
           lineStyle: { width: 2, color: CYAN },
@@ -56,7 +56,7 @@ export const OPTIONS = {
             ]),
           },
         },
-        { name: '已结案', type: 'line', smooth: true, symbol: 'none', data: buckets.map((b) => b.closed), lineStyle: { width: 2, color: '#29d9a1' }, itemStyle: { color: '#29d9a1' } },
+        { name: '已结案', type: 'line', smooth: 0.3, symbol: 'none', data: buckets.map((b) => b.closed), lineStyle: { width: 2, color: '#29d9a1' }, itemStyle: { color: '#29d9a1' } },
       ],
     };
   },

@@ -41,6 +41,7 @@ const TOPICS = ['events', 'kpi'];
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const FLASH_MS = 4000;
 const FLASH_MAX = 40;
+const HEAT_REFRESH_MS = 5 * 60_000;
 const params = new URLSearchParams(window.location.search);
 const testMode = params.get('test') === '1';
 const $ = (id) => document.getElementById(id);
@@ -58,6 +59,8 @@ const state = {
   refreshing: null,
   chartsDrawn: false,
   flashing: 0, // flashes on the map now
+  eventsSinceHeat: false,
+  heatAt: Date.now(),
   mapIdle: false,
   stage: stageFor(window.innerWidth, window.innerHeight),
 };
@@ -156,6 +159,15 @@ function eventRow(e, fresh) {
     el('span', { class: 'sc-tk-cat' }, e.category_label || e.category_name || CATEGORY_LABELS[e.category] || e.category || '事件'),
     el('span', { class: 'sc-tk-status', dataset: { status } }, e.status_label || e.status_name || STATUS_LABELS[status] || status || '—'),
   );
+}
+
+const TICKER_ROW_PX = 38; // .sc-ticker li height in screen.css
+
+/** The ticker shows whole rows only: its height is cut to a multiple of the row height. */
+function fitTicker() {
+  ticker.style.maxHeight = '';
+  const h = ticker.clientHeight;
+  ticker.style.maxHeight = `${Math.max(TICKER_ROW_PX, Math.floor(h / TICKER_ROW_PX) * TICKER_ROW_PX)}px`;
 }
 
 function trimTicker() {
@@ -271,7 +283,13 @@ async function refreshAll({ ticker: withTicker = false } = {}) {
   } finally {
     state.refreshing = null;
   }
-  if (withTicker || dayChanged) refreshHeat();
+  // The heat follows new events too, but tiles are costlier than charts: every 5 minutes at most.
+  const heatDue = state.eventsSinceHeat && Date.now() - state.heatAt >= HEAT_REFRESH_MS;
+  if (withTicker || dayChanged || heatDue) {
+    state.eventsSinceHeat = false;
+    state.heatAt = Date.now();
+    refreshHeat();
+  }
 }
 
 // --- the map ------------------------------------------------------------------------------------
@@ -302,9 +320,11 @@ function screenStyle(style) {
     else if (layer.metadata?.['onemap:group'] === 'events') layer.layout = { ...(layer.layout || {}), visibility: 'none' };
   }
   s.sources.scope = { type: 'geojson', data: EMPTY };
+  s.sources.mask = { type: 'geojson', data: EMPTY };
   s.sources.flash = { type: 'geojson', data: EMPTY };
   const before = s.layers.findIndex((l) => l.id === 'events-heat');
   const scopeLayers = [
+    { id: 'scope-mask', type: 'fill', source: 'mask', paint: { 'fill-color': '#020b18', 'fill-opacity': 0.55 } },
     { id: 'scope-glow', type: 'line', source: 'scope', paint: { 'line-color': '#35d0ff', 'line-width': 8, 'line-opacity': 0.18, 'line-blur': 4 } },
     { id: 'scope-line', type: 'line', source: 'scope', paint: { 'line-color': '#35d0ff', 'line-width': 2, 'line-opacity': 0.9 } },
   ];
@@ -330,6 +350,26 @@ function screenStyle(style) {
     },
   );
   return s;
+}
+
+/** Everything but the scope (the world with the scope's outer rings as holes), to dim it. */
+function maskOf(geometry) {
+  const polygons = geometry?.type === 'Polygon' ? [geometry.coordinates] : geometry?.type === 'MultiPolygon' ? geometry.coordinates : [];
+  if (!polygons.length) return EMPTY;
+  const world = [
+    [-180, -85],
+    [180, -85],
+    [180, 85],
+    [-180, 85],
+    [-180, -85],
+  ];
+  // MapLibre tells holes from outer rings by winding: holes must turn against the world ring.
+  const area2 = (ring) => ring.reduce((a, [x1, y1], i) => {
+    const [x2, y2] = ring[(i + 1) % ring.length];
+    return a + (x1 * y2 - x2 * y1);
+  }, 0);
+  const holes = polygons.map((p) => (area2(p[0]) > 0 ? p[0].slice().reverse() : p[0]));
+  return { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [world, ...holes] } };
 }
 
 function boundsOf(bbox) {
@@ -496,6 +536,7 @@ function startStream() {
         if (!events.length) return;
         tickerUpdate(events);
         for (const e of events) if (e.kind === 'reported') flash(e);
+        state.eventsSinceHeat = true;
         scheduleRefresh();
       },
       heartbeat() {},
@@ -515,6 +556,7 @@ function markReady() {
 
 async function start() {
   renderIndicator();
+  fitTicker();
   startStream();
   const [style, area] = await Promise.all([
     fetch('/styles/dark.json').then((r) => {
@@ -538,6 +580,7 @@ async function start() {
   screen.map = map;
   map.once('load', () => {
     map.getSource('scope')?.setData(area.geometry ? { type: 'Feature', properties: {}, geometry: area.geometry } : EMPTY);
+    map.getSource('mask')?.setData(maskOf(area.geometry));
     map.once('idle', () => {
       state.mapIdle = true;
       markReady();
@@ -558,6 +601,7 @@ window.addEventListener('resize', () => {
   clearTimeout(resizeTimer);
   resizeTimer = setTimeout(() => {
     applyStage();
+    fitTicker();
     screen.map?.setPixelRatio(pixelRatio());
     screen.map?.resize();
     charts.rescale(pixelRatio());

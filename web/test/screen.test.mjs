@@ -30,6 +30,7 @@ import {
   todayInCity,
   windowFrom,
 } from '../src/screen/model.js';
+import { openStream } from '../src/screen/stream.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.resolve(here, '../test-output');
@@ -40,6 +41,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const BIN = process.env.ONEMAP_BIN;
 const DB_URL = process.env.ONEMAP_SCREEN_DATABASE_URL;
 const WAIT_MS = 120_000;
+/** The restart test also freezes its server for 2 × heartbeat + 5 s (about 35 s); 0 skips that. */
+const SILENCE = process.env.ONEMAP_SCREEN_SILENCE !== '0';
 const CITY = '3503';
 const TOWN = { code: '350304100', name: '西天尾镇' }; // a town of the demo city (seed 3503)
 const INSIDE = { lon: 119.028, lat: 25.41 }; // inside 东星社区, 西天尾镇
@@ -104,6 +107,107 @@ describe('big screen: pure parts', () => {
       ['今日事件', '办理中', '超期', '本月结案率', '平均办理时长'],
     );
     assert.deepEqual(cardsFor(['events']), []);
+  });
+});
+
+/** A stand-in for the browser's EventSource: the test drives its frames, errors and state. */
+class FakeEventSource {
+  static CONNECTING = 0;
+  static OPEN = 1;
+  static CLOSED = 2;
+  static made = [];
+  constructor(url) {
+    this.url = url;
+    this.readyState = FakeEventSource.CONNECTING;
+    this.listeners = {};
+    this.onerror = null;
+    FakeEventSource.made.push(this);
+  }
+  addEventListener(type, fn) {
+    (this.listeners[type] ||= []).push(fn);
+  }
+  close() {
+    this.readyState = FakeEventSource.CLOSED;
+  }
+  frame(type, data) {
+    this.readyState = FakeEventSource.OPEN;
+    for (const fn of this.listeners[type] || []) fn({ data: JSON.stringify(data) });
+  }
+  fail(readyState) {
+    this.readyState = readyState;
+    this.onerror?.({});
+  }
+}
+
+describe('big screen: the stream client', () => {
+  it('goes stale on errors and on silence, live on any frame; recreates a closed stream with backoff', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const saved = globalThis.EventSource;
+    globalThis.EventSource = FakeEventSource;
+    FakeEventSource.made = [];
+    const states = [];
+    const got = [];
+    try {
+      const stream = openStream({
+        topics: ['events', 'kpi'],
+        area: '350304',
+        handlers: { kpi: (k) => got.push(k.today), events: (b) => got.push(b.events.length) },
+        onState: (st) => states.push(st),
+      });
+      assert.equal(FakeEventSource.made.length, 1);
+      assert.equal(FakeEventSource.made[0].url, '/api/stream?topics=events%2Ckpi&area=350304');
+      const es = FakeEventSource.made[0];
+      es.frame('hello', { server: 'a', topics: ['events', 'kpi'], heartbeat_s: 2, replayed: 0 });
+      es.frame('kpi', { today: 7 });
+      assert.equal(stream.state, 'live');
+      assert.deepEqual(got, [7]);
+
+      // Silence: heartbeats every 2 s keep it live; nothing for 2 × 2 + 5 = 9 s makes it stale.
+      t.mock.timers.tick(8000);
+      es.frame('heartbeat', { time: 'x' });
+      t.mock.timers.tick(8999);
+      assert.equal(stream.state, 'live');
+      t.mock.timers.tick(1);
+      assert.equal(stream.state, 'stale');
+      es.frame('events', { events: [{ id: 1 }, { id: 2 }] });
+      assert.equal(stream.state, 'live');
+      assert.deepEqual(got, [7, 2]);
+
+      // An error while the browser reconnects by itself: stale, and no second EventSource.
+      es.fail(FakeEventSource.CONNECTING);
+      assert.equal(stream.state, 'stale');
+      t.mock.timers.tick(60_000);
+      assert.equal(FakeEventSource.made.length, 1);
+
+      // Closed for good (e.g. 503): a new EventSource after 1 s, then 2 s, 4 s …
+      es.fail(FakeEventSource.CLOSED);
+      t.mock.timers.tick(999);
+      assert.equal(FakeEventSource.made.length, 1);
+      t.mock.timers.tick(1);
+      assert.equal(FakeEventSource.made.length, 2);
+      FakeEventSource.made[1].fail(FakeEventSource.CLOSED);
+      t.mock.timers.tick(1999);
+      assert.equal(FakeEventSource.made.length, 2);
+      t.mock.timers.tick(1);
+      assert.equal(FakeEventSource.made.length, 3);
+      FakeEventSource.made[2].fail(FakeEventSource.CLOSED);
+      t.mock.timers.tick(4000);
+      assert.equal(FakeEventSource.made.length, 4);
+      // Frames from an abandoned EventSource are ignored; the current one's count, and reset the backoff.
+      es.frame('kpi', { today: 99 });
+      assert.deepEqual(got, [7, 2]);
+      FakeEventSource.made[3].frame('hello', { heartbeat_s: 15 });
+      assert.equal(stream.state, 'live');
+      FakeEventSource.made[3].fail(FakeEventSource.CLOSED);
+      t.mock.timers.tick(1000);
+      assert.equal(FakeEventSource.made.length, 5, 'backoff starts again at 1 s after frames flowed');
+      stream.close();
+      t.mock.timers.tick(120_000);
+      assert.equal(FakeEventSource.made.length, 5);
+      assert.equal(states[0], 'live');
+    } finally {
+      globalThis.EventSource = saved;
+    }
   });
 });
 
@@ -322,6 +426,47 @@ describe('big screen in headless Chromium', { timeout: 30 * 60_000 }, () => {
     }
   });
 
+  it('keeps memory flat under a burst: ticker capped, flashes bounded and gone, charts refreshed', async () => {
+    const s = await openScreen(BASE, '/screen?rotate=0');
+    try {
+      const todayBefore = await s.page.evaluate(() => {
+        const data = window.onemapScreen.charts.trend.getOption().series[0].data;
+        return data[data.length - 1];
+      });
+      const rows = Array.from({ length: 25 }, (_, i) => ({
+        lon: INSIDE.lon + (i % 5) * 0.004,
+        lat: INSIDE.lat + Math.floor(i / 5) * 0.004,
+        category: 'environment',
+        source: 'hotline',
+        description: `大屏测试：批量上报 ${i + 1}`,
+      }));
+      const res = await fetch(`${BASE}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rows) });
+      const body = await res.json();
+      assert.equal(res.status, 201, JSON.stringify(body));
+      const ids = body.events.map((e) => String(e.id));
+      const newest = ids.slice(-20).reverse();
+      await s.page.waitForFunction((last) => document.querySelector(`#sc-ticker li[data-id="${last}"]`), ids[ids.length - 1], { timeout: 30_000 });
+      const listed = await s.page.$$eval('#sc-ticker li[data-id]', (lis) => lis.map((l) => l.dataset.id));
+      assert.equal(listed.length, 20, 'the ticker holds 20 rows');
+      assert.deepEqual(listed, newest, 'the 20 newest reports, newest first');
+      assert.ok((await s.page.evaluate(() => window.onemapScreen.state.flashing)) <= 40);
+      await s.page.waitForFunction(() => window.onemapScreen.state.flashing === 0, null, { timeout: 15_000 });
+      await s.page.waitForFunction(() => window.onemapScreen.map.querySourceFeatures('flash').length === 0, null, { timeout: 10_000 });
+      // The charts are fetched again (at most every 10 s): today's bucket has the new reports.
+      await s.page.waitForFunction(
+        (before) => {
+          const data = window.onemapScreen.charts.trend.getOption().series[0].data;
+          return data[data.length - 1] >= before + 25;
+        },
+        todayBefore,
+        { timeout: 30_000 },
+      );
+      assertClean(s);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('scopes /screen/{town} to that town', async () => {
     const s = await openScreen(BASE, `/screen/${TOWN.code}?rotate=0`);
     try {
@@ -366,7 +511,7 @@ describe('big screen in headless Chromium', { timeout: 30 * 60_000 }, () => {
     }
   });
 
-  it('survives a server restart without reloading', { skip: !(BIN && DB_URL) && 'ONEMAP_BIN and ONEMAP_SCREEN_DATABASE_URL are not set: the restart test starts its own server' }, async () => {
+  it('survives a server restart without reloading', { skip: !(BIN && DB_URL) && 'ONEMAP_BIN and ONEMAP_SCREEN_DATABASE_URL are not set: the restart test starts its own server' }, async (t) => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     let server = await startServer(port);
@@ -377,6 +522,21 @@ describe('big screen in headless Chromium', { timeout: 30 * 60_000 }, () => {
       s = await openScreen(base, '/screen?rotate=0', { tolerate });
       const marker = await s.page.evaluate(() => window.onemapScreen.reloadMarker);
       assert.ok(marker);
+
+      // Silence with the connection open (the server frozen): stale after 2 × heartbeat + 5 s,
+      // live again when the frames flow.
+      if (SILENCE) {
+        const hb = (await s.page.evaluate(() => window.onemapScreen.heartbeatS)) || 15;
+        server.kill('SIGSTOP');
+        try {
+          const t0 = Date.now();
+          await s.page.waitForFunction(() => window.onemapScreen.streamState === 'stale', null, { timeout: (2 * hb + 5) * 1000 + 30_000 });
+          t.diagnostic(`silent stream marked stale after ${Date.now() - t0} ms (limit ${(2 * hb + 5) * 1000} ms)`);
+        } finally {
+          server.kill('SIGCONT');
+        }
+        await s.page.waitForFunction(() => window.onemapScreen.streamState === 'live', null, { timeout: WAIT_MS });
+      }
 
       await stopServer(server);
       await s.page.waitForFunction(() => window.onemapScreen.streamState === 'stale', null, { timeout: 60_000 });
@@ -396,6 +556,7 @@ describe('big screen in headless Chromium', { timeout: 30 * 60_000 }, () => {
       assertClean(s);
     } finally {
       await s?.close();
+      server?.kill('SIGCONT');
       await stopServer(server);
     }
   });

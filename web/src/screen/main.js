@@ -75,6 +75,7 @@ const screen = {
   streamState: 'stale',
   reloadMarker: Math.random().toString(36).slice(2) + Date.now().toString(36),
   lastFrameAt: null,
+  heartbeatS: null, // from the stream's hello
 };
 window.onemapScreen = screen;
 
@@ -521,6 +522,9 @@ function startStream() {
       renderIndicator();
     },
     handlers: {
+      hello(h) {
+        screen.heartbeatS = Number(h?.heartbeat_s) || null;
+      },
       // After a reconnect the server replays what was missed (`events`), or sends `reset`.
       reset() {
         // Before the first load has drawn, that load is the fresh copy.

@@ -16,6 +16,7 @@ import { OPTIONS, createCharts } from './charts.js';
 import { openStream } from './stream.js';
 import {
   LEVEL_NAMES,
+  backoffMs,
   REFRESH_MIN_MS,
   TICKER_MAX,
   WINDOW_DAYS,
@@ -558,10 +559,21 @@ function markReady() {
   startRotation();
 }
 
-async function start() {
-  renderIndicator();
-  fitTicker();
-  startStream();
+/** Scope, map, charts and ticker; a part already done is not done again when retried. */
+async function load() {
+  if (!screen.map) await loadScope();
+  if (!state.chartsDrawn) {
+    await Promise.all([
+      refreshCharts().then(() => {
+        state.chartsDrawn = true;
+        markReady();
+      }),
+      loadTicker(),
+    ]);
+  }
+}
+
+async function loadScope() {
   const [style, area] = await Promise.all([
     fetch('/styles/dark.json').then((r) => {
       if (!r.ok) throw new Error(`地图样式加载失败（${r.status}）`);
@@ -590,14 +602,21 @@ async function start() {
       markReady();
     });
   });
+}
 
-  await Promise.all([
-    refreshCharts().then(() => {
-      state.chartsDrawn = true;
-      markReady();
-    }),
-    loadTicker(),
-  ]);
+/** Loads the page; an unattended wall retries (1 s doubling to 30 s) instead of giving up. */
+let bootAttempt = 0;
+function boot() {
+  load()
+    .then(() => {
+      $('sc-error').hidden = true;
+    })
+    .catch((e) => {
+      const wait = backoffMs(bootAttempt++);
+      console.warn(`screen: loading failed: ${e.message}`);
+      fail(`大屏加载失败：${e.message}（${Math.round(wait / 1000)} 秒后重试）`);
+      setTimeout(boot, wait);
+    });
 }
 
 let resizeTimer = null;
@@ -617,7 +636,7 @@ setInterval(() => {
   if (state.from !== windowFrom(WINDOW_DAYS)) scheduleRefresh();
 }, 60_000);
 
-start().catch((e) => {
-  console.error(`screen: ${e.message}`);
-  fail(`大屏加载失败：${e.message}`);
-});
+renderIndicator();
+fitTicker();
+startStream();
+boot();

@@ -336,6 +336,34 @@ describe('big screen in headless Chromium', { timeout: 30 * 60_000 }, () => {
     });
   }
 
+  it('follows a resize of the wall: stage, map and charts at the new resolution', async () => {
+    const s = await openScreen(BASE, '/screen?rotate=0', { width: 1920, height: 1080 });
+    try {
+      await s.page.setViewportSize({ width: 3840, height: 2160 });
+      const fits = () => {
+        const box = (sel) => document.querySelector(sel).getBoundingClientRect();
+        const mapCanvas = document.querySelector('#sc-map canvas.maplibregl-canvas').width;
+        const charts = ['trend', 'categories', 'sources', 'closure', 'villages'].map((id) => [document.querySelector(`#chart-${id} canvas`)?.width, box(`#chart-${id}`).width]);
+        return (
+          Math.abs(box('#stage').width - innerWidth) <= 1 &&
+          Math.abs(box('#stage').height - innerHeight) <= 1 &&
+          Math.abs(mapCanvas - box('#sc-map').width) <= 2 &&
+          charts.every(([c, w]) => Math.abs(c - w) <= 2) &&
+          document.documentElement.scrollWidth <= innerWidth &&
+          document.documentElement.scrollHeight <= innerHeight
+        );
+      };
+      await s.page.waitForFunction(fits, null, { timeout: 10_000 });
+      assert.equal(await s.page.evaluate(() => window.onemapScreen.state.stage.scale), 2);
+      // Re-created charts keep their data.
+      const withData = await s.page.evaluate(() => Object.values(window.onemapScreen.charts).filter((c) => (c.getOption()?.series || []).some((x) => (x.data || []).length)).length);
+      assert.equal(withData, 5);
+      assertClean(s);
+    } finally {
+      await s.close();
+    }
+  });
+
   /** The KPI figures as the statistics API answers them for an area (docs/STREAM.md). */
   async function kpiFromApi(base, area, level) {
     const today = todayInCity();

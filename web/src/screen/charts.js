@@ -157,11 +157,16 @@ export function createCharts(containers, pixelRatio) {
       options[id] = option;
       const chart = charts[id];
       return new Promise((resolve) => {
-        chart.off('finished');
-        chart.on('finished', () => {
-          chart.off('finished');
+        // 'finished' comes once drawn; a chart re-created meanwhile (rescale) never sends it, so a
+        // refresh is never left waiting longer than a few seconds.
+        const done = () => {
+          clearTimeout(timer);
+          chart.off('finished', done);
           resolve();
-        });
+        };
+        const timer = setTimeout(done, 5000);
+        chart.off('finished');
+        chart.on('finished', done);
         chart.setOption(option, { notMerge: true });
       });
     },

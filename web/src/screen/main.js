@@ -264,7 +264,7 @@ async function refreshCharts() {
   ]);
 }
 
-/** Charts and ticker again, at most every REFRESH_MIN_MS while events keep coming. */
+/** Charts again (the ticker follows the stream), at most every REFRESH_MIN_MS while events arrive. */
 function scheduleRefresh() {
   if (state.refreshTimer) return;
   const wait = Math.max(0, state.lastRefresh + REFRESH_MIN_MS - Date.now());

@@ -32,15 +32,24 @@ describe('built bundle', () => {
     assert.ok(fs.existsSync(path.join(dist, 'index.html')), 'dist/index.html is missing: run `npm run build`');
   });
 
-  it('loads its scripts and styles from /assets/ on our server only', () => {
-    const html = fs.readFileSync(path.join(dist, 'index.html'), 'utf8');
-    const refs = [...html.matchAll(/\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
-    assert.ok(refs.some((r) => /^\/assets\/.+\.js$/.test(r)), 'no script in index.html');
-    for (const ref of refs) {
-      assert.ok(ref.startsWith('/assets/') || ref.startsWith('data:'), `index.html loads ${ref}`);
-    }
-    const worker = fs.readdirSync(path.join(dist, 'assets')).find((f) => /^maplibre-gl-worker.*\.mjs$/.test(f));
-    assert.ok(worker, 'the MapLibre worker is not in dist/assets');
+  // Two pages: the desk client (index.html) and the command centre's big screen (screen.html).
+  for (const page of ['index.html', 'screen.html']) {
+    it(`${page} loads its scripts and styles from /assets/ on our server only`, () => {
+      assert.ok(fs.existsSync(path.join(dist, page)), `dist/${page} is missing: run \`npm run build\``);
+      const html = fs.readFileSync(path.join(dist, page), 'utf8');
+      const refs = [...html.matchAll(/\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+      assert.ok(refs.some((r) => /^\/assets\/.+\.js$/.test(r)), `no script in ${page}`);
+      for (const ref of refs) {
+        assert.ok(ref.startsWith('/assets/') || ref.startsWith('data:'), `${page} loads ${ref}`);
+      }
+    });
+  }
+
+  it('bundles the MapLibre worker and ECharts (nothing from a CDN)', () => {
+    const assets = fs.readdirSync(path.join(dist, 'assets'));
+    assert.ok(assets.some((f) => /^maplibre-gl-worker.*\.mjs$/.test(f)), 'the MapLibre worker is not in dist/assets');
+    const screenJs = assets.filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(path.join(dist, 'assets', f), 'utf8'));
+    assert.ok(screenJs.some((t) => t.includes('zrender') || t.includes('echarts')), 'ECharts is not in dist/assets');
   });
 
   it('names no other host except as text that is never fetched', () => {

@@ -1,0 +1,99 @@
+// The live stream (docs/STREAM.md): one EventSource on /api/stream, a watchdog for silence
+// (2 × heartbeat + 5 s), and a new EventSource after a backoff (1 s doubling to 30 s) when the
+// browser gives up on the old one (readyState CLOSED, e.g. after a 503). The browser's own
+// reconnect (readyState CONNECTING, Last-Event-ID) is left to do its work.
+
+import { backoffMs, staleAfterMs } from './model.js';
+
+const TYPES = ['hello', 'reset', 'events', 'kpi', 'heartbeat'];
+
+/**
+ * Opens the stream. `handlers` has one callback per message type (parsed JSON) and
+ * `onState(state, lastFrameAt)` with state 'live' | 'stale'.
+ */
+export function openStream({ topics, area, handlers, onState }) {
+  let source = null;
+  let attempt = 0;
+  let heartbeatS = 15;
+  let watchdog = null;
+  let retryTimer = null;
+  let state = 'stale';
+  let lastFrameAt = null;
+  let closed = false;
+
+  const url = () => {
+    const q = new URLSearchParams({ topics: topics.join(',') });
+    if (area) q.set('area', area);
+    return `/api/stream?${q}`;
+  };
+
+  function setState(next) {
+    if (next === state) return;
+    state = next;
+    onState(state, lastFrameAt);
+  }
+
+  function arm() {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => setState('stale'), staleAfterMs(heartbeatS));
+  }
+
+  function frame() {
+    lastFrameAt = new Date();
+    attempt = 0;
+    arm();
+    setState('live');
+  }
+
+  function connect() {
+    if (closed) return;
+    const es = new EventSource(url());
+    source = es;
+    for (const type of TYPES) {
+      es.addEventListener(type, (msg) => {
+        if (source !== es) return;
+        let data = null;
+        try {
+          data = JSON.parse(msg.data);
+        } catch {
+          console.warn(`stream: ${type} frame is not JSON`);
+          return;
+        }
+        if (type === 'hello' && Number(data?.heartbeat_s) > 0) heartbeatS = Number(data.heartbeat_s);
+        frame();
+        handlers[type]?.(data);
+      });
+    }
+    es.onerror = () => {
+      if (source !== es) return;
+      setState('stale');
+      // CONNECTING: the browser retries by itself (with Last-Event-ID). CLOSED: it gave up.
+      if (es.readyState === EventSource.CLOSED) {
+        es.close();
+        source = null;
+        const delay = backoffMs(attempt++);
+        clearTimeout(retryTimer);
+        retryTimer = setTimeout(connect, delay);
+      }
+    };
+    arm();
+  }
+
+  connect();
+
+  return {
+    get state() {
+      return state;
+    },
+    get lastFrameAt() {
+      return lastFrameAt;
+    },
+    close() {
+      closed = true;
+      clearTimeout(watchdog);
+      clearTimeout(retryTimer);
+      source?.close();
+      source = null;
+    },
+  };
+}

@@ -227,23 +227,30 @@ async fn main() -> anyhow::Result<()> {
     for r in readers {
         seen.push(r.await?);
     }
-    // The message that carried each batch's first event (from the probe stream).
-    let message_of: HashMap<i64, u64> = seen[0]
-        .ids
-        .iter()
-        .flat_map(|(seq, ids)| ids.iter().map(move |id| (*id, *seq)))
-        .collect();
+    // The first message that carried each event (from the probe stream; an event is sent
+    // again when a later report is linked to it as a repeat).
+    let mut message_of: HashMap<i64, u64> = HashMap::new();
+    for (seq, ids) in &seen[0].ids {
+        for id in ids {
+            let m = message_of.entry(*id).or_insert(*seq);
+            *m = (*m).min(*seq);
+        }
+    }
     let sent = ledger.lock().unwrap().clone();
     let batches = sent.len();
     let mut after_ack = Vec::new();
     let mut after_send = Vec::new();
     let mut pairs = 0usize;
+    let mut worst: Vec<(f64, f64)> = Vec::new();
+    let load_started = sent.iter().map(|(s, _)| s.sent).min();
     for (s, first) in &sent {
         let Some(seq) = message_of.get(first) else {
             continue;
         };
+        let mut slowest = 0f64;
         for stream in &seen {
             if let Some(&at) = stream.arrived.get(seq) {
+                slowest = slowest.max(at.saturating_duration_since(s.sent).as_secs_f64() * 1000.0);
                 pairs += 1;
                 after_ack.push(if at >= s.acked {
                     (at - s.acked).as_secs_f64() * 1000.0
@@ -253,7 +260,10 @@ async fn main() -> anyhow::Result<()> {
                 after_send.push(at.saturating_duration_since(s.sent).as_secs_f64() * 1000.0);
             }
         }
+        let offset = load_started.map_or(0.0, |t0| (s.sent - t0).as_secs_f64());
+        worst.push((slowest, offset));
     }
+    worst.sort_by(|a, b| b.0.total_cmp(&a.0));
     let live: Value = http
         .get(format!("{base}/readyz"))
         .send()
@@ -293,6 +303,15 @@ async fn main() -> anyhow::Result<()> {
         streams * batches,
         100.0 * pairs as f64 / (streams * batches).max(1) as f64,
         live["live"]["dropped_slow"]
+    );
+    println!(
+        "slowest batches (slowest stream, sent at): {}",
+        worst
+            .iter()
+            .take(5)
+            .map(|(ms, t)| format!("{ms:.0} ms at {t:.1} s"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!(
         "server memory (RSS): {rss_start:.0} MiB before the streams, {rss_idle:.0} MiB with {streams} idle streams ({:.1} KiB per stream), {rss_load:.0} MiB at the end of the load",

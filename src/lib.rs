@@ -17,6 +17,7 @@ pub mod geom;
 pub mod import;
 pub mod index;
 pub mod live;
+pub mod memory;
 pub mod model;
 pub mod store;
 pub mod tiles;

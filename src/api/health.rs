@@ -34,6 +34,26 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "events_loaded": events,
         "events": state.analytics.stats(),
         "live": state.live.stats(),
+        "memory": memory(&state),
     });
     (status, Json(body)).into_response()
+}
+
+/// Resident memory and what each part of the server holds (estimates from each part's own
+/// structures), so a growing server says where.
+fn memory(state: &AppState) -> serde_json::Value {
+    let tiles = state.tiles.stats();
+    let components = json!({
+        "assignment_index": state.index.snapshot().stats.memory_bytes,
+        "tile_model": tiles.model.memory_bytes,
+        "tile_cache": tiles.cache.bytes,
+        "event_view": state.analytics.stats().memory_bytes,
+        "area_names": state.analytics.names_bytes(),
+        "live_backlog": state.live.stats().backlog_bytes,
+    });
+    json!({
+        "resident_bytes": crate::memory::resident_bytes(),
+        "allocator": crate::memory::allocator(),
+        "components": components,
+    })
 }

@@ -163,6 +163,16 @@ enum Body {
 }
 
 impl Message {
+    /// Bytes of its rendered JSON and frames.
+    fn bytes(&self) -> usize {
+        match &self.body {
+            Body::Events { events, all } => {
+                all.len() + events.iter().map(|e| e.json.len()).sum::<usize>()
+            }
+            Body::Kpi { frame, .. } | Body::Reset { frame } => frame.len(),
+        }
+    }
+
     fn event_count(&self) -> usize {
         match &self.body {
             Body::Events { events, .. } => events.len(),
@@ -201,6 +211,7 @@ struct Inner {
     seq: u64,
     backlog: VecDeque<Arc<Message>>,
     backlog_events: usize,
+    backlog_bytes: usize,
     tx: broadcast::Sender<Arc<Message>>,
     /// Streams per figures key.
     watchers: HashMap<Option<String>, usize>,
@@ -220,6 +231,8 @@ pub struct LiveStats {
     pub dropped_slow: u64,
     pub messages: u64,
     pub backlog: usize,
+    /// Bytes of the messages kept for replays.
+    pub backlog_bytes: usize,
 }
 
 /// The hub of one server process.
@@ -249,6 +262,7 @@ impl LiveHub {
                 seq: 0,
                 backlog: VecDeque::new(),
                 backlog_events: 0,
+                backlog_bytes: 0,
                 tx,
                 watchers: HashMap::new(),
                 kpis: HashMap::new(),
@@ -282,6 +296,7 @@ impl LiveHub {
             dropped_slow: self.dropped_slow.load(Ordering::Relaxed),
             messages: inner.seq,
             backlog: inner.backlog.len(),
+            backlog_bytes: inner.backlog_bytes,
         }
     }
 
@@ -445,12 +460,14 @@ impl LiveHub {
         let body = make(&id);
         let m = Arc::new(Message { seq, id, body });
         inner.backlog_events += m.event_count();
+        inner.backlog_bytes += m.bytes();
         inner.backlog.push_back(m.clone());
         while inner.backlog.len() > self.config.backlog
             || (inner.backlog_events > BACKLOG_EVENTS && inner.backlog.len() > 1)
         {
             if let Some(old) = inner.backlog.pop_front() {
                 inner.backlog_events -= old.event_count();
+                inner.backlog_bytes -= old.bytes();
             }
         }
         // No receiver is fine: nobody is watching.

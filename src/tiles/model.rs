@@ -303,6 +303,8 @@ struct Node {
 /// What a build took.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct BuildStats {
+    /// Estimated heap bytes of the model (`Model::memory_bytes`).
+    pub memory_bytes: usize,
     pub areas: usize,
     pub vertices: usize,
     pub junctions: usize,
@@ -327,7 +329,70 @@ pub struct PatchOutcome {
     pub everything: bool,
 }
 
+/// Heap bytes of a hash table with `n` entries of `entry` bytes (hashbrown: one control byte
+/// per bucket, buckets a power of two at most 7/8 full).
+fn table_bytes(n: usize, entry: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let buckets = (n * 8 / 7 + 1).next_power_of_two();
+    buckets * (entry + 1)
+}
+
+impl AreaGeom {
+    /// Bytes this area holds on the heap (its strings counted whole, though an `Arc` may be
+    /// shared).
+    fn heap_bytes(&self) -> usize {
+        let rings: usize = self
+            .polygons
+            .iter()
+            .map(|p| {
+                p.capacity() * std::mem::size_of::<Ring>()
+                    + p.iter()
+                        .map(|r| {
+                            r.pts.capacity() * std::mem::size_of::<Pt>()
+                                + r.keep.capacity() * std::mem::size_of::<f64>()
+                        })
+                        .sum::<usize>()
+            })
+            .sum();
+        self.code.len()
+            + self.name.len()
+            + 32
+            + self.ancestors.capacity() * std::mem::size_of::<(Level, Arc<str>)>()
+            + self.polygons.capacity() * std::mem::size_of::<Vec<Ring>>()
+            + rings
+    }
+}
+
+impl LevelIndex {
+    /// Bytes held by this level: its areas, code table, R-tree and junction set.
+    fn memory_bytes(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<Option<AreaGeom>>()
+            + self
+                .slots
+                .iter()
+                .flatten()
+                .map(AreaGeom::heap_bytes)
+                .sum::<usize>()
+            + table_bytes(self.by_code.len(), std::mem::size_of::<(Arc<str>, usize)>())
+            // An R-tree leaf is an entry; inner nodes add about a tenth.
+            + self.rtree.size() * std::mem::size_of::<Entry>() * 11 / 10
+            + table_bytes(self.junctions.len(), std::mem::size_of::<VKey>())
+    }
+}
+
 impl Model {
+    /// Estimated bytes the model holds (areas, indexes, the area tree).
+    pub fn memory_bytes(&self) -> usize {
+        self.levels
+            .iter()
+            .map(LevelIndex::memory_bytes)
+            .sum::<usize>()
+            + table_bytes(self.tree.len(), std::mem::size_of::<(Arc<str>, Node)>())
+            + self.tree.keys().map(|k| k.len() + 16).sum::<usize>()
+    }
+
     pub fn empty() -> Model {
         Model {
             levels: Vec::new(),
@@ -392,7 +457,9 @@ impl Model {
                 .sum(),
             junctions: model.levels.iter().map(|l| l.junctions.len()).sum(),
             build_ms: started.elapsed().as_millis() as u64,
+            memory_bytes: 0,
         };
+        model.stats.memory_bytes = model.memory_bytes();
         model
     }
 

@@ -89,6 +89,17 @@ impl EventAnalytics {
         self.names.load_full()
     }
 
+    /// Estimated bytes of the area names (code → name, level).
+    pub fn names_bytes(&self) -> usize {
+        let names = self.names.load();
+        let entry = std::mem::size_of::<(String, AreaName)>() + 1;
+        names.capacity() * entry
+            + names
+                .iter()
+                .map(|(k, v)| k.capacity() + v.name.capacity())
+                .sum::<usize>()
+    }
+
     /// Size and timing figures of the view.
     pub fn stats(&self) -> view::ViewStats {
         self.view.load().stats.clone()

@@ -124,12 +124,19 @@ impl Encoded {
     }
 }
 
+/// The gzip level. Level 1 (zlib-rs's quick deflate) made the tiles under 3,000 unit points at
+/// z15 about 17 % larger than level 6 (6.3 against 5.4 KiB on average) and served them 35–40 %
+/// faster with the cache off (compression was 30 % of a cold tile's CPU time at level 6). A
+/// city's server has two cores and its clients sit on the LAN: CPU is the scarce resource.
+/// Clients that accept brotli get quality 5, which is smaller than either.
+const GZIP_LEVEL: u32 = 1;
+
 /// gzip (RFC 1952) around raw deflate from a compressor kept per thread: building one zeroes
 /// a few hundred KiB, which cost more than compressing a small tile.
 fn gzip(raw: &[u8]) -> Bytes {
     use flate2::{Compress, Compression, Crc, FlushCompress, Status};
     thread_local! {
-        static DEFLATE: std::cell::RefCell<Compress> = std::cell::RefCell::new(Compress::new(Compression::new(6), false));
+        static DEFLATE: std::cell::RefCell<Compress> = std::cell::RefCell::new(Compress::new(Compression::new(GZIP_LEVEL), false));
     }
     let mut out = Vec::with_capacity(raw.len() / 2 + 64);
     // ID1 ID2, deflate, no flags, no mtime, no extra flags, OS unknown.
@@ -152,7 +159,7 @@ fn gzip(raw: &[u8]) -> Bytes {
     });
     if !ok {
         // Not reachable with in-memory buffers; fall back to the plain encoder all the same.
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), Compression::new(6));
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), Compression::new(GZIP_LEVEL));
         let _ = e.write_all(raw);
         return Bytes::from(e.finish().unwrap_or_default());
     }

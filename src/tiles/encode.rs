@@ -30,6 +30,8 @@ fn zigzag(n: i32) -> u32 {
 /// Builds one MVT layer.
 pub struct LayerBuilder<'a> {
     layer: Layer,
+    /// The layer's keys as given (static strings), in `layer.keys` order.
+    keys: Vec<&'static str>,
     values: HashMap<&'a str, u32, FastBuild>,
     cursor: IPt,
 }
@@ -43,6 +45,7 @@ impl<'a> LayerBuilder<'a> {
                 extent: Some(EXTENT),
                 ..Default::default()
             },
+            keys: Vec::new(),
             values: HashMap::default(),
             cursor: [0, 0],
         }
@@ -55,10 +58,16 @@ impl<'a> LayerBuilder<'a> {
     fn tags(&mut self, props: &[(&'static str, &'a str)]) -> Vec<u32> {
         let mut tags = Vec::with_capacity(props.len() * 2);
         for &(k, v) in props {
-            // At most a dozen keys: a scan beats hashing.
-            let ki = match self.layer.keys.iter().position(|x| x == k) {
+            // At most a dozen keys, the same static strings feature after feature: a scan
+            // comparing addresses first beats hashing.
+            let ki = match self
+                .keys
+                .iter()
+                .position(|x| std::ptr::eq(*x, k) || *x == k)
+            {
                 Some(i) => i as u32,
                 None => {
+                    self.keys.push(k);
                     self.layer.keys.push(k.to_string());
                     self.layer.keys.len() as u32 - 1
                 }

@@ -35,7 +35,7 @@ pub struct AppConfig {
 impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
-            tile_cache_bytes: 256 << 20,
+            tile_cache_bytes: 64 << 20,
             web: WebConfig::default(),
             live: LiveConfig::default(),
         }

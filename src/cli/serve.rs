@@ -25,7 +25,9 @@ pub struct ServeArgs {
     pub demo_events: usize,
     /// Size of the in-memory tile cache in MiB, one budget for every tile source (0 turns it
     /// off).
-    #[arg(long, env = "ONEMAP_TILE_CACHE_MB", default_value_t = 256)]
+    /// The default keeps the server's memory in bounds (issue #16): ten minutes of random
+    /// tiles over the whole city at every zoom filled 122 MiB.
+    #[arg(long, env = "ONEMAP_TILE_CACHE_MB", default_value_t = 64)]
     pub tile_cache_mb: usize,
     /// The built map client (index.html, assets/, fonts/).
     #[arg(long, env = "ONEMAP_WEB_DIR", default_value = "web/dist")]

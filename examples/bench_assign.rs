@@ -8,11 +8,13 @@
 //! plus the server's start-up (process start to ready, index build) and index memory.
 //! Run through `scripts/bench-assign`, which passes DATABASE_URL and the server binary.
 
+mod support;
+
+use support::serve;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -41,32 +43,11 @@ async fn main() -> anyhow::Result<()> {
 
     // The server, as in production, in its own process.
     let started = Instant::now();
-    let mut child = Command::new(&bin)
-        .args(["serve", "--addr", "127.0.0.1:0", "--tile-cache-mb", "0"])
-        .env("DATABASE_URL", &db)
-        .env("RUST_LOG", "onemap=warn")
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line)?;
-    let base = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches('/')
-        .to_string();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(300))
         .build()?;
-    let ready: Value = loop {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status() == 200
-        {
-            break r.json().await?;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let server = serve(&bin, &db, &["--tile-cache-mb", "0"], &http).await?;
+    let (base, ready) = (server.base.clone(), server.ready.clone());
     let startup = started.elapsed().as_secs_f64();
 
     let bbox: Vec<f64> =
@@ -104,8 +85,7 @@ async fn main() -> anyhow::Result<()> {
         http_s.push(t.elapsed().as_secs_f64());
         http_assigned = v["assigned"].as_u64().unwrap_or(0);
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
 
     // 2. PostGIS set-based join.
     let mut conn = pool.acquire().await?;

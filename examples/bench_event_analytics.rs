@@ -13,9 +13,11 @@
 //! (`generate_series`, a year of synthetic events). The script loads the demo events
 //! (`onemap import demo-events`) first, so the SQL fill is only a fallback. Run through `scripts/bench-events-analytics`.
 
+mod support;
+
+use support::serve;
+
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const FILL_SQL: &str = "
@@ -171,38 +173,11 @@ async fn main() -> anyhow::Result<()> {
 
     // The server, in its own process.
     let started = Instant::now();
-    let mut child = Command::new(&bin)
-        .args(["serve", "--addr", "127.0.0.1:0", "--tile-cache-mb", "256"])
-        .env("DATABASE_URL", &db)
-        .env("RUST_LOG", "onemap=warn")
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut line = String::new();
-    BufReader::new(
-        child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("no stdout"))?,
-    )
-    .read_line(&mut line)?;
-    let base = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches('/')
-        .to_string();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(300))
         .build()?;
-    let ready: Value = loop {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status() == 200
-        {
-            break r.json().await?;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let server = serve(&bin, &db, &["--tile-cache-mb", "256"], &http).await?;
+    let (base, ready) = (server.base.clone(), server.ready.clone());
     let startup = started.elapsed().as_secs_f64();
     let ev = &ready["events"];
 
@@ -416,8 +391,7 @@ async fn main() -> anyhow::Result<()> {
         "SQL INSERT to /readyz count",
     );
 
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     // The probes go again, so the next run finds exactly the events it was given.
     sqlx::query("DELETE FROM event WHERE id = ANY($1)")
         .bind(&probes)

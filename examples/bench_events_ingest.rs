@@ -21,7 +21,7 @@
 
 mod support;
 
-use support::{land_points, serve};
+use support::{CATEGORIES, land_points, restore_history, serve};
 
 use chrono::{Duration as Dur, Utc};
 use rand::{Rng, SeedableRng};
@@ -30,18 +30,6 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const CATEGORIES: [&str; 10] = [
-    "dispute",
-    "city_management",
-    "safety_hazard",
-    "food_safety",
-    "environment",
-    "forest_fire",
-    "public_service",
-    "public_order",
-    "traffic",
-    "other",
-];
 const SOURCES: [&str; 7] = [
     "grid_worker",
     "unit_head",
@@ -243,18 +231,7 @@ async fn main() -> anyhow::Result<()> {
             "{state}: event table {before} rows before the run, {after} after"
         ));
         if state == "history" {
-            // Leave the history as it was, so the next run measures the same state.
-            let max_id = max_id.unwrap_or(0);
-            let mut tx = pool.begin().await?;
-            sqlx::query("DELETE FROM event_transition WHERE event_id > $1")
-                .bind(max_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM event WHERE id > $1")
-                .bind(max_id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
+            restore_history(&pool, max_id).await?;
             sqlx::query("VACUUM ANALYZE event, event_transition")
                 .execute(&pool)
                 .await?;

@@ -23,20 +23,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{land_points, serve};
-
-const CATEGORIES: [&str; 10] = [
-    "dispute",
-    "city_management",
-    "safety_hazard",
-    "food_safety",
-    "environment",
-    "forest_fire",
-    "public_service",
-    "public_order",
-    "traffic",
-    "other",
-];
+use support::{CATEGORIES, land_points, restore_history, serve};
 
 fn env_num(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -319,16 +306,6 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // Leave the history as it was.
-    let max_id = max_id.unwrap_or(0);
-    let mut tx = pool.begin().await?;
-    sqlx::query("DELETE FROM event_transition WHERE event_id > $1")
-        .bind(max_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM event WHERE id > $1")
-        .bind(max_id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    restore_history(&pool, max_id).await?;
     Ok(())
 }

@@ -104,6 +104,16 @@ fn has_event(f: &Frame, id: i64) -> bool {
         .is_some_and(|a| a.iter().any(|e| e["id"] == id))
 }
 
+/// The event ids of an `events` frame.
+fn ids_in(f: &Frame) -> Vec<i64> {
+    f.data["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect()
+}
+
 fn event_of(f: &Frame, id: i64) -> Value {
     f.data["events"]
         .as_array()
@@ -312,13 +322,7 @@ async fn last_event_id_replays_what_was_missed_or_says_reset() {
             .expect("the replay ended early");
         assert_ne!(f.event, "reset", "a fresh gap must be replayed");
         if f.event == "events" {
-            got.extend(
-                f.data["events"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["id"].as_i64().unwrap()),
-            );
+            got.extend(ids_in(&f));
         }
     }
     for id in missed {
@@ -443,13 +447,7 @@ async fn a_client_that_does_not_read_is_dropped_and_the_others_get_everything() 
             .await
             .expect("the reader's stream ended");
         if f.event == "events" {
-            got.extend(
-                f.data["events"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["id"].as_i64().unwrap()),
-            );
+            got.extend(ids_in(&f));
         }
     }
     let live = streams(&app).await;

@@ -9,10 +9,26 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// The event categories' codes (src/events/model.rs).
+pub const CATEGORIES: [&str; 10] = [
+    "dispute",
+    "city_management",
+    "safety_hazard",
+    "food_safety",
+    "environment",
+    "forest_fire",
+    "public_service",
+    "public_order",
+    "traffic",
+    "other",
+];
+
 /// A running `onemap serve`, killed when dropped.
 pub struct Server {
     pub child: std::process::Child,
     pub base: String,
+    /// `/readyz` as it answered when the server became ready.
+    pub ready: serde_json::Value,
 }
 
 impl Drop for Server {
@@ -62,15 +78,15 @@ pub async fn serve(
         .unwrap_or_default()
         .trim_end_matches('/')
         .to_string();
-    loop {
+    let ready = loop {
         if let Ok(r) = http.get(format!("{base}/readyz")).send().await
             && r.status() == 200
         {
-            break;
+            break r.json().await?;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(Server { child, base })
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    Ok(Server { child, base, ready })
 }
 
 /// Points on land: uniform over the units' extent, kept when a unit covers them.
@@ -91,4 +107,21 @@ pub fn land_points(
         }
     }
     out
+}
+
+/// Deletes the events a run added after `max_id` (and their transitions), so the history stays
+/// as it was and the next run measures the same state.
+pub async fn restore_history(pool: &sqlx::PgPool, max_id: Option<i64>) -> anyhow::Result<()> {
+    let max_id = max_id.unwrap_or(0);
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM event_transition WHERE event_id > $1")
+        .bind(max_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM event WHERE id > $1")
+        .bind(max_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }

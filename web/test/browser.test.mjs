@@ -9,12 +9,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { guard, launch } from './chromium.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.resolve(here, '../test-output');
 const BASE = process.env.ONEMAP_URL?.replace(/\/+$/, '');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 // Known places of the demo city (seed 3503).
 const VILLAGE = { code: '350304100001', name: '东星社区', chain: ['莆田市', '荔城区', '西天尾镇'] };
@@ -56,41 +55,10 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
       assert.deepEqual(layers, ['district', 'grid', 'label', 'town', 'unit', 'village'], 'MVT layers of /tiles/areas');
     }
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--use-gl=swiftshader',
-        '--enable-unsafe-swiftshader',
-      ],
-    });
+    browser = await launch();
     context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN', deviceScaleFactor: 1 });
     // Every request passes here: other hosts are refused (and remembered), ours go through.
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      requests.push(url);
-      const u = new URL(url);
-      if ((u.protocol === 'http:' || u.protocol === 'https:') && u.host !== serverHost) {
-        foreign.push(url);
-        return route.abort('blockedbyclient');
-      }
-      return route.continue();
-    });
-    context.on('response', (res) => {
-      if (res.status() >= 400) httpErrors.push(`${res.status()} ${res.url()}`);
-    });
-    context.on('requestfailed', (req) => {
-      // MapLibre cancels the tiles it no longer needs: those end as ERR_ABORTED and are fine.
-      if (req.failure()?.errorText === 'net::ERR_ABORTED') return;
-      // Our own refusals of other hosts: counted in `foreign`, not here.
-      if (req.failure()?.errorText === 'net::ERR_BLOCKED_BY_CLIENT') return;
-      if (!foreign.includes(req.url())) httpErrors.push(`failed ${req.url()} (${req.failure()?.errorText})`);
-    });
+    await guard(context, serverHost, { requests, foreign, errors: httpErrors });
     page = await context.newPage();
     watch(page);
   });

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { guard, launch } from './chromium.mjs';
 import {
   backoffMs,
   cardsFor,
@@ -37,7 +37,6 @@ const outDir = path.resolve(here, '../test-output');
 const webDist = path.resolve(here, '../dist');
 const stylesDir = path.resolve(here, '../../styles');
 const BASE = process.env.ONEMAP_URL?.replace(/\/+$/, '');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const BIN = process.env.ONEMAP_BIN;
 const DB_URL = process.env.ONEMAP_SCREEN_DATABASE_URL;
 const WAIT_MS = 120_000;
@@ -46,16 +45,6 @@ const SILENCE = process.env.ONEMAP_SCREEN_SILENCE !== '0';
 const CITY = '3503';
 const TOWN = { code: '350304100', name: '西天尾镇' }; // a town of the demo city (seed 3503)
 const INSIDE = { lon: 119.028, lat: 25.41 }; // inside 东星社区, 西天尾镇
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-gl=swiftshader',
-  '--enable-unsafe-swiftshader',
-];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -220,7 +209,7 @@ describe('big screen in headless Chromium', { timeout: 30 * 60_000 }, () => {
     await waitReady(BASE);
     const res = await fetch(`${BASE}/screen`);
     assert.equal(res.status, 200, `GET /screen answered ${res.status}: this server does not serve the big screen (is the /screen route in the binary, and web/dist built?)`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launch();
   });
 
   after(async () => {
@@ -237,24 +226,7 @@ describe('big screen in headless Chromium', { timeout: 30 * 60_000 }, () => {
     const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN', deviceScaleFactor: 1 });
     const foreign = [];
     const errors = [];
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      const u = new URL(url);
-      if ((u.protocol === 'http:' || u.protocol === 'https:') && u.host !== host) {
-        foreign.push(url);
-        return route.abort('blockedbyclient');
-      }
-      return route.continue();
-    });
-    context.on('response', (res) => {
-      if (res.status() >= 400) errors.push(`${res.status()} ${res.url()}`);
-    });
-    context.on('requestfailed', (req) => {
-      const text = req.failure()?.errorText;
-      // MapLibre cancels tiles it no longer needs; our own refusals are counted in `foreign`.
-      if (text === 'net::ERR_ABORTED' || text === 'net::ERR_BLOCKED_BY_CLIENT') return;
-      errors.push(`failed ${req.url()} (${text})`);
-    });
+    await guard(context, host, { foreign, errors });
     const page = await context.newPage();
     page.on('console', (msg) => {
       if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);

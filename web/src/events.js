@@ -258,7 +258,9 @@ export function createEvents({ map, button, panel, params, onLayers, onUrl }) {
   function refreshTiles() {
     const source = map.getSource(EVENTS_SOURCE);
     // Before the TileJSON has arrived there are no tiles to redo; tileUrl() covers the first ones.
-    if (!source || !source.loaded() || !Array.isArray(source.tiles)) return;
+    // (Not `source.loaded()`: it is false again for a moment after every setTiles, and a second
+    // change inside that moment — two dates picked in a row — would be lost.)
+    if (!source || !Array.isArray(source.tiles)) return;
     const qs = queryString(eventQuery(filter));
     source.setTiles(source.tiles.map((t) => t.split('?')[0] + (qs ? `?${qs}` : '')));
   }

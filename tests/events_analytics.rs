@@ -369,6 +369,39 @@ async fn statistics_equal_the_sql_group_by() {
     );
     assert!(body["categories"][0]["name"].as_str().is_some());
     assert_eq!(body["areas"].as_array().unwrap().len(), 3);
+    // Every source with its count, equal to SQL (the big screen's sources chart).
+    let sql_sources: std::collections::BTreeMap<String, i64> = sqlx::query(
+        "SELECT source, count(*) AS n FROM event WHERE reported_at >= $1::timestamptz GROUP BY 1",
+    )
+    .bind(from)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get("source"), r.get("n")))
+    .collect();
+    let our_sources: std::collections::BTreeMap<String, i64> = body["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["code"].as_str().unwrap().into(),
+                c["count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(our_sources, sql_sources);
+    let counts: Vec<i64> = body["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_i64().unwrap())
+        .collect();
+    assert!(
+        counts.windows(2).all(|w| w[0] >= w[1]),
+        "sources most first: {counts:?}"
+    );
 
     // Bad input: 4xx in our format.
     for (q, code) in [

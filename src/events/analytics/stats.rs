@@ -9,7 +9,7 @@ use super::AreaName;
 use super::filter::{Filter, Window};
 use super::view::{AREA_LEVELS, NONE, ViewSnapshot, area_column, closed_idx, status_open};
 use crate::events::filter::FilterError;
-use crate::events::model::Category;
+use crate::events::model::{Category, Source};
 use crate::model::Level;
 use crate::time::{day_start, format_day, format_time, local_day};
 use serde::Serialize;
@@ -166,9 +166,13 @@ pub struct TopAnswer {
     pub areas: Vec<AreaStats>,
     /// `code` and `name` are the category's code and zh-CN label.
     pub categories: Vec<AreaStats>,
+    /// Every source with events, most first (`code` and `name` its code and zh-CN label): the
+    /// channels events came through, from the same scan.
+    pub sources: Vec<AreaStats>,
 }
 
-/// The `limit` areas at `level` and the `limit` categories with the most events passing `f`.
+/// The `limit` areas at `level` and the `limit` categories with the most events passing `f`,
+/// and every source's count.
 pub fn top(
     view: &ViewSnapshot,
     names: &HashMap<String, AreaName>,
@@ -181,6 +185,7 @@ pub fn top(
     let closed = closed_idx();
     let mut accs = vec![Acc::default(); view.codes.len()];
     let mut cats = vec![Acc::default(); Category::ALL.len()];
+    let mut sources = vec![Acc::default(); Source::ALL.len()];
     let mut total = Acc::default();
     view.scan(f.from, f.to, |c, i| {
         if f.matches(c, i) {
@@ -190,6 +195,9 @@ pub fn top(
                 accs[id as usize].add(c, i, now, closed);
             }
             if let Some(a) = cats.get_mut(c.category[i] as usize) {
+                a.add(c, i, now, closed);
+            }
+            if let Some(a) = sources.get_mut(c.source[i] as usize) {
                 a.add(c, i, now, closed);
             }
         }
@@ -210,6 +218,13 @@ pub fn top(
         .collect();
     top_cats.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(&b.0)));
     top_cats.truncate(limit);
+    let mut by_source: Vec<(Source, Acc)> = Source::ALL
+        .iter()
+        .zip(sources)
+        .filter(|(_, a)| a.count > 0)
+        .map(|(s, a)| (*s, a))
+        .collect();
+    by_source.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(&b.0)));
     TopAnswer {
         level,
         window: f.window(),
@@ -221,6 +236,10 @@ pub fn top(
         categories: top_cats
             .iter()
             .map(|(c, a)| area_stats(c.code(), Some(c.label().to_string()), a))
+            .collect(),
+        sources: by_source
+            .iter()
+            .map(|(s, a)| area_stats(s.code(), Some(s.label().to_string()), a))
             .collect(),
     }
 }

@@ -237,11 +237,10 @@ async function refreshCharts() {
   const from = state.from;
   const area = state.code;
   const rankLevel = state.area?.level === 'village' ? 'grid' : 'village';
-  const [trend, top, children, ...sources] = await Promise.all([
+  const [trend, top, children] = await Promise.all([
     statsTrend({ area, from }),
     statsTop({ level: rankLevel, area, from, limit: 10 }),
     state.childLevel ? statsAreas({ level: state.childLevel, parent: area, from }) : Promise.resolve({ areas: [] }),
-    ...Object.keys(SOURCE_LABELS).map((source) => statsTop({ area, from, source, limit: 1 })),
   ]);
   const childRows = Array.isArray(children?.areas) ? children.areas : [];
   state.childStats = new Map(childRows.map((a) => [String(a.code), a]));
@@ -251,8 +250,11 @@ async function refreshCharts() {
   const fits = Math.max(8, Math.floor($('chart-closure').clientWidth / 30));
   const shown = byRate.slice(0, fits);
   $('sc-closure-note').textContent = shown.length < byRate.length ? `近${WINDOW_DAYS}天 · 最低${shown.length}个（共${byRate.length}个）` : `近${WINDOW_DAYS}天`;
+  // Every source's count, from the same answer as the rankings, in the vocabulary's order (so
+  // each source keeps its colour).
+  const bySource = new Map((Array.isArray(top?.sources) ? top.sources : []).map((r) => [r.code, Number(r.count) || 0]));
   const srcRows = Object.entries(SOURCE_LABELS)
-    .map(([, name], i) => ({ name, value: Number(sources[i]?.total) || 0 }))
+    .map(([code, name]) => ({ name, value: bySource.get(code) || 0 }))
     .filter((r) => r.value > 0);
   const named = (rows) => (Array.isArray(rows) ? rows : []).map((r) => ({ name: r.name || CATEGORY_LABELS[r.code] || r.code, value: r.count }));
   await Promise.all([

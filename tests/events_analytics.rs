@@ -351,17 +351,7 @@ async fn statistics_equal_the_sql_group_by() {
     .iter()
     .map(|r| (r.get("category"), r.get("n")))
     .collect();
-    let ours: Vec<(String, i64)> = body["categories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["code"].as_str().unwrap().into(),
-                c["count"].as_i64().unwrap(),
-            )
-        })
-        .collect();
+    let ours = code_counts(&body["categories"]);
     // Ties may order differently; counts must match position by position.
     assert_eq!(
         ours.iter().map(|c| c.1).collect::<Vec<_>>(),
@@ -380,24 +370,15 @@ async fn statistics_equal_the_sql_group_by() {
     .iter()
     .map(|r| (r.get("source"), r.get("n")))
     .collect();
-    let our_sources: std::collections::BTreeMap<String, i64> = body["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["code"].as_str().unwrap().into(),
-                c["count"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(our_sources, sql_sources);
-    let counts: Vec<i64> = body["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["count"].as_i64().unwrap())
-        .collect();
+    let our_sources = code_counts(&body["sources"]);
+    assert_eq!(
+        our_sources
+            .iter()
+            .cloned()
+            .collect::<std::collections::BTreeMap<_, _>>(),
+        sql_sources
+    );
+    let counts: Vec<i64> = our_sources.iter().map(|c| c.1).collect();
     assert!(
         counts.windows(2).all(|w| w[0] >= w[1]),
         "sources most first: {counts:?}"
@@ -1207,4 +1188,18 @@ async fn deleted_events_leave_statistics_hotspots_and_tiles() {
     let g = app.analytics.stats().generation;
     fill(&app, 500, 30.0).await;
     agrees_with_sql(&app, g, &tiles).await;
+}
+
+/// (code, count) of each row of a ranking in an answer, in its order.
+fn code_counts(rows: &serde_json::Value) -> Vec<(String, i64)> {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["code"].as_str().unwrap().into(),
+                c["count"].as_i64().unwrap(),
+            )
+        })
+        .collect()
 }

@@ -210,21 +210,6 @@ pub fn top(
         .collect();
     areas.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
     areas.truncate(limit);
-    let mut top_cats: Vec<(Category, Acc)> = Category::ALL
-        .iter()
-        .zip(cats)
-        .filter(|(_, a)| a.count > 0)
-        .map(|(c, a)| (*c, a))
-        .collect();
-    top_cats.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(&b.0)));
-    top_cats.truncate(limit);
-    let mut by_source: Vec<(Source, Acc)> = Source::ALL
-        .iter()
-        .zip(sources)
-        .filter(|(_, a)| a.count > 0)
-        .map(|(s, a)| (*s, a))
-        .collect();
-    by_source.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(&b.0)));
     TopAnswer {
         level,
         window: f.window(),
@@ -233,15 +218,33 @@ pub fn top(
             .iter()
             .map(|(code, acc)| area_stats(code, names.get(*code).map(|n| n.name.clone()), acc))
             .collect(),
-        categories: top_cats
-            .iter()
-            .map(|(c, a)| area_stats(c.code(), Some(c.label().to_string()), a))
-            .collect(),
-        sources: by_source
-            .iter()
-            .map(|(s, a)| area_stats(s.code(), Some(s.label().to_string()), a))
-            .collect(),
+        categories: ranked(Category::ALL, cats, limit, |c| (c.code(), c.label())),
+        sources: ranked(Source::ALL, sources, usize::MAX, |s| (s.code(), s.label())),
     }
+}
+
+/// The values of a vocabulary that have events, most first (ties in the vocabulary's order), at
+/// most `limit`, as answer rows with the value's code and zh-CN label.
+fn ranked<T: Copy + Ord>(
+    all: &[T],
+    accs: Vec<Acc>,
+    limit: usize,
+    code_label: impl Fn(T) -> (&'static str, &'static str),
+) -> Vec<AreaStats> {
+    let mut rows: Vec<(T, Acc)> = all
+        .iter()
+        .copied()
+        .zip(accs)
+        .filter(|(_, a)| a.count > 0)
+        .collect();
+    rows.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(&b.0)));
+    rows.truncate(limit);
+    rows.iter()
+        .map(|(v, a)| {
+            let (code, label) = code_label(*v);
+            area_stats(code, Some(label.to_string()), a)
+        })
+        .collect()
 }
 
 /// Buckets of a trend.

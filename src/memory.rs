@@ -1,6 +1,8 @@
 //! The process's memory as `/readyz` reports it: resident bytes from the kernel, and what the
 //! allocator holds (jemalloc is the global allocator: it returns freed pages to the system,
-//! where glibc's malloc kept the buffers of the start-up loads resident).
+//! where glibc's malloc kept the buffers of the start-up loads resident). Its options are set
+//! at build time in `.cargo/config.toml`: background threads return freed pages within a
+//! second, where jemalloc alone purges an arena only when that arena is used again.
 
 /// The global allocator of every binary built from this crate.
 #[global_allocator]
@@ -26,6 +28,8 @@ pub fn resident_bytes() -> Option<u64> {
 pub struct AllocatorStats {
     pub allocated_bytes: u64,
     pub resident_bytes: u64,
+    /// True if background threads return freed pages (the build's allocator options).
+    pub background_purge: bool,
 }
 
 pub fn allocator() -> Option<AllocatorStats> {
@@ -34,5 +38,7 @@ pub fn allocator() -> Option<AllocatorStats> {
     Some(AllocatorStats {
         allocated_bytes: stats::allocated::read().ok()? as u64,
         resident_bytes: stats::resident::read().ok()? as u64,
+        background_purge: tikv_jemalloc_ctl::opt::background_thread::read().unwrap_or(false),
     })
 }
+

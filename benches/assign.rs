@@ -18,27 +18,21 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-fn demo_rows() -> Vec<AreaShape> {
+/// The demo city as index rows, and its units' geometry for the reference.
+fn demo_rows() -> (Vec<AreaShape>, Vec<(String, Arc<MultiPolygon<f64>>)>) {
     let city = onemap::demo::generate(Default::default(), &|_| {});
-    city.areas
+    let rows = city.areas.iter().map(AreaShape::from_area).collect();
+    let units = city
+        .areas
         .into_iter()
-        .map(|a| AreaShape {
-            code: a.code.to_string(),
-            name: a.name,
-            level: a.level,
-            parent: a.parent.map(|p| p.to_string()),
-            geom: (a.level >= Level::Grid).then(|| Arc::new(a.geom)),
-        })
-        .collect()
+        .filter(|a| a.level == Level::Unit)
+        .map(|a| (a.code.to_string(), Arc::new(a.geom)))
+        .collect();
+    (rows, units)
 }
 
 fn bench(c: &mut Criterion) {
-    let rows = demo_rows();
-    let units: Vec<(String, Arc<MultiPolygon<f64>>)> = rows
-        .iter()
-        .filter(|r| r.level == Level::Unit)
-        .map(|r| (r.code.clone(), r.geom.clone().unwrap()))
-        .collect();
+    let (rows, units) = demo_rows();
     let t = Instant::now();
     let snap = Snapshot::from_rows(&rows);
     eprintln!(

@@ -1,22 +1,10 @@
 use onemap::index::Snapshot;
-use onemap::model::Level;
 use onemap::store::areas::AreaShape;
 use rand::{Rng, SeedableRng};
-use std::sync::Arc;
 use std::time::Instant;
 fn main() {
     let city = onemap::demo::generate(Default::default(), &|_| {});
-    let rows: Vec<AreaShape> = city
-        .areas
-        .into_iter()
-        .map(|a| AreaShape {
-            code: a.code.to_string(),
-            name: a.name,
-            level: a.level,
-            parent: a.parent.map(|p| p.to_string()),
-            geom: (a.level >= Level::Grid).then(|| Arc::new(a.geom)),
-        })
-        .collect();
+    let rows: Vec<AreaShape> = city.areas.iter().map(AreaShape::from_area).collect();
     let snap = Snapshot::from_rows(&rows);
     let b = snap.units_bbox().unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2026);

@@ -34,7 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     step("assignment index built");
     let model = Model::build(&rows);
     step("tile model built");
-    let names: std::collections::HashMap<String, (String, onemap::model::Level)> = rows
+    let names: std::collections::HashMap<std::sync::Arc<str>, (std::sync::Arc<str>, onemap::model::Level)> = rows
         .iter()
         .map(|r| (r.code.clone(), (r.name.clone(), r.level)))
         .collect();

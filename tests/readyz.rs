@@ -17,7 +17,13 @@ async fn readyz_reports_memory_by_component() {
         c[k].as_u64()
             .unwrap_or_else(|| panic!("no figure for {k}: {memory}"))
     };
-    for loaded in ["assignment_index", "tile_model", "area_names"] {
+    for loaded in [
+        "assignment_index",
+        "tile_model",
+        "area_names",
+        "area_geometry",
+        "area_strings",
+    ] {
         assert!(bytes(loaded) > 0, "{loaded} holds nothing: {memory}");
     }
     // The demo template holds no events; the cache and the backlog start empty.
@@ -33,6 +39,8 @@ async fn readyz_reports_memory_by_component() {
     let sum: u64 = [
         "assignment_index",
         "tile_model",
+        "area_geometry",
+        "area_strings",
         "event_view",
         "area_names",
         "tile_cache",
@@ -52,4 +60,11 @@ async fn readyz_reports_memory_by_component() {
     // The index and the tile model hold the same areas: a tile model estimate of the right
     // order (more vertices than the index's cells would be a wrong unit).
     assert!(bytes("tile_model") < 1 << 30 && bytes("assignment_index") < 1 << 30);
+    // The geometry is held once, as 16-byte points: the demo city's vertices, not a multiple.
+    let vertices = body["tiles"]["model"]["vertices"].as_u64().expect("vertex count");
+    assert!(
+        bytes("area_geometry") >= vertices * 16 && bytes("area_geometry") < vertices * 16 * 2,
+        "geometry {} for {vertices} vertices",
+        bytes("area_geometry")
+    );
 }

@@ -46,6 +46,8 @@ fn memory(state: &AppState) -> serde_json::Value {
     let components = json!({
         "assignment_index": state.index.snapshot().stats.memory_bytes,
         "tile_model": tiles.model.memory_bytes,
+        "area_geometry": tiles.model.geometry_bytes,
+        "area_strings": tiles.model.strings_bytes,
         "tile_cache": tiles.cache.bytes,
         "event_view": state.analytics.stats().memory_bytes,
         "area_names": state.analytics.names_bytes(),

@@ -10,13 +10,18 @@ use geo_types::{Coord, MultiPolygon};
 use robust::{Coord as RCoord, orient2d};
 use std::sync::Arc;
 
-/// Layout: `[xmin, ymin, xmax, ymax, n_rings, (end, kind) × n_rings, x0, y0, x1, y1, …]` where
-/// `end` is the ring's end (exclusive) in points, `kind` is 0 for an exterior ring that starts a
-/// new polygon and 1 for a hole of the current polygon. Rings are closed (first point repeated).
+/// Layout, in pairs of f64: `[xmin, ymin], [xmax, ymax], [n_rings, 0], (end, kind) × n_rings,
+/// [x0, y0], [x1, y1], …` where `end` is the ring's end (exclusive) in points, `kind` is 0 for an
+/// exterior ring that starts a new polygon and 1 for a hole of the current polygon. Rings are
+/// closed (first point repeated) and hold no consecutive repeated point (dropped on
+/// construction: the point set is the same).
+///
+/// This is the one copy of an area's geometry in the server: the assignment index and the tile
+/// model hold clones of the same `Arc` (`crate::store::areas::AreaShape::geom`).
 #[derive(Clone, Debug)]
-pub struct FlatShape(Arc<[f64]>);
+pub struct FlatShape(Arc<[[f64; 2]]>);
 
-const HEADER: usize = 5;
+const HEADER: usize = 3;
 
 impl FlatShape {
     pub fn from_multipolygon(mp: &MultiPolygon<f64>) -> FlatShape {
@@ -27,8 +32,21 @@ impl FlatShape {
                         .chain(p.interiors().iter().map(|r| (r.0.as_slice(), true)))
                 })
                 .collect();
+        // Consecutive repeated points add nothing to the point set: drop them.
+        let rings: Vec<(Vec<[f64; 2]>, bool)> = rings
+            .into_iter()
+            .map(|(r, hole)| {
+                let mut pts: Vec<[f64; 2]> = Vec::with_capacity(r.len());
+                for c in r {
+                    if pts.last() != Some(&[c.x, c.y]) {
+                        pts.push([c.x, c.y]);
+                    }
+                }
+                (pts, hole)
+            })
+            .collect();
         let points: usize = rings.iter().map(|(r, _)| r.len()).sum();
-        let mut v = Vec::with_capacity(HEADER + rings.len() * 2 + points * 2);
+        let mut v = Vec::with_capacity(HEADER + rings.len() + points);
         let (mut x0, mut y0, mut x1, mut y1) = (
             f64::INFINITY,
             f64::INFINITY,
@@ -36,59 +54,84 @@ impl FlatShape {
             f64::NEG_INFINITY,
         );
         for c in rings.iter().flat_map(|(r, _)| r.iter()) {
-            (x0, y0, x1, y1) = (x0.min(c.x), y0.min(c.y), x1.max(c.x), y1.max(c.y));
+            (x0, y0, x1, y1) = (x0.min(c[0]), y0.min(c[1]), x1.max(c[0]), y1.max(c[1]));
         }
-        v.extend([x0, y0, x1, y1, rings.len() as f64]);
+        v.extend([[x0, y0], [x1, y1], [rings.len() as f64, 0.0]]);
         let mut end = 0usize;
         for (r, hole) in &rings {
             end += r.len();
-            v.push(end as f64);
-            v.push(if *hole { 1.0 } else { 0.0 });
+            v.push([end as f64, if *hole { 1.0 } else { 0.0 }]);
         }
         for (r, _) in &rings {
-            for c in r.iter() {
-                v.push(c.x);
-                v.push(c.y);
-            }
+            v.extend_from_slice(r);
         }
         FlatShape(v.into())
     }
 
-    /// Number of f64 values held (for memory accounting).
-    pub fn len_floats(&self) -> usize {
-        self.0.len()
+    /// Heap bytes of this shape (its one allocation, with the `Arc`'s counts).
+    pub fn heap_bytes(&self) -> usize {
+        self.0.len() * 16 + 16
+    }
+
+    /// True if two handles share one allocation.
+    pub fn ptr_eq(a: &FlatShape, b: &FlatShape) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+
+    /// Number of rings.
+    pub fn ring_count(&self) -> usize {
+        self.0[2][0] as usize
+    }
+
+    /// Distance in metres (local equirectangular at `p`, as `metric::distance_to_boundary_m`)
+    /// from `p` to the nearest edge.
+    pub fn distance_to_boundary_m(&self, p: Coord<f64>) -> f64 {
+        let (kx, ky) = crate::geom::metric::metres_per_degree(p.y);
+        let mut best = f64::INFINITY;
+        self.for_each_segment(|a, b| {
+            let d = crate::geom::metric::point_segment_distance(
+                (a.x - p.x) * kx,
+                (a.y - p.y) * ky,
+                (b.x - p.x) * kx,
+                (b.y - p.y) * ky,
+            );
+            best = best.min(d);
+        });
+        best
     }
 
     /// [min x, min y, max x, max y]; infinite for an empty shape.
     pub fn bbox(&self) -> [f64; 4] {
-        [self.0[0], self.0[1], self.0[2], self.0[3]]
+        [self.0[0][0], self.0[0][1], self.0[1][0], self.0[1][1]]
     }
 
-    fn rings(&self) -> impl Iterator<Item = (&[f64], bool)> {
-        let n = self.0[4] as usize;
-        let coords = &self.0[HEADER + 2 * n..];
+    /// The rings as (closed ring of points; is a hole), in order: each exterior ring
+    /// is followed by its holes.
+    pub fn rings(&self) -> impl Iterator<Item = (&[[f64; 2]], bool)> {
+        let n = self.ring_count();
+        let coords = &self.0[HEADER + n..];
         let mut start = 0usize;
         (0..n).map(move |i| {
-            let end = self.0[HEADER + 2 * i] as usize;
-            let hole = self.0[HEADER + 2 * i + 1] != 0.0;
-            let ring = &coords[2 * start..2 * end];
+            let [end, kind] = self.0[HEADER + i];
+            let end = end as usize;
+            let ring = &coords[start..end];
             start = end;
-            (ring, hole)
+            (ring, kind != 0.0)
         })
     }
 
     /// Calls `f` with every edge.
     pub fn for_each_segment(&self, mut f: impl FnMut(Coord<f64>, Coord<f64>)) {
         for (ring, _) in self.rings() {
-            for i in 0..(ring.len() / 2).saturating_sub(1) {
+            for w in ring.windows(2) {
                 f(
                     Coord {
-                        x: ring[2 * i],
-                        y: ring[2 * i + 1],
+                        x: w[0][0],
+                        y: w[0][1],
                     },
                     Coord {
-                        x: ring[2 * i + 2],
-                        y: ring[2 * i + 3],
+                        x: w[1][0],
+                        y: w[1][1],
                     },
                 );
             }
@@ -98,8 +141,8 @@ impl FlatShape {
     /// True if `p` is inside one of the polygons or on any boundary (as `ST_Covers`).
     #[inline]
     pub fn covers(&self, p: Coord<f64>) -> bool {
-        let h = &self.0;
-        if !(p.x >= h[0] && p.x <= h[2] && p.y >= h[1] && p.y <= h[3]) {
+        let [[x0, y0], [x1, y1]] = [self.0[0], self.0[1]];
+        if !(p.x >= x0 && p.x <= x1 && p.y >= y0 && p.y <= y1) {
             return false;
         }
         // Per polygon: inside its exterior and outside all its holes.
@@ -126,20 +169,14 @@ impl FlatShape {
     }
 }
 
-/// Winding-number position of `p` in a closed ring of interleaved x, y: `Some(inside)`, or
+/// Winding-number position of `p` in a closed ring: `Some(inside)`, or
 /// `None` when `p` lies on the ring.
 #[inline]
-fn ring_position(ring: &[f64], p: Coord<f64>) -> Option<bool> {
+fn ring_position(ring: &[[f64; 2]], p: Coord<f64>) -> Option<bool> {
     let rp = RCoord { x: p.x, y: p.y };
     let mut winding = 0i32;
-    let n = ring.len() / 2;
-    for i in 0..n.saturating_sub(1) {
-        let (ax, ay, bx, by) = (
-            ring[2 * i],
-            ring[2 * i + 1],
-            ring[2 * i + 2],
-            ring[2 * i + 3],
-        );
+    for w in ring.windows(2) {
+        let ([ax, ay], [bx, by]) = (w[0], w[1]);
         if (ay > p.y && by > p.y) || (ay < p.y && by < p.y) || (ax < p.x && bx < p.x) {
             continue;
         }

@@ -68,7 +68,7 @@ pub fn distance_to_boundary_m(p: Coord<f64>, mp: &MultiPolygon<f64>) -> f64 {
 }
 
 /// Distance from the origin to segment (a, b).
-fn point_segment_distance(ax: f64, ay: f64, bx: f64, by: f64) -> f64 {
+pub(crate) fn point_segment_distance(ax: f64, ay: f64, bx: f64, by: f64) -> f64 {
     let (dx, dy) = (bx - ax, by - ay);
     let len2 = dx * dx + dy * dy;
     let t = if len2 > 0.0 {

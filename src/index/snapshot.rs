@@ -6,11 +6,10 @@
 
 use super::cover::{CellCover, Units};
 use crate::geom::flat::FlatShape;
-use crate::geom::metric::{degrees_for_metres, distance_to_boundary_m};
+use crate::geom::metric::degrees_for_metres;
 use crate::model::{AreaRef, Level};
 use crate::store::areas::AreaShape;
-use geo::BoundingRect;
-use geo_types::{Coord, MultiPolygon};
+use geo_types::Coord;
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -117,14 +116,15 @@ pub struct Snapshot {
     /// The cover's extent; a patch reaching outside it forces a full rebuild.
     extent: Option<[f64; 4]>,
     grid_tree: RTree<GridEntry>,
-    grid_geom: HashMap<u32, Arc<MultiPolygon<f64>>>,
+    grid_geom: HashMap<u32, FlatShape>,
     unit_extent: Option<[f64; 4]>,
     pub stats: SnapshotStats,
 }
 
-fn bbox_of(g: &MultiPolygon<f64>) -> Option<[f64; 4]> {
-    g.bounding_rect()
-        .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+/// The shape's box, `None` for an empty shape.
+fn bbox_of(g: &FlatShape) -> Option<[f64; 4]> {
+    let b = g.bbox();
+    b.iter().all(|v| v.is_finite()).then_some(b)
 }
 
 fn union_box(a: Option<[f64; 4]>, b: [f64; 4]) -> [f64; 4] {
@@ -260,15 +260,15 @@ impl Snapshot {
     /// Inserts or revives the node for `r`, returning its slot.
     fn upsert_node(&mut self, r: &AreaShape) -> u32 {
         let node = Node {
-            code: Arc::from(r.code.as_str()),
-            name: Arc::from(r.name.as_str()),
+            code: r.code.clone(),
+            name: r.name.clone(),
             level: r.level,
-            parent_code: r.parent.as_deref().map(Arc::from),
+            parent_code: r.parent.clone(),
             parent: NONE,
             unit: NONE,
             alive: true,
         };
-        match self.by_code.get(r.code.as_str()) {
+        match self.by_code.get(&*r.code) {
             Some(&slot) => {
                 let unit = self.nodes[slot as usize].unit;
                 self.nodes[slot as usize] = Node { unit, ..node };
@@ -294,17 +294,17 @@ impl Snapshot {
                     node.unit = self.units.node.len() as u32;
                     self.units.node.push(slot);
                     self.units.bbox.push(Some(bbox));
-                    self.units.shape.push(FlatShape::from_multipolygon(geom));
+                    self.units.shape.push(geom.clone());
                     self.units.codes.push(node.code.clone());
                 } else {
                     let u = node.unit as usize;
                     self.units.bbox[u] = Some(bbox);
-                    self.units.shape[u] = FlatShape::from_multipolygon(geom);
+                    self.units.shape[u] = geom.clone();
                 }
                 None
             }
             Level::Grid => {
-                self.grid_geom.insert(slot, Arc::clone(geom));
+                self.grid_geom.insert(slot, geom.clone());
                 Some(GridEntry::new(
                     Rectangle::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]),
                     slot,
@@ -369,36 +369,19 @@ impl Snapshot {
             .flatten()
             .fold(None, |acc, b| Some(union_box(acc, *b)));
         let counts = self.cover.counts();
-        let unit_floats: usize = self.units.shape.iter().map(|f| f.len_floats()).sum();
-        let grid_vertices: usize = self
-            .grid_geom
-            .values()
-            .map(|g| {
-                g.0.iter()
-                    .map(|p| {
-                        p.exterior().0.len()
-                            + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()
-                    })
-                    .sum::<usize>()
-            })
-            .sum();
-        let vertices = unit_floats / 2 + grid_vertices;
         self.stats = SnapshotStats {
             areas: self.nodes.iter().filter(|n| n.alive).count(),
             units: self.units.bbox.iter().filter(|b| b.is_some()).count(),
             grids: self.grid_geom.len(),
             cover_full_cells: counts.full,
             cover_list_cells: counts.list,
+            // The geometry and the code and name strings are shared with the tile model
+            // (`AreaShape`): they are counted once, as the area geometry and catalog.
             memory_bytes: counts.memory_bytes
-                + vertices * 16
-                + self.units.node.len() * 80
-                + self.grid_geom.len() * 120
-                + self
-                    .nodes
-                    .iter()
-                    .map(|n| n.code.len() + n.name.len() + 80)
-                    .sum::<usize>()
-                + self.by_code.len() * 40,
+                + self.units.node.len() * (4 + 40 + 8 + 16)
+                + self.grid_geom.len() * 40
+                + self.nodes.capacity() * std::mem::size_of::<Node>()
+                + self.by_code.capacity() * 25,
             build_ms: started.elapsed().as_secs_f64() * 1000.0,
             patched: false,
         };
@@ -484,14 +467,10 @@ impl Snapshot {
             .locate_in_envelope_intersecting(&env)
             .filter_map(|e| {
                 let geom = self.grid_geom.get(&e.data)?;
-                let d = if geom
-                    .0
-                    .iter()
-                    .any(|poly| crate::geom::covers::covers(poly, p))
-                {
+                let d = if geom.covers(p) {
                     0.0
                 } else {
-                    distance_to_boundary_m(p, geom)
+                    geom.distance_to_boundary_m(p)
                 };
                 (d <= tolerance_m).then_some((d, e.data))
             })

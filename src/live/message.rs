@@ -1,7 +1,7 @@
 //! What the live stream says, and how it is framed: server-sent events (`id:`, `event:`,
 //! `data:` lines), each message rendered to bytes once and shared by every stream it goes to.
 
-use crate::events::analytics::AreaName;
+use crate::events::analytics::AreaNames;
 use crate::events::analytics::kpi::Kpi;
 use crate::events::analytics::view::{AREA_LEVELS, EventRow, NO_TIME};
 use crate::events::model::{Category, Priority, Source, Status};
@@ -9,7 +9,6 @@ use crate::time::format_time;
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::json;
-use std::collections::HashMap;
 
 /// One event as a stream message carries it.
 #[derive(Debug, Clone)]
@@ -41,7 +40,7 @@ struct Place<'a> {
 
 impl LiveEvent {
     /// Renders a row read by the change feed; `now` decides `overdue`.
-    pub fn from_row(r: &EventRow, names: &HashMap<String, AreaName>, now: i64) -> LiveEvent {
+    pub fn from_row(r: &EventRow, names: &AreaNames, now: i64) -> LiveEvent {
         let (status, status_label) = vocab(Status::ALL, r.status, |v| v.code(), |v| v.label());
         let (category, category_label) =
             vocab(Category::ALL, r.category, |v| v.code(), |v| v.label());
@@ -71,7 +70,7 @@ impl LiveEvent {
         for (level, code) in AREA_LEVELS.iter().zip(&r.area) {
             let place = code.as_deref().map(|c| Place {
                 code: c,
-                name: names.get(c).map(|n| n.name.as_str()),
+                name: names.get(c).map(|n| &*n.name),
             });
             obj[level.as_str()] = serde_json::to_value(place).unwrap_or_default();
         }
@@ -138,6 +137,8 @@ pub fn heartbeat_frame(now: i64) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::analytics::AreaName;
+    use std::collections::HashMap;
 
     #[test]
     fn frames_are_well_formed_sse() {
@@ -171,7 +172,7 @@ mod tests {
             area: [Some("350304".into()), None, None, None, None],
         };
         let names = HashMap::from([(
-            "350304".to_string(),
+            std::sync::Arc::<str>::from("350304"),
             AreaName {
                 name: "荔城区".into(),
                 level: crate::model::Level::District,

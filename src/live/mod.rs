@@ -332,7 +332,7 @@ impl LiveHub {
                     .ok_or_else(|| LiveError::UnknownArea(code.chars().take(40).collect()))?;
                 Some(Scope {
                     code: code.to_string(),
-                    name: n.name.clone(),
+                    name: n.name.to_string(),
                     level: n.level,
                 })
             }

@@ -1,10 +1,10 @@
 //! Reading and writing the `area` table.
 
 use super::{Op, Store, StoreError};
+use crate::geom::flat::FlatShape;
 use crate::geom::wkb::{multipolygon_from_wkb, multipolygon_to_hex_ewkb};
 use crate::model::{Area, Level};
 use chrono::{DateTime, Utc};
-use geo_types::MultiPolygon;
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -23,15 +23,31 @@ pub struct AreaRow {
 }
 
 /// An area with its geometry (every level below the city), as the derived views read it: the
-/// assignment index (grids and units) and the tile model (districts down to units). The change
-/// feed reads these rows once and hands the same rows to every view.
+/// assignment index (grids and units), the tile model (districts down to units) and the area
+/// names. The change feed reads these rows once and hands the same rows to every view, and
+/// every field is shared, not copied: the views clone the `Arc`s of the code, the name and the
+/// geometry, so each area's geometry and strings are held once however many views use them.
+/// In a full load, `parent` is the parent's own `code` allocation.
 #[derive(Debug, Clone)]
 pub struct AreaShape {
-    pub code: String,
-    pub name: String,
+    pub code: Arc<str>,
+    pub name: Arc<str>,
     pub level: Level,
-    pub parent: Option<String>,
-    pub geom: Option<Arc<MultiPolygon<f64>>>,
+    pub parent: Option<Arc<str>>,
+    pub geom: Option<FlatShape>,
+}
+
+impl AreaShape {
+    /// A row from an area record (demo generators, benchmarks and tests).
+    pub fn from_area(a: &Area) -> AreaShape {
+        AreaShape {
+            code: Arc::from(a.code.as_str()),
+            name: Arc::from(a.name.as_str()),
+            level: a.level,
+            parent: a.parent.as_ref().map(|p| Arc::from(p.as_str())),
+            geom: (a.level != Level::City).then(|| FlatShape::from_multipolygon(&a.geom)),
+        }
+    }
 }
 
 /// Filters of `GET /api/areas`.
@@ -77,17 +93,35 @@ fn area_row(row: &PgRow) -> Result<AreaRow, StoreError> {
 }
 
 fn area_shape(row: &PgRow) -> Result<AreaShape, StoreError> {
-    let wkb: Option<Vec<u8>> = row.try_get("wkb").op("reading geometry")?;
+    let wkb: Option<&[u8]> = row.try_get("wkb").op("reading geometry")?;
+    let code: &str = row.try_get("code").op("reading an area")?;
+    let name: &str = row.try_get("name").op("reading an area")?;
+    let parent: Option<&str> = row.try_get("parent_code").op("reading an area")?;
     Ok(AreaShape {
-        code: row.try_get("code").op("reading an area")?,
-        name: row.try_get("name").op("reading an area")?,
+        code: Arc::from(code),
+        name: Arc::from(name),
         level: level_of(row)?,
-        parent: row.try_get("parent_code").op("reading an area")?,
+        parent: parent.map(Arc::from),
         geom: wkb
-            .map(|b| multipolygon_from_wkb(&b).map(Arc::new))
+            .map(|b| multipolygon_from_wkb(b).map(|mp| FlatShape::from_multipolygon(&mp)))
             .transpose()
             .map_err(StoreError::Geometry)?,
     })
+}
+
+/// Points each row's parent at its parent's own code (rows come parents first), so a code is
+/// one allocation however many children name it.
+fn share_parent_codes(rows: &mut [AreaShape]) {
+    let mut codes: std::collections::HashMap<Arc<str>, ()> =
+        std::collections::HashMap::with_capacity(rows.len());
+    for r in rows.iter_mut() {
+        if let Some(p) = &r.parent
+            && let Some((shared, _)) = codes.get_key_value(p)
+        {
+            r.parent = Some(shared.clone());
+        }
+        codes.insert(r.code.clone(), ());
+    }
 }
 
 const SHAPE_COLUMNS: &str = "code, name, level, parent_code, \
@@ -96,13 +130,16 @@ const SHAPE_COLUMNS: &str = "code, name, level, parent_code, \
 impl Store {
     /// Every area, with geometry below the city.
     pub async fn area_shapes(&self) -> Result<Vec<AreaShape>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {SHAPE_COLUMNS} FROM area ORDER BY level, code"
-        ))
-        .fetch_all(&self.pool)
-        .await
-        .op("loading areas")?;
-        rows.iter().map(area_shape).collect()
+        use futures_util::TryStreamExt;
+        let sql = format!("SELECT {SHAPE_COLUMNS} FROM area ORDER BY level, code");
+        // Streamed: each row's WKB is decoded and dropped before the next arrives.
+        let mut stream = sqlx::query(&sql).fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(row) = stream.try_next().await.op("loading areas")? {
+            out.push(area_shape(&row)?);
+        }
+        share_parent_codes(&mut out);
+        Ok(out)
     }
 
     /// The current rows of the given codes (absent ones were deleted).

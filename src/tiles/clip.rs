@@ -12,7 +12,7 @@
 //! winding": a fold that a simplified ring makes over itself is left to the neighbour that winds
 //! positively there (see `overlay`).
 
-use super::model::AreaGeom;
+use super::model::{AreaGeom, merc};
 use super::topology::simplified;
 use i_overlay::core::fill_rule::FillRule;
 use i_overlay::core::overlay::{IntOverlayOptions, Overlay, ShapeType};
@@ -117,43 +117,49 @@ pub fn tile_polygons(
     tol_m: f64,
     clip: [i32; 4],
 ) -> Vec<IPolygon> {
-    let mut polys: Vec<IPolygon> = Vec::with_capacity(area.polygons.len());
+    let mut polys: Vec<IPolygon> = Vec::new();
     let mut bb = [i32::MAX, i32::MAX, i32::MIN, i32::MIN];
     let mut folded = false;
-    for poly in &area.polygons {
-        let mut rings: IPolygon = Vec::with_capacity(poly.len());
-        for (i, ring) in poly.iter().enumerate() {
-            let mut pts: Vec<IPt> = simplified(&ring.pts, &ring.keep, tol_m)
-                .map(|p| tf.apply(p))
-                .collect();
-            clean(&mut pts);
-            if pts.len() < 3 || area2(&pts) == 0 {
-                if i == 0 {
-                    break; // the outer ring collapsed: so did the polygon
-                }
-                continue;
+    // The polygon being assembled; `None` after its outer ring collapsed (its holes go too).
+    let mut current: Option<IPolygon> = None;
+    for ring in area.ring_refs() {
+        if ring.exterior {
+            if let Some(rings) = current.take().filter(|r| !r.is_empty()) {
+                polys.push(rings);
             }
-            // Orient by the unsimplified ring (y flips, so counter-clockwise in Mercator is
-            // negative here): exterior positive, holes negative. A ring that comes out the
-            // other way has folded over under simplification; the overlay below then keeps
-            // only its positively wound part, as its neighbour's same (reversed) arc agrees.
-            if (i == 0) == ring.ccw {
-                pts.reverse();
-            }
-            folded |= (area2(&pts) > 0) != (i == 0);
-            for p in &pts {
-                bb = [
-                    bb[0].min(p[0]),
-                    bb[1].min(p[1]),
-                    bb[2].max(p[0]),
-                    bb[3].max(p[1]),
-                ];
-            }
-            rings.push(pts);
         }
-        if !rings.is_empty() {
-            polys.push(rings);
+        let mut pts: Vec<IPt> = simplified(ring.pts, ring.keep, tol_m)
+            .map(|p| tf.apply(merc(p)))
+            .collect();
+        clean(&mut pts);
+        if pts.len() < 3 || area2(&pts) == 0 {
+            continue; // an outer ring that collapsed leaves `current` empty: so did the polygon
         }
+        let rings = match (ring.exterior, current.as_mut()) {
+            (true, _) => current.insert(Vec::new()),
+            (false, Some(r)) if !r.is_empty() => r,
+            (false, _) => continue,
+        };
+        // Orient by the unsimplified ring (y flips, so counter-clockwise in Mercator is
+        // negative here): exterior positive, holes negative. A ring that comes out the other
+        // way has folded over under simplification; the overlay below then keeps only its
+        // positively wound part, as its neighbour's same (reversed) arc agrees.
+        if ring.exterior == ring.ccw {
+            pts.reverse();
+        }
+        folded |= (area2(&pts) > 0) != ring.exterior;
+        for p in &pts {
+            bb = [
+                bb[0].min(p[0]),
+                bb[1].min(p[1]),
+                bb[2].max(p[0]),
+                bb[3].max(p[1]),
+            ];
+        }
+        rings.push(pts);
+    }
+    if let Some(rings) = current.take().filter(|r| !r.is_empty()) {
+        polys.push(rings);
     }
     if polys.is_empty() || bb[2] < clip[0] || bb[0] > clip[2] || bb[3] < clip[1] || bb[1] > clip[3]
     {

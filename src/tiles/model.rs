@@ -13,8 +13,8 @@ use super::polylabel::polylabel;
 use super::tile_id::to_mercator;
 use super::topology::{self, JunctionSet, Pt, VKey};
 use crate::model::Level;
+use crate::geom::flat::FlatShape;
 use crate::store::areas::AreaShape;
-use geo_types::MultiPolygon;
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
@@ -22,17 +22,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// One ring (open: no repeated closing vertex) in Mercator metres with its keep thresholds.
-#[derive(Debug, Clone, Default)]
-pub struct Ring {
-    pub pts: Vec<Pt>,
-    pub keep: Vec<f64>,
-    /// The unsimplified ring runs counter-clockwise in Mercator (positive area). A simplified
-    /// ring whose orientation differs has folded over: see `clip`.
-    pub ccw: bool,
-}
-
-/// An area as tiles need it.
+/// An area as tiles need it: its geometry is the shared `FlatShape` (degrees, the same
+/// allocation the assignment index holds), projected to Web Mercator as tiles are drawn; the
+/// model adds a keep threshold per vertex, the Mercator box and the label point.
 #[derive(Debug, Clone)]
 pub struct AreaGeom {
     pub code: Arc<str>,
@@ -41,19 +33,83 @@ pub struct AreaGeom {
     pub name: Arc<str>,
     pub level: Level,
     pub parent: Option<Arc<str>>,
-    /// Codes of the ancestors from the city down to the parent, paired with their level.
-    pub ancestors: Vec<(Level, Arc<str>)>,
-    /// Polygons, each an outer ring then holes.
-    pub polygons: Vec<Vec<Ring>>,
+    /// Codes of the ancestors from the city down to the parent, paired with their level; one
+    /// allocation shared by the children of a parent.
+    pub ancestors: Ancestors,
+    /// The area's rings in degrees, shared with the assignment index.
+    pub shape: FlatShape,
+    /// Keep threshold (Mercator metres) of every vertex of every ring, rings taken open (the
+    /// closing point has none), in ring order.
+    keep: Box<[f32]>,
+    /// Bit `i`: ring `i` runs counter-clockwise (rings past the 64th are measured when asked).
+    ccw: u64,
     /// [min x, min y, max x, max y] in Mercator metres.
     pub bbox: [f64; 4],
     /// Pole of inaccessibility of the largest polygon, Mercator metres.
     pub label: Option<Pt>,
 }
 
+/// The chain of ancestors of an area (city first), shared by siblings.
+pub type Ancestors = Arc<[(Level, Arc<str>)]>;
+
+/// One ring of an area as drawing needs it: open (no closing point), in degrees, with its
+/// keep thresholds.
+pub struct RingRef<'a> {
+    pub pts: &'a [Pt],
+    pub keep: &'a [f32],
+    /// The ring starts a polygon (else it is a hole of the last one).
+    pub exterior: bool,
+    /// The unsimplified ring runs counter-clockwise (in degrees as in Mercator, which keeps
+    /// orientation). A simplified ring whose orientation differs has folded over: see `clip`.
+    pub ccw: bool,
+}
+
+/// Web Mercator metres of a point in degrees.
+#[inline]
+pub fn merc(p: Pt) -> Pt {
+    let (x, y) = to_mercator(p[0], p[1]);
+    [x, y]
+}
+
 impl AreaGeom {
+    /// The open rings (degrees) of every ring that can be drawn, exterior rings first in each
+    /// polygon. A ring of fewer than three points is skipped, and with an exterior ring its
+    /// holes.
+    pub fn ring_refs(&self) -> impl Iterator<Item = RingRef<'_>> {
+        let mut offset = 0usize;
+        let mut skip_holes = false;
+        self.shape
+            .rings()
+            .enumerate()
+            .filter_map(move |(i, (ring, hole))| {
+                let open = &ring[..ring.len().saturating_sub(1)];
+                let keep = &self.keep[offset..offset + open.len()];
+                offset += open.len();
+                if !hole {
+                    skip_holes = open.len() < 3;
+                }
+                if open.len() < 3 || (hole && skip_holes) {
+                    return None;
+                }
+                let ccw = if i < 64 {
+                    self.ccw & (1 << i) != 0
+                } else {
+                    ring_area(open) > 0.0
+                };
+                Some(RingRef {
+                    pts: open,
+                    keep,
+                    exterior: !hole,
+                    ccw,
+                })
+            })
+    }
+
+    /// Every open ring (degrees), drawable or not: what the topology sees.
     fn rings(&self) -> impl Iterator<Item = &[Pt]> {
-        self.polygons.iter().flatten().map(|r| r.pts.as_slice())
+        self.shape
+            .rings()
+            .map(|(r, _)| &r[..r.len().saturating_sub(1)])
     }
 
     /// True if the (unsimplified) area meets the closed box `env` (Mercator metres).
@@ -66,31 +122,21 @@ impl AreaGeom {
             return true;
         }
         let inside = |p: Pt| p[0] >= env[0] && p[0] <= env[2] && p[1] >= env[1] && p[1] <= env[3];
-        for ring in self.rings() {
-            let n = ring.len();
+        let mut merc_ring: Vec<Pt> = Vec::new();
+        for r in self.ring_refs() {
+            merc_ring.clear();
+            merc_ring.extend(r.pts.iter().map(|&p| merc(p)));
+            let n = merc_ring.len();
             for i in 0..n {
-                if inside(ring[i]) || segment_meets_box(ring[i], ring[(i + 1) % n], env) {
+                if inside(merc_ring[i]) || segment_meets_box(merc_ring[i], merc_ring[(i + 1) % n], env) {
                     return true;
                 }
             }
         }
-        // No boundary in the box: either the box is inside a polygon or they are apart.
-        let c = [(env[0] + env[2]) / 2.0, (env[1] + env[3]) / 2.0];
-        self.polygons.iter().any(|poly| {
-            let mut odd = false;
-            for ring in poly {
-                let n = ring.pts.len();
-                for i in 0..n {
-                    let (a, b) = (ring.pts[i], ring.pts[(i + 1) % n]);
-                    if (a[1] > c[1]) != (b[1] > c[1])
-                        && c[0] < (b[0] - a[0]) * (c[1] - a[1]) / (b[1] - a[1]) + a[0]
-                    {
-                        odd = !odd;
-                    }
-                }
-            }
-            odd
-        })
+        // No boundary in the box: either the box is inside a polygon or they are apart. The
+        // test point goes back to degrees (Mercator keeps the order of x and of y).
+        let (cx, cy) = super::tile_id::to_4326((env[0] + env[2]) / 2.0, (env[1] + env[3]) / 2.0);
+        self.shape.covers(geo_types::Coord { x: cx, y: cy })
     }
 }
 
@@ -213,11 +259,11 @@ impl LevelIndex {
         slot
     }
 
-    /// Slots of the areas that have vertex `v`.
+    /// Slots of the areas that have vertex `v` (degrees).
     fn slots_at(&self, v: Pt) -> Vec<usize> {
         let kv = topology::key(v);
         self.rtree
-            .locate_in_envelope_intersecting(&AABB::from_point(v))
+            .locate_in_envelope_intersecting(&AABB::from_point(merc(v)))
             .map(|e| e.data)
             .filter(|&s| {
                 self.slots[s]
@@ -262,20 +308,33 @@ impl LevelIndex {
 }
 
 fn simplify_area(a: &mut AreaGeom, junctions: &JunctionSet) {
-    for ring in a.polygons.iter_mut().flatten() {
-        ring.keep = topology::thresholds(&ring.pts, junctions);
+    let mut keep: Vec<f32> = Vec::with_capacity(a.keep.len());
+    for ring in a.rings() {
+        // f32 is ample for a threshold in metres, and both sides of a shared arc round alike.
+        keep.extend(
+            topology::thresholds(ring, junctions, merc)
+                .into_iter()
+                .map(|t| t as f32),
+        );
     }
+    a.keep = keep.into_boxed_slice();
 }
 
 /// The label point: the pole of inaccessibility of the largest polygon, to within 1/100 of
 /// its size (at least 0.5 m).
 fn label_point(a: &AreaGeom) -> Option<Pt> {
-    let largest = a.polygons.iter().max_by(|p, q| {
-        ring_area(&p[0].pts)
-            .abs()
-            .total_cmp(&ring_area(&q[0].pts).abs())
-    })?;
-    let rings: Vec<Vec<Pt>> = largest.iter().map(|r| r.pts.clone()).collect();
+    let mut polygons: Vec<Vec<Vec<Pt>>> = Vec::new();
+    for r in a.ring_refs() {
+        let ring: Vec<Pt> = r.pts.iter().map(|&p| merc(p)).collect();
+        if r.exterior {
+            polygons.push(vec![ring]);
+        } else if let Some(p) = polygons.last_mut() {
+            p.push(ring);
+        }
+    }
+    let rings = polygons
+        .into_iter()
+        .max_by(|p, q| ring_area(&p[0]).abs().total_cmp(&ring_area(&q[0]).abs()))?;
     let (x0, y0, x1, y1) = rings[0]
         .iter()
         .fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |b, p| {
@@ -303,8 +362,12 @@ struct Node {
 /// What a build took.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct BuildStats {
-    /// Estimated heap bytes of the model (`Model::memory_bytes`).
+    /// Estimated heap bytes of the model (`Model::memory_bytes`): what it holds of its own.
     pub memory_bytes: usize,
+    /// Bytes of the areas' geometry, held once and shared with the assignment index.
+    pub geometry_bytes: usize,
+    /// Bytes of the areas' code and name strings, shared with the index and the area names.
+    pub strings_bytes: usize,
     pub areas: usize,
     pub vertices: usize,
     pub junctions: usize,
@@ -340,28 +403,11 @@ fn table_bytes(n: usize, entry: usize) -> usize {
 }
 
 impl AreaGeom {
-    /// Bytes this area holds on the heap (its strings counted whole, though an `Arc` may be
-    /// shared).
+    /// Bytes this area holds on the heap of its own: its keep thresholds. The geometry, the
+    /// code and the name are the rows' (shared with the index: counted as the area
+    /// geometry), the ancestor chains are counted once per chain by the model.
     fn heap_bytes(&self) -> usize {
-        let rings: usize = self
-            .polygons
-            .iter()
-            .map(|p| {
-                p.capacity() * std::mem::size_of::<Ring>()
-                    + p.iter()
-                        .map(|r| {
-                            r.pts.capacity() * std::mem::size_of::<Pt>()
-                                + r.keep.capacity() * std::mem::size_of::<f64>()
-                        })
-                        .sum::<usize>()
-            })
-            .sum();
-        self.code.len()
-            + self.name.len()
-            + 32
-            + self.ancestors.capacity() * std::mem::size_of::<(Level, Arc<str>)>()
-            + self.polygons.capacity() * std::mem::size_of::<Vec<Ring>>()
-            + rings
+        self.keep.len() * std::mem::size_of::<f32>()
     }
 }
 
@@ -379,6 +425,16 @@ impl LevelIndex {
             // An R-tree leaf is an entry; inner nodes add about a tenth.
             + self.rtree.size() * std::mem::size_of::<Entry>() * 11 / 10
             + table_bytes(self.junctions.len(), std::mem::size_of::<VKey>())
+            // Each chain once: its bytes shared out among the areas holding it.
+            + self
+                .slots
+                .iter()
+                .flatten()
+                .map(|a| {
+                    (16 + a.ancestors.len() * std::mem::size_of::<(Level, Arc<str>)>())
+                        / Arc::strong_count(&a.ancestors)
+                })
+                .sum::<usize>()
     }
 }
 
@@ -390,7 +446,6 @@ impl Model {
             .map(LevelIndex::memory_bytes)
             .sum::<usize>()
             + table_bytes(self.tree.len(), std::mem::size_of::<(Arc<str>, Node)>())
-            + self.tree.keys().map(|k| k.len() + 16).sum::<usize>()
     }
 
     pub fn empty() -> Model {
@@ -413,14 +468,15 @@ impl Model {
             .iter()
             .map(|r| {
                 (
-                    Arc::from(r.code.as_str()),
+                    r.code.clone(),
                     Node {
                         level: r.level,
-                        parent: r.parent.as_deref().map(Arc::from),
+                        parent: r.parent.clone(),
                     },
                 )
             })
             .collect();
+        let chains = Chains::new(&tree);
         let mut by_level: HashMap<Level, Vec<&AreaShape>> = HashMap::new();
         for r in rows {
             if r.level != Level::City && r.geom.is_some() {
@@ -433,7 +489,7 @@ impl Model {
                 let rows = by_level.get(&level).map(Vec::as_slice).unwrap_or(&[]);
                 let areas: Vec<AreaGeom> = rows
                     .par_iter()
-                    .filter_map(|r| area_geom(r, &tree))
+                    .filter_map(|r| area_geom(r, chains.of(r.parent.as_deref(), &tree)))
                     .collect();
                 LevelIndex::build(level, areas)
             })
@@ -458,6 +514,16 @@ impl Model {
             junctions: model.levels.iter().map(|l| l.junctions.len()).sum(),
             build_ms: started.elapsed().as_millis() as u64,
             memory_bytes: 0,
+            geometry_bytes: model
+                .levels
+                .iter()
+                .flat_map(|l| l.slots.iter().flatten())
+                .map(|a| a.shape.heap_bytes())
+                .sum(),
+            strings_bytes: rows
+                .iter()
+                .map(|r| r.code.len() + r.name.len() + 32)
+                .sum(),
         };
         model.stats.memory_bytes = model.memory_bytes();
         model
@@ -483,8 +549,7 @@ impl Model {
     /// deleted) and repairs the topology around them.
     pub fn patch(&mut self, codes: &[String], rows: &[AreaShape]) -> PatchOutcome {
         let mut out = PatchOutcome::default();
-        let mut fresh: HashMap<&str, &AreaShape> =
-            rows.iter().map(|r| (r.code.as_str(), r)).collect();
+        let mut fresh: HashMap<&str, &AreaShape> = rows.iter().map(|r| (&*r.code, r)).collect();
         let mut touched: HashMap<Level, HashMap<VKey, Pt>> = HashMap::new();
         let mut new_areas: Vec<AreaGeom> = Vec::new();
         for code in codes {
@@ -499,10 +564,10 @@ impl Model {
             match &row {
                 Some(r) => {
                     self.tree.insert(
-                        Arc::from(code.as_str()),
+                        r.code.clone(),
                         Node {
                             level: r.level,
-                            parent: r.parent.as_deref().map(Arc::from),
+                            parent: r.parent.clone(),
                         },
                     );
                 }
@@ -521,7 +586,7 @@ impl Model {
                 out.dirty.push((o.level, a.bbox));
             }
             if let Some(r) = row.filter(|r| r.level != Level::City)
-                && let Some(a) = area_geom(r, &self.tree)
+                && let Some(a) = area_geom(r, ancestors(r.parent.as_deref(), &self.tree))
             {
                 new_areas.push(a);
             }
@@ -554,15 +619,44 @@ impl Model {
 
     fn refresh_ancestors(&mut self) {
         let tree = &self.tree;
+        let chains = Chains::new(tree);
         for l in &mut self.levels {
             for a in l.slots.iter_mut().flatten() {
-                a.ancestors = ancestors(a.parent.as_deref(), tree);
+                a.ancestors = chains.of(a.parent.as_deref(), tree);
             }
         }
     }
 }
 
-fn ancestors(parent: Option<&str>, tree: &HashMap<Arc<str>, Node>) -> Vec<(Level, Arc<str>)> {
+/// The ancestor chain of every area that has children, built once so siblings share it.
+struct Chains(HashMap<Arc<str>, Ancestors>);
+
+impl Chains {
+    fn new(tree: &HashMap<Arc<str>, Node>) -> Chains {
+        let mut parents: HashSet<&Arc<str>> = HashSet::new();
+        for node in tree.values() {
+            if let Some(p) = node.parent.as_ref().and_then(|p| tree.get_key_value(p)) {
+                parents.insert(p.0);
+            }
+        }
+        Chains(
+            parents
+                .into_iter()
+                .map(|p| (p.clone(), ancestors(Some(p), tree)))
+                .collect(),
+        )
+    }
+
+    /// The chain above a child of `parent`.
+    fn of(&self, parent: Option<&str>, tree: &HashMap<Arc<str>, Node>) -> Ancestors {
+        match parent.and_then(|p| self.0.get(p)) {
+            Some(c) => c.clone(),
+            None => ancestors(parent, tree),
+        }
+    }
+}
+
+fn ancestors(parent: Option<&str>, tree: &HashMap<Arc<str>, Node>) -> Ancestors {
     let mut chain = Vec::new();
     let mut cur = parent.and_then(|p| tree.get_key_value(p));
     // The tree has at most six levels; the bound guards against a cycle in bad data.
@@ -574,64 +668,44 @@ fn ancestors(parent: Option<&str>, tree: &HashMap<Arc<str>, Node>) -> Vec<(Level
         cur = node.parent.as_deref().and_then(|p| tree.get_key_value(p));
     }
     chain.reverse();
-    chain
+    chain.into()
 }
 
-/// Projects a row's geometry and drops repeated vertices; `None` for a row without geometry.
-fn area_geom(r: &AreaShape, tree: &HashMap<Arc<str>, Node>) -> Option<AreaGeom> {
-    let geom: &MultiPolygon<f64> = r.geom.as_deref()?;
-    let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    let mut polygons = Vec::with_capacity(geom.0.len());
-    for poly in &geom.0 {
-        let mut rings = Vec::with_capacity(1 + poly.interiors().len());
-        for ls in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-            let mut pts: Vec<Pt> = Vec::with_capacity(ls.0.len());
-            for c in &ls.0 {
-                let (x, y) = to_mercator(c.x, c.y);
-                if pts.last() != Some(&[x, y]) {
-                    pts.push([x, y]);
-                }
-            }
-            while pts.len() > 1 && pts.first() == pts.last() {
-                pts.pop();
-            }
-            if pts.len() < 3 {
-                continue;
-            }
-            for p in &pts {
-                bbox = [
-                    bbox[0].min(p[0]),
-                    bbox[1].min(p[1]),
-                    bbox[2].max(p[0]),
-                    bbox[3].max(p[1]),
-                ];
-            }
-            let ccw = ring_area(&pts) > 0.0;
-            rings.push(Ring {
-                pts,
-                keep: Vec::new(),
-                ccw,
-            });
-        }
-        // A polygon whose outer ring degenerated has nothing to draw.
-        if !rings.is_empty() && poly.exterior().0.len() >= 4 {
-            polygons.push(rings);
+/// The tile view of a row (thresholds come later, with the level's junctions); `None` for a
+/// row without geometry or with nothing to draw.
+fn area_geom(r: &AreaShape, ancestors: Ancestors) -> Option<AreaGeom> {
+    let shape = r.geom.clone()?;
+    let mut ccw = 0u64;
+    let mut vertices = 0usize;
+    for (i, (ring, _)) in shape.rings().enumerate() {
+        let open = &ring[..ring.len().saturating_sub(1)];
+        vertices += open.len();
+        if i < 64 && ring_area(open) > 0.0 {
+            ccw |= 1 << i;
         }
     }
-    if polygons.is_empty() {
+    // Mercator keeps the order of x and of y: the box's corners are the projected corners.
+    let [w, s, e, n] = shape.bbox();
+    if !(w.is_finite() && s.is_finite() && e.is_finite() && n.is_finite()) {
         return None;
     }
-    Some(AreaGeom {
-        code: Arc::from(r.code.as_str()),
+    let (lo, hi) = (merc([w, s]), merc([e, n]));
+    let mut a = AreaGeom {
+        code: r.code.clone(),
         id: r.code.parse().ok(),
-        name: Arc::from(r.name.as_str()),
+        name: r.name.clone(),
         level: r.level,
-        parent: r.parent.as_deref().map(Arc::from),
-        ancestors: ancestors(r.parent.as_deref(), tree),
-        polygons,
-        bbox,
+        parent: r.parent.clone(),
+        ancestors,
+        shape,
+        keep: vec![f32::INFINITY; vertices].into_boxed_slice(),
+        ccw,
+        bbox: [lo[0], lo[1], hi[0], hi[1]],
         label: None,
-    })
+    };
+    a.ring_refs().next()?;
+    a.label = None;
+    Some(a)
 }
 
 #[cfg(test)]
@@ -650,8 +724,10 @@ mod tests {
             code: code.into(),
             name: code.into(),
             level,
-            parent: parent.map(str::to_string),
-            geom: Some(Arc::new(MultiPolygon(vec![Polygon::new(ring, vec![])]))),
+            parent: parent.map(Arc::from),
+            geom: Some(FlatShape::from_multipolygon(&geo_types::MultiPolygon(vec![
+                Polygon::new(ring, vec![]),
+            ]))),
         }
     }
 
@@ -712,7 +788,7 @@ mod tests {
         // The unit's parent grid is not loaded in this tiny tree: its chain stops there.
         assert_eq!(a.ancestors.len(), 0);
         let d = m.level(Level::District).unwrap().get("350304").unwrap();
-        assert_eq!(d.ancestors, vec![(Level::City, Arc::from("3503"))]);
+        assert_eq!(&*d.ancestors, &[(Level::City, Arc::from("3503"))]);
         assert!(d.label.is_some());
         // (119.01, 25.005) lies on the shared edge only: not a junction; the edge's ends are.
         assert_eq!(units.junctions.len(), 2);

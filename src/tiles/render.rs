@@ -73,7 +73,7 @@ fn props(a: &AreaGeom, with_tree: bool) -> Vec<(&'static str, &str)> {
         if let Some(parent) = &a.parent {
             p.push(("parent", parent));
         }
-        for (level, code) in &a.ancestors {
+        for (level, code) in a.ancestors.iter() {
             p.push((level.as_str(), code));
         }
     }

@@ -52,7 +52,13 @@ impl Hasher for FastHasher {
         self.add(i as u64);
     }
     fn finish(&self) -> u64 {
-        self.0
+        // splitmix64's finaliser: the multiply above leaves the low bits (the table's bucket)
+        // depending on the low bits of the words only, which for coordinates in degrees are
+        // often alike; mixing the high bits down spreads them.
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
 }
 
@@ -117,8 +123,11 @@ fn lex_less(a: Pt, b: Pt) -> bool {
     a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])).is_lt()
 }
 
-/// Keep thresholds (Mercator metres) for each vertex of an open ring.
-pub fn thresholds(ring: &[Pt], junctions: &JunctionSet) -> Vec<f64> {
+/// Keep thresholds for each vertex of an open ring. Vertices are identified (junctions, the
+/// canonical direction of an arc) by `ring`'s own coordinates; distances are measured between
+/// the `project`ed points (Mercator metres, for a ring in degrees), which keeps the order of x
+/// and of y.
+pub fn thresholds(ring: &[Pt], junctions: &JunctionSet, project: impl Fn(Pt) -> Pt) -> Vec<f64> {
     let n = ring.len();
     let mut out = vec![0.0; n];
     if n == 0 {
@@ -140,6 +149,7 @@ pub fn thresholds(ring: &[Pt], junctions: &JunctionSet) -> Vec<f64> {
     }
     let mut idx: Vec<usize> = Vec::new();
     let mut pts: Vec<Pt> = Vec::new();
+    let mut projected: Vec<Pt> = Vec::new();
     let mut t: Vec<f64> = Vec::new();
     for (c, &start) in cuts.iter().enumerate() {
         let end = cuts[(c + 1) % cuts.len()];
@@ -168,7 +178,9 @@ pub fn thresholds(ring: &[Pt], junctions: &JunctionSet) -> Vec<f64> {
         }
         t.clear();
         t.resize(pts.len(), 0.0);
-        douglas_peucker(&pts, &mut t);
+        projected.clear();
+        projected.extend(pts.iter().map(|&p| project(p)));
+        douglas_peucker(&projected, &mut t);
         if reversed {
             t.reverse();
         }
@@ -221,16 +233,25 @@ fn douglas_peucker(pts: &[Pt], out: &mut [f64]) {
 }
 
 /// The vertices of `ring` kept at `tolerance` (metres).
-pub fn simplified(ring: &[Pt], thresholds: &[f64], tolerance: f64) -> impl Iterator<Item = Pt> {
+pub fn simplified<'a>(
+    ring: &'a [Pt],
+    thresholds: &'a [f32],
+    tolerance: f64,
+) -> impl Iterator<Item = Pt> + 'a {
     ring.iter()
         .zip(thresholds)
-        .filter(move |(_, t)| **t > tolerance)
+        .filter(move |(_, t)| f64::from(**t) > tolerance)
         .map(|(p, _)| *p)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Thresholds of a ring already in metres, as the model stores them.
+    fn keep(ring: &[Pt], j: &JunctionSet) -> Vec<f32> {
+        thresholds(ring, j, |p| p).into_iter().map(|t| t as f32).collect()
+    }
 
     fn sq(x: f64, y: f64, s: f64) -> Vec<Pt> {
         vec![[x, y], [x + s, y], [x + s, y + s], [x, y + s]]
@@ -271,7 +292,7 @@ mod tests {
         ));
 
         // The shared edge simplifies identically from both sides at every tolerance.
-        let (tl, tr) = (thresholds(&left, &j), thresholds(&right, &j));
+        let (tl, tr) = (keep(&left, &j), keep(&right, &j));
         for tol in [0.0, 0.1, 0.3, 0.5, 0.6, 1.0, 100.0] {
             let a: Vec<Pt> = simplified(&left, &tl, tol)
                 .filter(|p| p[0] > 5.0 && p[0] < 15.0)
@@ -314,7 +335,8 @@ mod tests {
             assert!(t[i] <= 0.1 + 1e-12, "ripple {i}: {t:?}");
         }
         // At 0.5 m: the ends, the peak and the feet of the peak.
-        let kept: Vec<Pt> = simplified(&line, &t, 0.5).collect();
+        let t32: Vec<f32> = t.iter().map(|&v| v as f32).collect();
+        let kept: Vec<Pt> = simplified(&line, &t32, 0.5).collect();
         assert_eq!(
             kept,
             vec![[0.0, 0.0], [3.0, 0.0], [3.5, 4.0], [4.0, 0.0], [6.0, 0.0]]
@@ -326,13 +348,13 @@ mod tests {
         let island = sq(0.0, 0.0, 10.0);
         let j = junctions(std::iter::once(island.as_slice()));
         assert!(j.is_empty());
-        let t = thresholds(&island, &j);
+        let t = thresholds(&island, &j, |p| p);
         assert_eq!(t[0], f64::INFINITY, "starts at the smallest vertex");
         assert!(t.iter().filter(|v| v.is_finite()).all(|v| *v > 0.0));
         // The two sides of a hole and its enclave agree too (same ring, reversed).
         let mut hole = island.clone();
         hole.reverse();
-        let th = thresholds(&hole, &j);
+        let th = thresholds(&hole, &j, |p| p);
         let mut back = th.clone();
         back.reverse();
         assert_eq!(back, t);

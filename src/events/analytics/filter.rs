@@ -3,7 +3,7 @@
 //! hotspots and event tiles scan the window `[from, to)` and test each row with
 //! [`Filter::matches`].
 
-use super::AreaName;
+use super::AreaNames;
 use super::view::{self, Codes, Columns, NONE, ViewSnapshot, area_column};
 use crate::events::filter::{self as domain, EventFilter, FilterError, FilterOptions};
 use crate::model::Level;
@@ -113,7 +113,7 @@ fn bit(mask: Mask, v: u8) -> bool {
 }
 
 /// The level of an area code from the area names.
-pub fn level_in(names: &HashMap<String, AreaName>) -> impl Fn(&str) -> Option<Level> + '_ {
+pub fn level_in(names: &AreaNames) -> impl Fn(&str) -> Option<Level> + '_ {
     |code: &str| names.get(code).map(|n| n.level)
 }
 
@@ -123,7 +123,7 @@ pub fn parse_with(
     q: &HashMap<String, String>,
     opts: &FilterOptions,
     view: &ViewSnapshot,
-    names: &HashMap<String, AreaName>,
+    names: &AreaNames,
 ) -> Result<Filter, FilterError> {
     let f = domain::parse(q, opts, &level_in(names))?;
     Ok(compile(&f, &view.codes))
@@ -135,7 +135,7 @@ pub fn parse_with(
 pub fn parse_query(
     q: &HashMap<String, String>,
     view: &ViewSnapshot,
-    names: &HashMap<String, AreaName>,
+    names: &AreaNames,
 ) -> Result<Filter, FilterError> {
     parse_with(q, &FilterOptions::ANALYTICS, view, names)
 }

@@ -7,7 +7,7 @@
 //! - `open`, `overdue`: every event = `…&from=1970-01-01` → total.open, total.overdue;
 //! - `month`: events reported since the 1st of this month = `…&from=<YYYY-MM-01>` → total.
 
-use super::AreaName;
+use super::AreaNames;
 use super::filter::parse_with;
 use super::stats::{self, AreaStats};
 use super::view::ViewSnapshot;
@@ -58,7 +58,7 @@ pub fn windows(now: i64) -> [String; 3] {
 /// unknown area code.
 pub fn compute(
     view: &ViewSnapshot,
-    names: &HashMap<String, AreaName>,
+    names: &AreaNames,
     area: Option<&str>,
     now: i64,
 ) -> Result<Kpi, FilterError> {

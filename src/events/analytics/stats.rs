@@ -5,7 +5,7 @@
 //! closed/rejected; overdue = open and `deadline < now`; closure rate = closed / all;
 //! handling time = `closed_at - reported_at` over closed events that have `closed_at`.
 
-use super::AreaName;
+use super::AreaNames;
 use super::filter::{Filter, Window};
 use super::view::{AREA_LEVELS, NONE, ViewSnapshot, area_column, closed_idx, status_open};
 use crate::events::filter::FilterError;
@@ -13,7 +13,6 @@ use crate::events::model::{Category, Source};
 use crate::model::Level;
 use crate::time::{day_start, format_day, format_time, local_day};
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// Counters of one group of events.
 #[derive(Debug, Clone, Copy, Default)]
@@ -127,7 +126,7 @@ pub struct AreasAnswer {
 /// Figures per area at `level` (a level with a chain column) of the events passing `f`.
 pub fn areas(
     view: &ViewSnapshot,
-    names: &HashMap<String, AreaName>,
+    names: &AreaNames,
     f: &Filter,
     level: Level,
     parent: Option<String>,
@@ -143,7 +142,7 @@ pub fn areas(
         .map(|(id, acc)| {
             total.merge(acc);
             let code = view.codes.code(id as u32);
-            area_stats(code, names.get(code).map(|n| n.name.clone()), acc)
+            area_stats(code, names.get(code).map(|n| n.name.to_string()), acc)
         })
         .collect();
     out.sort_by(|a, b| a.code.cmp(&b.code));
@@ -175,7 +174,7 @@ pub struct TopAnswer {
 /// and every source's count.
 pub fn top(
     view: &ViewSnapshot,
-    names: &HashMap<String, AreaName>,
+    names: &AreaNames,
     f: &Filter,
     level: Level,
     limit: usize,
@@ -216,7 +215,7 @@ pub fn top(
         total: total.count,
         areas: areas
             .iter()
-            .map(|(code, acc)| area_stats(code, names.get(*code).map(|n| n.name.clone()), acc))
+            .map(|(code, acc)| area_stats(code, names.get(*code).map(|n| n.name.to_string()), acc))
             .collect(),
         categories: ranked(Category::ALL, cats, limit, |c| (c.code(), c.label())),
         sources: ranked(Source::ALL, sources, usize::MAX, |s| (s.code(), s.label())),

@@ -16,7 +16,7 @@
 //! a tile is cached under the generation of the snapshot it was rendered from, so a tile is
 //! never served from before a change (old entries age out of the shared cache's LRU).
 
-use super::AreaName;
+use super::AreaNames;
 use super::EventAnalytics;
 use super::filter::{self, Filter};
 use super::view::ViewSnapshot;
@@ -218,7 +218,7 @@ pub fn render(view: &ViewSnapshot, f: &Filter, tile: TileId) -> Vec<u8> {
 fn event_filter(
     query: &HashMap<String, String>,
     view: &ViewSnapshot,
-    names: &HashMap<String, AreaName>,
+    names: &AreaNames,
 ) -> Result<Filter, SourceError> {
     filter::parse_query(query, view, names).map_err(|e| match e.kind {
         FilterErrorKind::NotFound => SourceError::NotFound {

@@ -9,12 +9,11 @@ use crate::model::Level;
 use crate::store::areas::AreaShape;
 use crate::time;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
-use geo::{BoundingRect, Contains};
-use geo_types::{Coord, MultiPolygon, Point};
+use crate::geom::flat::FlatShape;
+use geo_types::Coord;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -84,7 +83,7 @@ impl DemoEvent {
 /// A unit events can be reported in.
 struct Site {
     bbox: [f64; 4],
-    geom: Arc<MultiPolygon<f64>>,
+    geom: FlatShape,
 }
 
 /// Where events happen: units of urban streets (街道) and of rural towns, drawn uniformly by
@@ -100,16 +99,17 @@ impl Places {
         let street: HashMap<&str, bool> = rows
             .iter()
             .filter(|r| r.level == Level::Town)
-            .map(|r| (r.code.as_str(), r.name.ends_with("街道")))
+            .map(|r| (&*r.code, r.name.ends_with("街道")))
             .collect();
         let (mut urban, mut rural) = (Vec::new(), Vec::new());
         let mut units: Vec<&AreaShape> = rows.iter().filter(|r| r.level == Level::Unit).collect();
         units.sort_by(|a, b| a.code.cmp(&b.code));
         for r in units {
             let Some(geom) = &r.geom else { continue };
-            let Some(b) = geom.bounding_rect() else {
+            let b = geom.bbox();
+            if !b.iter().all(|v| v.is_finite()) {
                 continue;
-            };
+            }
             // Unit code = town (9) + village (3) + grid (3) + unit (4) digits.
             let is_street = r
                 .code
@@ -118,7 +118,7 @@ impl Places {
                 .copied()
                 .unwrap_or(false);
             let site = Site {
-                bbox: [b.min().x, b.min().y, b.max().x, b.max().y],
+                bbox: b,
                 geom: geom.clone(),
             };
             if is_street {
@@ -146,7 +146,7 @@ impl Places {
         let [x0, y0, x1, y1] = site.bbox;
         for _ in 0..40 {
             let p = (rng.random_range(x0..=x1), rng.random_range(y0..=y1));
-            if site.geom.contains(&Point::new(p.0, p.1)) {
+            if site.geom.covers(Coord { x: p.0, y: p.1 }) {
                 return p;
             }
         }
@@ -558,7 +558,7 @@ mod tests {
 
     fn places() -> Places {
         let square = |x: f64, y: f64| {
-            Arc::new(MultiPolygon(vec![polygon![
+            FlatShape::from_multipolygon(&geo_types::MultiPolygon(vec![polygon![
                 (x: x, y: y), (x: x + 0.01, y: y), (x: x + 0.01, y: y + 0.01), (x: x, y: y + 0.01)
             ]]))
         };

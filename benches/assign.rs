@@ -18,8 +18,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Each unit's code and geometry, for the reference.
+type UnitGeoms = Vec<(String, Arc<MultiPolygon<f64>>)>;
+
 /// The demo city as index rows, and its units' geometry for the reference.
-fn demo_rows() -> (Vec<AreaShape>, Vec<(String, Arc<MultiPolygon<f64>>)>) {
+fn demo_rows() -> (Vec<AreaShape>, UnitGeoms) {
     let city = onemap::demo::generate(Default::default(), &|_| {});
     let rows = city.areas.iter().map(AreaShape::from_area).collect();
     let units = city

@@ -34,7 +34,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     step("assignment index built");
     let model = Model::build(&rows);
     step("tile model built");
-    let names: std::collections::HashMap<std::sync::Arc<str>, (std::sync::Arc<str>, onemap::model::Level)> = rows
+    let names: std::collections::HashMap<
+        std::sync::Arc<str>,
+        (std::sync::Arc<str>, onemap::model::Level),
+    > = rows
         .iter()
         .map(|r| (r.code.clone(), (r.name.clone(), r.level)))
         .collect();
@@ -54,7 +57,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("index: {}", serde_json::to_string(&index.stats)?);
     println!("tiles: {}", serde_json::to_string(&model.stats)?);
-    println!("resident: {:?} MiB", onemap::memory::resident_bytes().map(|b| b >> 20));
+    println!(
+        "resident: {:?} MiB",
+        onemap::memory::resident_bytes().map(|b| b >> 20)
+    );
     drop((index, model, names, view));
     Ok(())
 }

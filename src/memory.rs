@@ -41,4 +41,3 @@ pub fn allocator() -> Option<AllocatorStats> {
         background_purge: tikv_jemalloc_ctl::opt::background_thread::read().unwrap_or(false),
     })
 }
-

@@ -61,7 +61,9 @@ async fn readyz_reports_memory_by_component() {
     // order (more vertices than the index's cells would be a wrong unit).
     assert!(bytes("tile_model") < 1 << 30 && bytes("assignment_index") < 1 << 30);
     // The geometry is held once, as 16-byte points: the demo city's vertices, not a multiple.
-    let vertices = body["tiles"]["model"]["vertices"].as_u64().expect("vertex count");
+    let vertices = body["tiles"]["model"]["vertices"]
+        .as_u64()
+        .expect("vertex count");
     assert!(
         bytes("area_geometry") >= vertices * 16 && bytes("area_geometry") < vertices * 16 * 2,
         "geometry {} for {vertices} vertices",

@@ -123,10 +123,10 @@ pub fn tile_polygons(
     // The polygon being assembled; `None` after its outer ring collapsed (its holes go too).
     let mut current: Option<IPolygon> = None;
     for ring in area.ring_refs() {
-        if ring.exterior {
-            if let Some(rings) = current.take().filter(|r| !r.is_empty()) {
-                polys.push(rings);
-            }
+        if ring.exterior
+            && let Some(rings) = current.take().filter(|r| !r.is_empty())
+        {
+            polys.push(rings);
         }
         let mut pts: Vec<IPt> = simplified(ring.pts, ring.keep, tol_m)
             .map(|p| tf.apply(merc(p)))

@@ -12,8 +12,8 @@
 use super::polylabel::polylabel;
 use super::tile_id::to_mercator;
 use super::topology::{self, JunctionSet, Pt, VKey};
-use crate::model::Level;
 use crate::geom::flat::FlatShape;
+use crate::model::Level;
 use crate::store::areas::AreaShape;
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -128,7 +128,9 @@ impl AreaGeom {
             merc_ring.extend(r.pts.iter().map(|&p| merc(p)));
             let n = merc_ring.len();
             for i in 0..n {
-                if inside(merc_ring[i]) || segment_meets_box(merc_ring[i], merc_ring[(i + 1) % n], env) {
+                if inside(merc_ring[i])
+                    || segment_meets_box(merc_ring[i], merc_ring[(i + 1) % n], env)
+                {
                     return true;
                 }
             }
@@ -520,10 +522,7 @@ impl Model {
                 .flat_map(|l| l.slots.iter().flatten())
                 .map(|a| a.shape.heap_bytes())
                 .sum(),
-            strings_bytes: rows
-                .iter()
-                .map(|r| r.code.len() + r.name.len() + 32)
-                .sum(),
+            strings_bytes: rows.iter().map(|r| r.code.len() + r.name.len() + 32).sum(),
         };
         model.stats.memory_bytes = model.memory_bytes();
         model
@@ -725,9 +724,9 @@ mod tests {
             name: code.into(),
             level,
             parent: parent.map(Arc::from),
-            geom: Some(FlatShape::from_multipolygon(&geo_types::MultiPolygon(vec![
-                Polygon::new(ring, vec![]),
-            ]))),
+            geom: Some(FlatShape::from_multipolygon(&geo_types::MultiPolygon(
+                vec![Polygon::new(ring, vec![])],
+            ))),
         }
     }
 

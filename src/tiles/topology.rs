@@ -250,7 +250,10 @@ mod tests {
 
     /// Thresholds of a ring already in metres, as the model stores them.
     fn keep(ring: &[Pt], j: &JunctionSet) -> Vec<f32> {
-        thresholds(ring, j, |p| p).into_iter().map(|t| t as f32).collect()
+        thresholds(ring, j, |p| p)
+            .into_iter()
+            .map(|t| t as f32)
+            .collect()
     }
 
     fn sq(x: f64, y: f64, s: f64) -> Vec<Pt> {

@@ -5,11 +5,11 @@
 //! time, as they would in production).
 
 use crate::events::model::{Category, Priority, Source, Status};
+use crate::geom::flat::FlatShape;
 use crate::model::Level;
 use crate::store::areas::AreaShape;
 use crate::time;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
-use crate::geom::flat::FlatShape;
 use geo_types::Coord;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

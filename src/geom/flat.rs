@@ -242,4 +242,22 @@ mod tests {
         flat.for_each_segment(|_, _| n += 1);
         assert_eq!(n, 4 + 4 + 3);
     }
+
+    #[test]
+    fn distance_to_boundary_agrees_with_the_tree_shaped_one() {
+        let mp = MultiPolygon(vec![polygon!(
+            exterior: [(x: 119.0, y: 25.0), (x: 119.01, y: 25.0), (x: 119.01, y: 25.01), (x: 119.0, y: 25.0)],
+            interiors: [[(x: 119.006, y: 25.001), (x: 119.009, y: 25.001), (x: 119.009, y: 25.004)]],
+        )]);
+        let flat = FlatShape::from_multipolygon(&mp);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..2_000 {
+            let p = Coord {
+                x: rng.random_range(118.99..119.02),
+                y: rng.random_range(24.99..25.02),
+            };
+            let want = crate::geom::metric::distance_to_boundary_m(p, &mp);
+            assert_eq!(flat.distance_to_boundary_m(p), want, "{p:?}");
+        }
+    }
 }

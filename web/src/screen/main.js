@@ -60,6 +60,7 @@ const state = {
   refreshing: null,
   chartsDrawn: false,
   flashing: 0, // flashes on the map now
+  flashed: 0, // flashes started since the page loaded
   eventsSinceHeat: false,
   heatAt: Date.now(),
   mapIdle: false,
@@ -424,6 +425,7 @@ function flash(e) {
   const lat = Number(e.lat);
   if (!Number.isFinite(lon) || !Number.isFinite(lat)) return;
   flashes.push({ lon, lat, t0: performance.now() });
+  state.flashed += 1;
   while (flashes.length > FLASH_MAX) flashes.shift();
   if (!flashFrame) flashFrame = requestAnimationFrame(animateFlashes);
 }

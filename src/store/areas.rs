@@ -112,15 +112,13 @@ fn area_shape(row: &PgRow) -> Result<AreaShape, StoreError> {
 /// Points each row's parent at its parent's own code (rows come parents first), so a code is
 /// one allocation however many children name it.
 fn share_parent_codes(rows: &mut [AreaShape]) {
-    let mut codes: std::collections::HashMap<Arc<str>, ()> =
-        std::collections::HashMap::with_capacity(rows.len());
+    let mut codes: std::collections::HashSet<Arc<str>> =
+        std::collections::HashSet::with_capacity(rows.len());
     for r in rows.iter_mut() {
-        if let Some(p) = &r.parent
-            && let Some((shared, _)) = codes.get_key_value(p)
-        {
+        if let Some(shared) = r.parent.as_ref().and_then(|p| codes.get(p)) {
             r.parent = Some(shared.clone());
         }
-        codes.insert(r.code.clone(), ());
+        codes.insert(r.code.clone());
     }
 }
 

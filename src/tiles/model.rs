@@ -122,17 +122,19 @@ impl AreaGeom {
             return true;
         }
         let inside = |p: Pt| p[0] >= env[0] && p[0] <= env[2] && p[1] >= env[1] && p[1] <= env[3];
-        let mut merc_ring: Vec<Pt> = Vec::new();
         for r in self.ring_refs() {
-            merc_ring.clear();
-            merc_ring.extend(r.pts.iter().map(|&p| merc(p)));
-            let n = merc_ring.len();
-            for i in 0..n {
-                if inside(merc_ring[i])
-                    || segment_meets_box(merc_ring[i], merc_ring[(i + 1) % n], env)
-                {
+            // Each vertex projected once; the closing edge ends at the first.
+            let first = merc(r.pts[0]);
+            let mut prev = first;
+            for &p in &r.pts[1..] {
+                let cur = merc(p);
+                if inside(prev) || segment_meets_box(prev, cur, env) {
                     return true;
                 }
+                prev = cur;
+            }
+            if inside(prev) || segment_meets_box(prev, first, env) {
+                return true;
             }
         }
         // No boundary in the box: either the box is inside a polygon or they are apart. The
@@ -689,7 +691,7 @@ fn area_geom(r: &AreaShape, ancestors: Ancestors) -> Option<AreaGeom> {
         return None;
     }
     let (lo, hi) = (merc([w, s]), merc([e, n]));
-    let mut a = AreaGeom {
+    let a = AreaGeom {
         code: r.code.clone(),
         id: r.code.parse().ok(),
         name: r.name.clone(),
@@ -703,7 +705,6 @@ fn area_geom(r: &AreaShape, ancestors: Ancestors) -> Option<AreaGeom> {
         label: None,
     };
     a.ring_refs().next()?;
-    a.label = None;
     Some(a)
 }
 

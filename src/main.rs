@@ -83,6 +83,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     };
                     import::demo_events(&store, params, existing).await
                 }
+                import::ImportCommand::DemoProfiles { people, seed } => {
+                    let params = onemap::profiles::demo::DemoProfileParams {
+                        seed,
+                        people: people as usize,
+                        ..Default::default()
+                    };
+                    import::demo_profiles(&store, params).await
+                }
             }
         }
         Command::Validate(args) => validate::run(&open_store(url, &cli.home, 2).await?, args).await,

@@ -3,11 +3,14 @@
 
 mod areas;
 mod assign;
+mod enterprises;
 pub mod error;
 mod event_query;
 pub mod event_view;
 mod events;
 mod health;
+mod ledgers;
+mod profiles;
 mod stats;
 mod stream;
 mod tiles;
@@ -57,6 +60,47 @@ pub fn router(state: AppState) -> Router {
         .route("/api/assign", get(assign::get_one).post(assign::post_batch))
         .route("/api/areas", get(areas::list))
         .route("/api/areas/{code}", get(areas::detail).put(areas::put))
+        .route(
+            "/api/areas/{code}/profile",
+            get(profiles::get_profile).put(profiles::put_profile),
+        )
+        .route("/api/areas/{code}/profile/history", get(profiles::history))
+        .route(
+            "/api/areas/{code}/profile/diff",
+            get(profiles::profile_diff),
+        )
+        .route(
+            "/api/areas/{code}/profile/figures",
+            get(profiles::get_figures),
+        )
+        .route(
+            "/api/areas/{code}/problems/from-hotspot",
+            post(profiles::problem_from_hotspot),
+        )
+        .route(
+            "/api/areas/{code}/problems/{id}/promote",
+            post(profiles::promote),
+        )
+        .route(
+            "/api/areas/{code}/{list}",
+            get(profiles::list_items).post(profiles::create_item),
+        )
+        .route(
+            "/api/areas/{code}/{list}/{id}",
+            get(profiles::get_item)
+                .put(profiles::put_item)
+                .delete(profiles::delete_item),
+        )
+        .route(
+            "/api/enterprises",
+            get(enterprises::list).post(enterprises::create),
+        )
+        .route(
+            "/api/enterprises/{id}",
+            get(enterprises::get).put(enterprises::put),
+        )
+        .route("/api/ledgers", get(ledgers::catalog))
+        .route("/api/ledgers/{name}/query", post(ledgers::query))
         .route("/api/validate", get(validate::validate))
         .route(
             "/api/events",

@@ -156,13 +156,15 @@ fn percent_decode(segment: &str) -> Option<Vec<u8>> {
 }
 
 /// The page of a client route: the command centre's big screen (`screen.html`) under
-/// `/screen` and `/screen/{code}`, the map client (`index.html`) everywhere else.
+/// `/screen` and `/screen/{code}`, a profile (`profile.html`) under `/profile/{code}`, the
+/// one-table ledger (`ledger.html`) at `/ledger`, the map client (`index.html`) everywhere else.
 pub fn client_page(path: &str) -> &'static str {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-    if first == "screen" {
-        "screen.html"
-    } else {
-        "index.html"
+    match first {
+        "screen" => "screen.html",
+        "profile" => "profile.html",
+        "ledger" => "ledger.html",
+        _ => "index.html",
     }
 }
 

@@ -56,6 +56,18 @@ pub enum ImportCommand {
         #[arg(long)]
         append: bool,
     },
+    /// Generate and load demo profiles (一村一档) for every town and village with their
+    /// development, problem and task lists (problems from the events' repeated spots), and the
+    /// ledgers' people, houses, enterprises and cadres: all synthetic, never real persons.
+    /// Replaces any profiles and ledger rows; the same seed and count give the same rows.
+    DemoProfiles {
+        /// How many people rows (Putian has about 3.2 million residents).
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(0..=5_000_000))]
+        people: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 3503)]
+        seed: u64,
+    },
 }
 
 /// How `import demo-events` treats events already in the database.
@@ -231,6 +243,127 @@ pub async fn areas(store: &Store, file: &PathBuf, allow_gaps: bool) -> anyhow::R
         "applied: {} created, {} updated",
         report.created.len(),
         report.updated.len()
+    );
+    Ok(())
+}
+
+/// Generates and loads the demo profiles, lists and ledgers (replacing any), over the loaded
+/// city and its events.
+pub async fn demo_profiles(
+    store: &Store,
+    params: crate::profiles::demo::DemoProfileParams,
+) -> anyhow::Result<()> {
+    use crate::model::Level;
+    use crate::profiles::demo::{self, Tree, VillageCounts};
+    use crate::store::demo_profiles::*;
+    use std::collections::HashMap;
+    let started = Instant::now();
+    let rows = store.area_shapes().await?;
+    if !rows.iter().any(|r| r.level == Level::Unit) {
+        bail!("no units are loaded: run `onemap import demo` (or import areas) first");
+    }
+    let tree = Tree::new(rows);
+    let villages: Vec<_> = tree.of_level(Level::Village).cloned().collect();
+    let units = tree.of_level(Level::Unit).count();
+    let per_unit = demo::per_unit(params.people, units);
+    let cells = store.event_cells(8).await?;
+    let mut cells_by_village: HashMap<&str, Vec<&EventCell>> = HashMap::new();
+    for c in &cells {
+        cells_by_village
+            .entry(c.village.as_str())
+            .or_default()
+            .push(c);
+    }
+    let mut load = store.begin_profile_load().await?;
+    let bar = progress::bar(villages.len() as u64, "people", false);
+    let mut counts: HashMap<String, VillageCounts> = HashMap::new();
+    let mut people = 0u64;
+    {
+        // People in chunks of about 4 MB, generated as they are sent.
+        let mut chunks = Vec::new();
+        let mut buf = Vec::with_capacity(4 << 20);
+        for v in &villages {
+            let c = demo::people_of_village(&tree, v, per_unit, &params, &mut buf);
+            counts.insert(v.code.to_string(), c);
+            bar.inc(1);
+            if buf.len() >= 4 << 20 {
+                chunks.push(std::mem::replace(&mut buf, Vec::with_capacity(4 << 20)));
+                if chunks.len() >= 4 {
+                    people += load.copy(COPY_PERSON, chunks.drain(..)).await?;
+                }
+            }
+        }
+        chunks.push(buf);
+        people += load.copy(COPY_PERSON, chunks).await?;
+    }
+    bar.finish_and_clear();
+    let spinner = progress::spinner("houses, enterprises, cadres and profiles");
+    let mut buf = Vec::new();
+    for v in &villages {
+        demo::houses_of_village(&tree, v, &params, &mut buf);
+    }
+    let houses = load.copy(COPY_HOUSE, [std::mem::take(&mut buf)]).await?;
+    for v in &villages {
+        demo::enterprises_of_village(&tree, v, &params, &mut buf);
+    }
+    let enterprises = load
+        .copy(COPY_ENTERPRISE, [std::mem::take(&mut buf)])
+        .await?;
+    demo::cadres(&tree, &params, &mut buf);
+    let cadres = load.copy(COPY_CADRE, [std::mem::take(&mut buf)]).await?;
+    // Towns add up their villages.
+    let mut town_counts: HashMap<String, VillageCounts> = HashMap::new();
+    for v in &villages {
+        if let (Some(t), Some(c)) = (v.parent.as_deref(), counts.get(&*v.code)) {
+            let e = town_counts.entry(t.to_string()).or_default();
+            e.registered += c.registered;
+            e.resident += c.resident;
+            e.households += c.households;
+            e.party += c.party;
+        }
+    }
+    let scale = demo::CITY_POPULATION / (people.max(1) as f64);
+    let at = chrono::Utc::now().to_rfc3339();
+    let mut next_id = 0i64;
+    let mut items = Vec::new();
+    let mut profiles = Vec::new();
+    for area in tree
+        .of_level(Level::Town)
+        .chain(tree.of_level(Level::Village))
+    {
+        let empty = VillageCounts::default();
+        let c = counts
+            .get(&*area.code)
+            .or_else(|| town_counts.get(&*area.code))
+            .unwrap_or(&empty);
+        let doc = demo::introduction(&tree, area, c, scale, &params);
+        demo::profile_row(&area.code, &doc, &at, &mut profiles);
+        let cells = cells_by_village
+            .get(&*area.code)
+            .cloned()
+            .unwrap_or_default();
+        items.extend(demo::items(&tree, area, &cells, &params, &mut next_id));
+    }
+    let n_profiles = load.copy(COPY_PROFILE, [profiles.clone()]).await?;
+    load.copy(COPY_PROFILE_VERSION, [profiles]).await?;
+    demo::item_rows(&tree, &items, &mut buf);
+    let n_items = load.copy(COPY_ITEM, [buf]).await?;
+    spinner.set_message("committing and analyzing");
+    load.commit(store).await?;
+    spinner.finish_and_clear();
+    tracing::info!(
+        people,
+        houses,
+        enterprises,
+        cadres,
+        profiles = n_profiles,
+        items = n_items,
+        seconds = started.elapsed().as_secs_f64(),
+        "demo profiles loaded"
+    );
+    eprintln!(
+        "loaded {n_profiles} profiles with {n_items} list items, {people} people, {houses} houses, {enterprises} enterprises and {cadres} cadres in {:.1} s",
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

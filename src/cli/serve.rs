@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// `onemap import demo-events --count 1000000`).
     #[arg(long, env = "ONEMAP_DEMO_EVENTS", default_value_t = 100_000)]
     pub demo_events: usize,
+    /// How many people rows --import-demo-if-empty puts in the ledgers beside the demo profiles,
+    /// lists, houses, enterprises and cadres (0: no profiles at all).
+    #[arg(long, env = "ONEMAP_DEMO_PEOPLE", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(0..=5_000_000))]
+    pub demo_people: u64,
     /// Size of the in-memory tile cache in MiB, one budget for every tile source (0 turns it
     /// off).
     /// The default keeps the server's memory in bounds (issue #16): ten minutes of random
@@ -64,6 +68,17 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
             ..Default::default()
         };
         super::import::demo_events(&store, params, super::import::Existing::Append).await?;
+    }
+    if args.import_demo_if_empty && args.demo_people > 0 && store.profile_count().await? == 0 {
+        tracing::info!(
+            people = args.demo_people,
+            "the database holds no profiles: loading demo profiles and ledgers"
+        );
+        let params = crate::profiles::demo::DemoProfileParams {
+            people: args.demo_people as usize,
+            ..Default::default()
+        };
+        super::import::demo_profiles(&store, params).await?;
     }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

@@ -6,10 +6,14 @@ pub mod areas;
 pub mod changes;
 pub mod cluster;
 pub mod demo_events;
+pub mod demo_profiles;
 pub mod edit;
+pub mod enterprises;
 pub mod event_reports;
 pub mod event_view;
 pub mod events;
+pub mod ledgers;
+pub mod profiles;
 pub mod validate;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

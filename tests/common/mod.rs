@@ -424,3 +424,28 @@ pub fn assert_error(
     assert!(!message.is_empty(), "an error must say what to fix: {body}");
     message
 }
+
+/// A demo city with demo events and demo profiles, and a server over it.
+pub async fn profiled_app(events: usize, people: usize) -> TestApp {
+    let db = demo_db().await;
+    {
+        let store = Store::connect(&db.url, 4).await.unwrap();
+        store.migrate().await.unwrap();
+        let params = onemap::events::demo::DemoEventParams {
+            count: events,
+            ..Default::default()
+        };
+        onemap::cli::import::demo_events(&store, params, onemap::cli::import::Existing::Append)
+            .await
+            .unwrap();
+        let params = onemap::profiles::demo::DemoProfileParams {
+            people,
+            ..Default::default()
+        };
+        onemap::cli::import::demo_profiles(&store, params)
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    spawn_app(db).await
+}

@@ -1,0 +1,134 @@
+//! `GET /api/ledgers` and `POST /api/ledgers/{name}/query`: the one-table ledger (一张表) as
+//! JSON pages or a streamed CSV download.
+
+use super::AppState;
+use super::error::{ApiError, Json};
+use crate::ledgers::catalog::{LEDGERS, ledger};
+use crate::ledgers::query::{Format, LedgerQuery, QueryBody, QueryError};
+use crate::ledgers::{Renderer, Viewer};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use std::time::Instant;
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> ApiError {
+        ApiError::bad_request(e.code, e.message)
+    }
+}
+
+/// `GET /api/ledgers`
+pub async fn catalog() -> axum::Json<Value> {
+    axum::Json(json!({ "ledgers": LEDGERS }))
+}
+
+/// `POST /api/ledgers/{name}/query`
+pub async fn query(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let l = ledger(&name).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "没有台账 {}；可用：{} (no such ledger)",
+            name.chars().take(40).collect::<String>(),
+            LEDGERS
+                .iter()
+                .map(|l| l.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    let body: QueryBody = serde_json::from_value(body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_query",
+            format!("查询不符合要求 (the query does not match the expected shape): {e}"),
+        )
+    })?;
+    let names = state.analytics.names();
+    let needs_names = body
+        .filters
+        .area
+        .as_deref()
+        .is_some_and(|a| !a.trim().is_empty());
+    if needs_names && names.is_empty() {
+        return Err(ApiError::unavailable(
+            "区域名称正在加载，请稍后重试 (area names are still loading)",
+        ));
+    }
+    let q = LedgerQuery::parse(l, body, &|c| names.get(c).map(|n| n.level))?;
+    // Access control (#14) decides who may see personal fields; until then nobody does.
+    let viewer = Viewer::default();
+    let renderer = Renderer::new(&q, names, viewer);
+    let masked = renderer.masked();
+    match q.format {
+        Format::Json => {
+            let page = state.store.ledger_page(&q).await?;
+            let rows: Vec<Vec<Value>> = page.rows.iter().map(|r| renderer.json(r)).collect();
+            let fields: Vec<Value> = q
+                .fields
+                .iter()
+                .map(|f| json!({"name": f.name, "label": f.label, "type": f.ty}))
+                .collect();
+            Ok(axum::Json(json!({
+                "ledger": l.name,
+                "fields": fields,
+                "rows": rows,
+                "offset": q.offset,
+                "size": q.size,
+                "total": page.total,
+                "masked": masked,
+                "elapsed_ms": (started.elapsed().as_secs_f64() * 1e4).round() / 10.0,
+            }))
+            .into_response())
+        }
+        Format::Csv => {
+            tracing::info!(ledger = l.name, fields = q.fields.len(), masked = ?masked, "ledger export started");
+            let head = renderer.csv_start();
+            let rows = state.store.ledger_stream(&q).map(move |chunk| match chunk {
+                Ok(rows) => {
+                    let mut out = Vec::with_capacity(rows.len() * 64);
+                    renderer.csv_rows(&rows, &mut out);
+                    Ok::<_, std::io::Error>(axum::body::Bytes::from(out))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "ledger export failed midway");
+                    Err(std::io::Error::other(e.to_string()))
+                }
+            });
+            let stream =
+                futures_util::stream::once(async move { Ok(axum::body::Bytes::from(head)) })
+                    .chain(rows);
+            let file = format!(
+                "{}-{}.csv",
+                l.name,
+                chrono::Utc::now().format("%Y%m%d-%H%M%S")
+            );
+            let masked_header =
+                HeaderValue::from_str(&masked.join(",")).unwrap_or(HeaderValue::from_static(""));
+            Ok((
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/csv; charset=utf-8"),
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        HeaderValue::from_str(&format!("attachment; filename=\"{file}\""))
+                            .unwrap_or(HeaderValue::from_static("attachment")),
+                    ),
+                    (
+                        header::HeaderName::from_static("x-onemap-masked"),
+                        masked_header,
+                    ),
+                ],
+                Body::from_stream(stream),
+            )
+                .into_response())
+        }
+    }
+}

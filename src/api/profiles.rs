@@ -509,7 +509,7 @@ pub async fn problem_from_hotspot(
     let now = crate::time::now_us();
     let c = code.clone();
     let found = tokio::task::spawn_blocking(move || {
-        figures::hotspot_at(&view, &names, &index, &c, body.lon, body.lat, radius, now)
+        figures::hotspot_at(&view, &names, &index, &c, (body.lon, body.lat), radius, now)
     })
     .await
     .map_err(ApiError::internal)??;

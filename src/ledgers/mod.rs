@@ -88,7 +88,7 @@ impl Renderer {
                     (FieldType::Tags, Some(s)) => Value::Array(
                         s.split(',')
                             .filter(|t| !t.is_empty())
-                            .map(|t| Value::from(t))
+                            .map(Value::from)
                             .collect(),
                     ),
                     (_, Some(s)) => Value::from(self.text(k, Some(s))),

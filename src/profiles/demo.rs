@@ -803,7 +803,7 @@ pub fn items(
     }
     let promote = area.level == Level::Village
         && cells.first().is_some_and(|c| c.count >= 10)
-        && hash(&area.code) % 8 == 0;
+        && hash(&area.code).is_multiple_of(8);
     let place_of = |rng: &mut ChaCha8Rng| {
         tree.point_in(&area.code, rng)
             .map(|(lon, lat)| json!([{"lon": lon, "lat": lat, "label": area.name.to_string()}]))

@@ -221,8 +221,7 @@ pub fn hotspot_at(
     names: &AreaNames,
     index: &Snapshot,
     code: &str,
-    lon: f64,
-    lat: f64,
+    (lon, lat): (f64, f64),
     radius_m: f64,
     now: i64,
 ) -> Result<Option<Hotspot>, FilterError> {

@@ -194,6 +194,17 @@ async fn ledger_queries_agree_with_sql_mask_personal_fields_and_refuse_bad_queri
     .unwrap();
     assert_eq!(a["total"], n);
 
+    let (_, a) = query(&app, "events", &json!({"fields": ["id", "status"], "filters": {"area": district, "in": {"status": ["已结案"]}}, "count": true, "page": {"size": 1}})).await;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM event WHERE district_code = $1 AND status = 'closed'",
+    )
+    .bind(&district)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(a["total"], n, "{a}");
+    assert_eq!(a["rows"][0][1], "已结案");
+
     // Bad queries: 4xx with the known names.
     let (s, e) = query(&app, "people", &json!({"fields": ["name", "salary"]})).await;
     let m = assert_error(s, &e, 400, "unknown_field");
@@ -292,6 +303,39 @@ async fn a_csv_export_streams_every_row_and_an_abandoned_one_stops_its_query() {
         assert!(r[2].is_empty() || r[2].contains("****"), "{:?}", &r[2]);
         assert_eq!(&r[4], w.2.as_str());
     }
+
+    // The same rows as an Excel workbook: one sheet, a header row and a row per person, the ID
+    // column masked.
+    let mut xbody = body.clone();
+    xbody["format"] = json!("xlsx");
+    xbody["fields"] = json!(["id", "name", "id_number", "address"]);
+    let r = app
+        .http
+        .post(app.url("/api/ledgers/people/query"))
+        .json(&xbody)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert_eq!(r.headers()["x-onemap-masked"], "id_number");
+    let bytes = r.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut sheet = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+        &mut sheet,
+    )
+    .unwrap();
+    assert_eq!(sheet.matches("<row ").count(), want.len() + 1);
+    assert!(sheet.contains(&want[0].1) && sheet.contains(&want.last().unwrap().2));
+    assert!(
+        sheet.contains("********"),
+        "masked ID numbers in the workbook"
+    );
 
     // A client that reads the first bytes and goes away: its cursor is closed and the server's
     // connection returns to idle (no query left running).

@@ -1,23 +1,36 @@
-// Vite builds the client into dist/: two pages, index.html (the desk client) and screen.html (the
-// command centre's big screen), plus hashed files in dist/assets/, and copies public/ (the glyph
-// PBFs in public/fonts/) as is. `npm run dev` proxies the API, the tiles and the styles to a
-// running onemap server (ONEMAP_URL, default http://127.0.0.1:8080), and serves the big screen
-// at /screen and /screen/{code} as the server does.
+// Vite builds the client into dist/: four pages, index.html (the desk client), screen.html (the
+// command centre's big screen), profile.html (a town's or village's profile, 一村一档) and
+// ledger.html (the ledgers, 一张表), plus hashed files in dist/assets/, and copies public/ (the
+// glyph PBFs in public/fonts/) as is. `npm run dev` proxies the API, the tiles and the styles to
+// a running onemap server (ONEMAP_URL, default http://127.0.0.1:8080), and serves the pages'
+// routes as the server does: /screen and /screen/{code}, /profile/{code}, /ledger.
 import { defineConfig } from 'vite';
 import { fileURLToPath } from 'node:url';
 
 const target = process.env.ONEMAP_URL || 'http://127.0.0.1:8080';
 const page = (name) => fileURLToPath(new URL(name, import.meta.url));
 
-/** /screen and /screen/{code} → screen.html, in the dev server and `vite preview`. */
-function screenRoutes() {
+/** The pages' routes, in the dev server and `vite preview`, as `onemap serve` answers them. */
+const ROUTES = [
+  [/^\/screen(?:\/\d+)?\/?(\?.*)?$/, '/screen.html'], // /screen, /screen/{code}
+  [/^\/profile\/\d+\/?(\?.*)?$/, '/profile.html'], // /profile/{code}: the page reads the code from the path
+  [/^\/ledger\/?(\?.*)?$/, '/ledger.html'], // /ledger
+];
+
+function pageRoutes() {
   const rewrite = (req, _res, next) => {
-    const m = /^\/screen(?:\/\d+)?\/?(\?.*)?$/.exec(req.url || '');
-    if (m) req.url = `/screen.html${m[1] || ''}`;
+    for (const [re, page] of ROUTES) {
+      const m = re.exec(req.url || '');
+      if (m) {
+        // Keep the original path visible to the page (location.pathname is the browser's anyway).
+        req.url = `${page}${m[1] || ''}`;
+        break;
+      }
+    }
     next();
   };
   return {
-    name: 'onemap-screen-routes',
+    name: 'onemap-page-routes',
     configureServer(server) {
       server.middlewares.use(rewrite);
     },
@@ -29,7 +42,7 @@ function screenRoutes() {
 
 export default defineConfig({
   base: '/',
-  plugins: [screenRoutes()],
+  plugins: [pageRoutes()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -37,7 +50,12 @@ export default defineConfig({
     chunkSizeWarningLimit: 1500,
     sourcemap: false,
     rollupOptions: {
-      input: { index: page('./index.html'), screen: page('./screen.html') },
+      input: {
+        index: page('./index.html'),
+        screen: page('./screen.html'),
+        profile: page('./profile.html'),
+        ledger: page('./ledger.html'),
+      },
     },
   },
   server: {

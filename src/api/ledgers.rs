@@ -5,7 +5,7 @@ use super::AppState;
 use super::error::{ApiError, Json};
 use crate::ledgers::catalog::{LEDGERS, ledger};
 use crate::ledgers::query::{Format, LedgerQuery, QueryBody, QueryError};
-use crate::ledgers::{Renderer, Viewer};
+use crate::ledgers::{Renderer, Viewer, xlsx};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
@@ -85,6 +85,70 @@ pub async fn query(
                 "elapsed_ms": (started.elapsed().as_secs_f64() * 1e4).round() / 10.0,
             }))
             .into_response())
+        }
+        Format::Xlsx => {
+            tracing::info!(ledger = l.name, fields = q.fields.len(), masked = ?masked, "ledger workbook started");
+            // The cursor feeds a blocking writer through a small channel; if the client goes
+            // away this future is dropped, which closes the cursor and ends the writer.
+            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            let sheet = l.label.to_string();
+            let writer = tokio::task::spawn_blocking(move || xlsx::write(&renderer, rx, &sheet));
+            let mut rows = std::pin::pin!(state.store.ledger_stream(&q));
+            let mut n = 0usize;
+            while let Some(chunk) = rows.next().await {
+                let chunk = chunk?;
+                n += chunk.len();
+                if n > xlsx::MAX_ROWS || tx.send(chunk).await.is_err() {
+                    break;
+                }
+            }
+            drop(tx);
+            let bytes = match writer.await.map_err(ApiError::internal)? {
+                Ok(b) => b,
+                Err(xlsx::XlsxExportError::TooManyRows) => {
+                    return Err(ApiError::bad_request(
+                        "too_many_rows",
+                        format!(
+                            "结果超过 Excel 单表上限 {} 行，请缩小范围或改用 CSV (more rows than one Excel sheet holds; narrow the query or use csv)",
+                            xlsx::MAX_ROWS
+                        ),
+                    ));
+                }
+                Err(e) => return Err(ApiError::internal(e)),
+            };
+            tracing::info!(
+                ledger = l.name,
+                rows = n,
+                bytes = bytes.len(),
+                "ledger workbook written"
+            );
+            let file = format!(
+                "{}-{}.xlsx",
+                l.name,
+                chrono::Utc::now().format("%Y%m%d-%H%M%S")
+            );
+            Ok((
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        ),
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        HeaderValue::from_str(&format!("attachment; filename=\"{file}\""))
+                            .unwrap_or(HeaderValue::from_static("attachment")),
+                    ),
+                    (
+                        header::HeaderName::from_static("x-onemap-masked"),
+                        HeaderValue::from_str(&masked.join(","))
+                            .unwrap_or(HeaderValue::from_static("")),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response())
         }
         Format::Csv => {
             tracing::info!(ledger = l.name, fields = q.fields.len(), masked = ?masked, "ledger export started");

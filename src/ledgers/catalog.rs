@@ -145,27 +145,30 @@ pub const INDUSTRIES: &[&str] = &[
 pub const SCALES: &[&str] = &["微型", "小型", "中型", "大型"];
 pub const CADRE_KINDS: &[&str] = &["干部", "人才"];
 pub const EDUCATION: &[&str] = &["初中", "高中/中专", "大专", "本科", "研究生"];
-pub const PROJECT_STATES: &[&str] = &["planned", "in_progress", "done", "suspended"];
+/// Labels of the development items' states, in `List::Development.states()` order.
+pub const PROJECT_STATES: &[&str] = &["计划中", "推进中", "已完成", "已暂停"];
+/// Labels of the events' statuses, sources and priorities, in the model's order (checked by a
+/// test against `events::model`).
 pub const EVENT_STATUSES: &[&str] = &[
-    "reported",
-    "accepted",
-    "dispatched",
-    "in_progress",
-    "resolved",
-    "verified",
-    "closed",
-    "rejected",
+    "已上报",
+    "已受理",
+    "已派遣",
+    "处置中",
+    "已处置",
+    "已核查",
+    "已结案",
+    "不予受理",
 ];
 pub const EVENT_SOURCES: &[&str] = &[
-    "grid_worker",
-    "unit_head",
-    "patrol",
-    "hotline",
-    "police",
-    "petition",
-    "qr_scan",
+    "网格员",
+    "单元长",
+    "部门巡查",
+    "12345热线",
+    "110非警务警情",
+    "信访",
+    "扫码上报",
 ];
-pub const EVENT_PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
+pub const EVENT_PRIORITIES: &[&str] = &["低", "普通", "高", "紧急"];
 pub const EVENT_CATEGORIES: &[&str] = &[
     "矛盾纠纷",
     "城市管理",
@@ -329,6 +332,32 @@ pub fn ledger(name: &str) -> Option<&'static Ledger> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_follow_the_models_vocabularies() {
+        use crate::events::model::{Category, Priority, Source, Status};
+        let labels = |v: Vec<&'static str>| v;
+        assert_eq!(
+            labels(Category::ALL.iter().map(|c| c.label()).collect()),
+            EVENT_CATEGORIES
+        );
+        assert_eq!(
+            labels(Status::ALL.iter().map(|c| c.label()).collect()),
+            EVENT_STATUSES
+        );
+        assert_eq!(
+            labels(Source::ALL.iter().map(|c| c.label()).collect()),
+            EVENT_SOURCES
+        );
+        assert_eq!(
+            labels(Priority::ALL.iter().map(|c| c.label()).collect()),
+            EVENT_PRIORITIES
+        );
+        assert_eq!(
+            crate::profiles::items::List::Development.states().len(),
+            PROJECT_STATES.len()
+        );
+    }
 
     #[test]
     fn every_default_field_exists_and_names_are_unique() {

@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod query;
+pub mod xlsx;
 
 use crate::events::analytics::AreaNames;
 use crate::profiles::mask::{mask_id_number, mask_phone};
@@ -22,6 +23,7 @@ pub struct Viewer {
 }
 
 /// Turns raw rows into what the caller sees: area codes into names, personal fields masked.
+#[derive(Clone)]
 pub struct Renderer {
     fields: Vec<&'static Field>,
     names: Arc<AreaNames>,
@@ -35,6 +37,11 @@ impl Renderer {
             names,
             viewer,
         }
+    }
+
+    /// The type of each chosen field.
+    pub fn types(&self) -> Vec<FieldType> {
+        self.fields.iter().map(|f| f.ty).collect()
     }
 
     /// The chosen fields that are answered masked.

@@ -89,6 +89,7 @@ pub const MAX_VALUES: usize = 100;
 pub enum Format {
     Json,
     Csv,
+    Xlsx,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -403,11 +404,12 @@ impl LedgerQuery {
         let format = match body.format.as_deref() {
             None | Some("json") => Format::Json,
             Some("csv") => Format::Csv,
+            Some("xlsx") => Format::Xlsx,
             Some(other) => {
                 return Err(err(
                     "invalid_format",
                     format!(
-                        "format 应为 json 或 csv，收到 '{}' (format must be json or csv; XLSX: open the CSV in Excel or WPS)",
+                        "format 应为 json、csv 或 xlsx，收到 '{}' (format must be json, csv or xlsx)",
                         clip(other)
                     ),
                 ));
@@ -517,7 +519,7 @@ mod tests {
             "invalid_page"
         );
         assert_eq!(
-            parse(json!({"format": "xlsx"})).unwrap_err().code,
+            parse(json!({"format": "pdf"})).unwrap_err().code,
             "invalid_format"
         );
         assert_eq!(

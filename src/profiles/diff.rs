@@ -11,7 +11,7 @@ pub struct Change {
     pub to: Value,
 }
 
-/// Every leaf that differs between `a` and `b`, in document order. Objects are compared key by
+/// Every leaf that differs between `a` and `b`, objects' keys in sorted order. Objects are compared key by
 /// key, arrays element by element; a value whose type changed is one change.
 pub fn diff(a: &Value, b: &Value, path: &str) -> Vec<Change> {
     let mut out = Vec::new();
@@ -93,14 +93,14 @@ mod tests {
             d,
             vec![
                 Change {
-                    path: "introduction.population.resident".into(),
-                    from: json!(2800),
-                    to: json!(2850)
-                },
-                Change {
                     path: "introduction.committee[1]".into(),
                     from: Value::Null,
                     to: json!({"name": "陈二"})
+                },
+                Change {
+                    path: "introduction.population.resident".into(),
+                    from: json!(2800),
+                    to: json!(2850)
                 },
                 Change {
                     path: "introduction.x".into(),

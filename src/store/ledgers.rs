@@ -4,6 +4,7 @@
 //! Every value is bound; the only text put into a statement comes from the tables below.
 
 use super::{Op, Store, StoreError};
+use crate::events::model::{Category, Priority, Source, Status};
 use crate::ledgers::RawRow;
 use crate::ledgers::catalog::{Field, FieldType};
 use crate::ledgers::query::{LedgerQuery, TagMode};
@@ -14,15 +15,21 @@ use sqlx::{Postgres, QueryBuilder, Row};
 /// How many rows one FETCH of a streamed export reads.
 pub const FETCH_ROWS: usize = 5000;
 
-const EVENT_CATEGORY_NAME: &str = "CASE e.category WHEN 'dispute' THEN '矛盾纠纷' WHEN 'city_management' THEN '城市管理' \
-    WHEN 'safety_hazard' THEN '安全隐患' WHEN 'food_safety' THEN '食品安全' WHEN 'environment' THEN '生态环境' \
-    WHEN 'forest_fire' THEN '森林防火' WHEN 'public_service' THEN '民生服务' WHEN 'public_order' THEN '社会治安' \
-    WHEN 'traffic' THEN '交通' ELSE '其他' END";
 const AGE: &str = "date_part('year', age(current_date, p.birth_date))::int";
 const AGE_BAND: &str = "CASE WHEN p.birth_date > current_date - interval '18 years' THEN '0-17' \
     WHEN p.birth_date > current_date - interval '35 years' THEN '18-34' \
     WHEN p.birth_date > current_date - interval '60 years' THEN '35-59' \
     WHEN p.birth_date > current_date - interval '80 years' THEN '60-79' ELSE '80+' END";
+
+/// `CASE col WHEN code THEN label … END` over a vocabulary of our own (no input in it).
+fn labels(col: &str, pairs: impl Iterator<Item = (&'static str, &'static str)>) -> String {
+    let mut out = format!("CASE {col}");
+    for (code, label) in pairs {
+        out.push_str(&format!(" WHEN '{code}' THEN '{label}'"));
+    }
+    out.push_str(&format!(" ELSE {col} END"));
+    out
+}
 
 /// The table (with alias) and the extra condition of each ledger.
 fn table(ledger: &str) -> (&'static str, &'static str) {
@@ -55,7 +62,30 @@ fn raw(ledger: &str, f: &Field) -> String {
         ("cadres", "age") => "(date_part('year', current_date)::int - p.birth_year)".to_string(),
         ("projects", "kind" | "funding") => format!("(p.doc->>'{}')", f.name),
         ("projects", "budget_wan" | "progress") => format!("(p.doc->>'{}')::float8", f.name),
-        ("events", "category") => EVENT_CATEGORY_NAME.to_string(),
+        ("events", "category") => labels(
+            "e.category",
+            Category::ALL.iter().map(|c| (c.code(), c.label())),
+        ),
+        ("events", "status") => labels(
+            "e.status",
+            Status::ALL.iter().map(|c| (c.code(), c.label())),
+        ),
+        ("events", "source") => labels(
+            "e.source",
+            Source::ALL.iter().map(|c| (c.code(), c.label())),
+        ),
+        ("events", "priority") => labels(
+            "e.priority",
+            Priority::ALL.iter().map(|c| (c.code(), c.label())),
+        ),
+        ("projects", "state") => labels(
+            "p.state",
+            crate::profiles::items::List::Development
+                .states()
+                .iter()
+                .copied()
+                .zip(crate::ledgers::catalog::PROJECT_STATES.iter().copied()),
+        ),
         (_, name) => format!("{a}.{name}"),
     }
 }

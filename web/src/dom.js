@@ -17,3 +17,9 @@ export function el(tag, attrs = {}, ...children) {
   }
   return node;
 }
+
+/** Replaces a node's children, skipping null, undefined and false (replaceChildren would write "null"). */
+export function fill(node, ...children) {
+  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}

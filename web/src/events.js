@@ -6,46 +6,11 @@
 import { Popup } from 'maplibre-gl';
 import { eventDetail, eventHotspots, eventStatsByArea } from './api.js';
 import { el } from './dom.js';
+import { CATEGORIES, CATEGORY_LABELS, SOURCE_LABELS, STATUS_LABELS } from './categories.js';
 import { showStatus } from './status.js';
 import { DEFAULT_WINDOW, TZ, WINDOWS, addDays, bucketOf, classBounds, eventQuery, isDate, paletteIndex, queryString, todayInCity } from './eventfilter.js';
 
-export { WINDOWS };
-
-/** The ten categories (src/events/model.rs), code → label, in the style's colour order. */
-export const CATEGORIES = [
-  ['dispute', '矛盾纠纷'],
-  ['city_management', '城市管理'],
-  ['safety_hazard', '安全隐患'],
-  ['food_safety', '食品安全'],
-  ['environment', '生态环境'],
-  ['forest_fire', '森林防火'],
-  ['public_service', '民生服务'],
-  ['public_order', '社会治安'],
-  ['traffic', '交通'],
-  ['other', '其他'],
-];
-const CATEGORY_LABELS = Object.fromEntries(CATEGORIES);
-
-export const STATUS_LABELS = {
-  reported: '已上报',
-  accepted: '已受理',
-  dispatched: '已派遣',
-  in_progress: '处置中',
-  resolved: '已处置',
-  verified: '已核查',
-  closed: '已结案',
-  rejected: '不予受理',
-};
-
-export const SOURCE_LABELS = {
-  grid_worker: '网格员',
-  unit_head: '单元长',
-  patrol: '部门巡查',
-  hotline: '12345热线',
-  police: '110非警务警情',
-  petition: '信访',
-  qr_scan: '扫码上报',
-};
+export { WINDOWS, CATEGORIES, SOURCE_LABELS, STATUS_LABELS };
 
 const AREAS_SOURCE = 'areas';
 const EVENTS_SOURCE = 'events';

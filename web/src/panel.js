@@ -1,8 +1,9 @@
 // The side panel: what the selected area is (name, code, level, parent chain, child counts, area,
-// profile), its children, and the answers of the grid tool. Built with DOM calls, never
+// profile), the summary of a town's or village's archive (村情档案, docs/PROFILES.md) with a link
+// to its profile page, its children, and the answers of the grid tool. Built with DOM calls, never
 // innerHTML, so names from the database cannot inject markup.
 
-import { childAreas } from './api.js';
+import { areaProfile, childAreas } from './api.js';
 import { COUNT_NAMES, LEVEL_NAMES } from './levels.js';
 
 /** Labels and units of the properties the demo city carries; others are shown by their key. */
@@ -63,11 +64,16 @@ function formatTime(iso) {
   return d.toLocaleString('zh-CN', { hour12: false });
 }
 
+/** Levels that have a profile (一村一档). */
+const ARCHIVE_LEVELS = new Set(['town', 'village']);
+
 export function createPanel(root, { onSelect, onZoomTo, onClose }) {
   let childSeq = 0;
+  let archiveSeq = 0;
 
   function open(...children) {
-    root.replaceChildren(...children);
+    // Sections that do not apply come as null: replaceChildren would write them as "null" text.
+    root.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
     root.hidden = false;
     root.scrollTop = 0;
   }
@@ -122,6 +128,65 @@ export function createPanel(root, { onSelect, onZoomTo, onClose }) {
     );
   }
 
+  /**
+   * The archive's headline figures from `GET /api/areas/{code}/profile`, filled in when they come;
+   * "暂无档案" for an area without a profile (404).
+   */
+  function archiveSection(detail) {
+    if (!ARCHIVE_LEVELS.has(detail.level)) return null;
+    const seq = ++archiveSeq;
+    const body = el('div', { class: 'archive-body' }, el('p', { class: 'muted' }, '正在加载…'));
+    const section = el(
+      'section',
+      { class: 'section archive', 'data-field': 'archive', 'aria-busy': 'true' },
+      el('h3', {}, detail.level === 'village' ? '村情档案' : '镇情档案'),
+      body,
+    );
+    const stat = (field, label, value, unit) =>
+      el(
+        'div',
+        { class: 'archive-stat', dataset: { field } },
+        el('span', { class: 'archive-value' }, typeof value === 'number' ? numberFormat.format(value) : '—', typeof value === 'number' && unit ? el('small', {}, unit) : null),
+        el('span', { class: 'archive-label' }, label),
+      );
+    areaProfile(detail.code)
+      .then((p) => {
+        if (seq !== archiveSeq) return;
+        const intro = p.introduction || {};
+        const counts = p.counts || {};
+        body.replaceChildren(
+          el(
+            'div',
+            { class: 'archive-stats' },
+            stat('registered', '户籍人口', intro.population?.registered, '人'),
+            stat('resident', '常住人口', intro.population?.resident, '人'),
+            stat('households', '户数', intro.households, '户'),
+            stat('party', '党员', intro.party?.members, '名'),
+          ),
+          el(
+            'div',
+            { class: 'archive-lists' },
+            stat('development', '发展清单', counts.development, '项'),
+            stat('problems', '问题清单', counts.problems, '项'),
+            stat('tasks', '任务清单', counts.tasks, '项'),
+          ),
+          el(
+            'div',
+            { class: 'archive-foot' },
+            el('a', { class: 'btn profile-link', href: `/profile/${encodeURIComponent(detail.code)}` }, '查看完整档案'),
+            el('span', { class: 'muted' }, `第 ${p.version ?? '—'} 版${p.updated_by ? ' · ' + p.updated_by : ''}`),
+          ),
+        );
+        section.removeAttribute('aria-busy');
+      })
+      .catch((e) => {
+        if (seq !== archiveSeq) return;
+        body.replaceChildren(e.status === 404 ? el('p', { class: 'muted', 'data-field': 'no-archive' }, '暂无档案') : el('p', { class: 'error' }, `档案加载失败：${e.message}`));
+        section.removeAttribute('aria-busy');
+      });
+    return section;
+  }
+
   function childrenSection(detail) {
     if (!detail.children) return null;
     const seq = ++childSeq;
@@ -151,6 +216,7 @@ export function createPanel(root, { onSelect, onZoomTo, onClose }) {
   return {
     hide() {
       childSeq++;
+      archiveSeq++;
       root.hidden = true;
       root.replaceChildren();
     },
@@ -214,6 +280,7 @@ export function createPanel(root, { onSelect, onZoomTo, onClose }) {
           ]),
         ),
         profile(detail),
+        archiveSection(detail),
         actions,
         childrenSection(detail),
         el('footer', { class: 'panel-footer' }, `数据版本 ${detail.version ?? '—'} · 更新于 ${formatTime(detail.updated_at)}`),

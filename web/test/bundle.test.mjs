@@ -32,12 +32,16 @@ describe('built bundle', () => {
     assert.ok(fs.existsSync(path.join(dist, 'index.html')), 'dist/index.html is missing: run `npm run build`');
   });
 
-  // Two pages: the desk client (index.html) and the command centre's big screen (screen.html).
-  for (const page of ['index.html', 'screen.html']) {
+  // Four pages: the desk client (index.html), the command centre's big screen (screen.html), the
+  // profile of a town or village (profile.html) and the ledgers (ledger.html).
+  for (const page of ['index.html', 'screen.html', 'profile.html', 'ledger.html']) {
     it(`${page} loads its scripts and styles from /assets/ on our server only`, () => {
       assert.ok(fs.existsSync(path.join(dist, page)), `dist/${page} is missing: run \`npm run build\``);
       const html = fs.readFileSync(path.join(dist, page), 'utf8');
-      const refs = [...html.matchAll(/\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+      // What the page loads (scripts, styles, icons, images); <a href> links to our own pages
+      // (/ledger, /profile/…) load nothing until followed, and must name no host.
+      const refs = [...html.matchAll(/<(?:script|link|img|source|iframe)\b[^>]*?\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+      for (const m of html.matchAll(/<a\b[^>]*?\bhref="([^"]+)"/g)) assert.match(m[1], /^(?:\/(?!\/)|#)/, `${page} links to ${m[1]}`);
       assert.ok(refs.some((r) => /^\/assets\/.+\.js$/.test(r)), `no script in ${page}`);
       for (const ref of refs) {
         assert.ok(ref.startsWith('/assets/') || ref.startsWith('data:'), `${page} loads ${ref}`);
@@ -50,6 +54,22 @@ describe('built bundle', () => {
     assert.ok(assets.some((f) => /^maplibre-gl-worker.*\.mjs$/.test(f)), 'the MapLibre worker is not in dist/assets');
     const screenJs = assets.filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(path.join(dist, 'assets', f), 'utf8'));
     assert.ok(screenJs.some((t) => t.includes('zrender') || t.includes('echarts')), 'ECharts is not in dist/assets');
+  });
+
+  it('keeps MapLibre out of the profile and ledger pages (they draw no map)', () => {
+    for (const page of ['profile.html', 'ledger.html']) {
+      const html = fs.readFileSync(path.join(dist, page), 'utf8');
+      const seen = new Set();
+      const todo = [...html.matchAll(/\b(?:src|href)="\/assets\/([^"]+\.js)"/g)].map((m) => m[1]);
+      while (todo.length) {
+        const f = todo.pop();
+        if (seen.has(f)) continue;
+        seen.add(f);
+        const text = fs.readFileSync(path.join(dist, 'assets', f), 'utf8');
+        assert.ok(!/maplibre/i.test(text), `${page} loads ${f}, which holds MapLibre`);
+        for (const m of text.matchAll(/(?:from|import)\s*["']\.\/([^"']+\.js)["']/g)) todo.push(m[1]);
+      }
+    }
   });
 
   it('names no other host except as text that is never fetched', () => {

@@ -49,12 +49,21 @@ async fn main() -> anyhow::Result<()> {
     let db = std::env::var("DATABASE_URL")?;
     let bin = std::env::var("ONEMAP_BIN").unwrap_or_else(|_| "target/release/onemap".into());
     let pool = sqlx::PgPool::connect(&db).await?;
-    let people: i64 = sqlx::query_scalar("SELECT count(*) FROM person").fetch_one(&pool).await?;
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM event").fetch_one(&pool).await?;
-    let (district, in_district): (String, i64) =
-        sqlx::query_as("SELECT district_code, count(*) FROM person GROUP BY 1 ORDER BY 2 DESC LIMIT 1").fetch_one(&pool).await?;
+    let people: i64 = sqlx::query_scalar("SELECT count(*) FROM person")
+        .fetch_one(&pool)
+        .await?;
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM event")
+        .fetch_one(&pool)
+        .await?;
+    let (district, in_district): (String, i64) = sqlx::query_as(
+        "SELECT district_code, count(*) FROM person GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await?;
     println!("## Ledgers and profiles (issue #10)\n");
-    println!("State: {people} people rows, {events} events; district {district} holds {in_district} people.\n");
+    println!(
+        "State: {people} people rows, {events} events; district {district} holds {in_district} people.\n"
+    );
 
     let http = reqwest::Client::new();
     let server = serve(&bin, &db, &[], &http).await?;
@@ -70,7 +79,13 @@ async fn main() -> anyhow::Result<()> {
     let mut total = 0;
     for i in 0..33 {
         let t = Instant::now();
-        let r: Value = http.post(format!("{base}/api/ledgers/people/query")).json(&page_body).send().await?.json().await?;
+        let r: Value = http
+            .post(format!("{base}/api/ledgers/people/query"))
+            .json(&page_body)
+            .send()
+            .await?
+            .json()
+            .await?;
         if i >= 3 {
             ours.push(t.elapsed().as_secs_f64() * 1e3);
         }
@@ -79,8 +94,14 @@ async fn main() -> anyhow::Result<()> {
     let mut theirs = Vec::new();
     for i in 0..33 {
         let t = Instant::now();
-        let rows: Vec<(String, String, String, i32, String)> = sqlx::query_as(PAGE_SQL).bind(&district).fetch_all(&pool).await?;
-        let n: i64 = sqlx::query_scalar(PAGE_COUNT_SQL).bind(&district).fetch_one(&pool).await?;
+        let rows: Vec<(String, String, String, i32, String)> = sqlx::query_as(PAGE_SQL)
+            .bind(&district)
+            .fetch_all(&pool)
+            .await?;
+        let n: i64 = sqlx::query_scalar(PAGE_COUNT_SQL)
+            .bind(&district)
+            .fetch_one(&pool)
+            .await?;
         if i >= 3 {
             theirs.push(t.elapsed().as_secs_f64() * 1e3);
         }
@@ -89,8 +110,18 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("### First page (50 rows + count; {total} matching rows)\n");
     println!("| | p50 ms | p90 ms | max ms |\n|---|---:|---:|---:|");
-    println!("| onemap `POST /api/ledgers/people/query` (HTTP, JSON, masked) | {:.1} | {:.1} | {:.1} |", pct(ours.clone(), 0.5), pct(ours.clone(), 0.9), pct(ours, 1.0));
-    println!("| plain SQL (`SELECT … LIMIT 50` + `count(*)`, sqlx) | {:.1} | {:.1} | {:.1} |\n", pct(theirs.clone(), 0.5), pct(theirs.clone(), 0.9), pct(theirs, 1.0));
+    println!(
+        "| onemap `POST /api/ledgers/people/query` (HTTP, JSON, masked) | {:.1} | {:.1} | {:.1} |",
+        pct(ours.clone(), 0.5),
+        pct(ours.clone(), 0.9),
+        pct(ours, 1.0)
+    );
+    println!(
+        "| plain SQL (`SELECT … LIMIT 50` + `count(*)`, sqlx) | {:.1} | {:.1} | {:.1} |\n",
+        pct(theirs.clone(), 0.5),
+        pct(theirs.clone(), 0.9),
+        pct(theirs, 1.0)
+    );
 
     // 2. The whole result as CSV: five fields, two filters (sex, residence) over the district.
     let csv_body = json!({
@@ -102,7 +133,13 @@ async fn main() -> anyhow::Result<()> {
     let mut ours_bytes = 0;
     for _ in 0..5 {
         let t = Instant::now();
-        let b = http.post(format!("{base}/api/ledgers/people/query")).json(&csv_body).send().await?.bytes().await?;
+        let b = http
+            .post(format!("{base}/api/ledgers/people/query"))
+            .json(&csv_body)
+            .send()
+            .await?
+            .bytes()
+            .await?;
         ours.push(t.elapsed().as_secs_f64());
         ours_bytes = b.len();
     }
@@ -128,11 +165,23 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("### Whole district as CSV ({rows_csv} rows)\n");
     println!("| | median s | max s | bytes |\n|---|---:|---:|---:|");
-    println!("| onemap CSV download (HTTP, streamed, masked, names) | {:.2} | {:.2} | {ours_bytes} |", pct(ours.clone(), 0.5), pct(ours, 1.0));
-    println!("| plain SQL `COPY (SELECT … JOIN area) TO STDOUT CSV` | {:.2} | {:.2} | {their_bytes} |\n", pct(theirs.clone(), 0.5), pct(theirs, 1.0));
+    println!(
+        "| onemap CSV download (HTTP, streamed, masked, names) | {:.2} | {:.2} | {ours_bytes} |",
+        pct(ours.clone(), 0.5),
+        pct(ours, 1.0)
+    );
+    println!(
+        "| plain SQL `COPY (SELECT … JOIN area) TO STDOUT CSV` | {:.2} | {:.2} | {their_bytes} |\n",
+        pct(theirs.clone(), 0.5),
+        pct(theirs, 1.0)
+    );
 
     // 3. Profile pages: the five answers at once, as the page asks for them.
-    let villages: Vec<String> = sqlx::query_scalar("SELECT code FROM profile WHERE length(code) = 12 ORDER BY md5(code) LIMIT 60").fetch_all(&pool).await?;
+    let villages: Vec<String> = sqlx::query_scalar(
+        "SELECT code FROM profile WHERE length(code) = 12 ORDER BY md5(code) LIMIT 60",
+    )
+    .fetch_all(&pool)
+    .await?;
     let mut pages = Vec::new();
     let mut figures = Vec::new();
     for (i, v) in villages.iter().enumerate() {
@@ -165,10 +214,26 @@ async fn main() -> anyhow::Result<()> {
             figures.push(f);
         }
     }
-    println!("### Profile page of a village (five answers at once; {} villages)\n", pages.len());
+    println!(
+        "### Profile page of a village (five answers at once; {} villages)\n",
+        pages.len()
+    );
     println!("| | p50 ms | p90 ms | max ms |\n|---|---:|---:|---:|");
-    println!("| whole page (profile + figures + three lists) | {:.1} | {:.1} | {:.1} |", pct(pages.clone(), 0.5), pct(pages.clone(), 0.9), pct(pages, 1.0));
-    println!("| of which `profile/figures` (12 months, categories, closure, hotspots) | {:.1} | {:.1} | {:.1} |", pct(figures.clone(), 0.5), pct(figures.clone(), 0.9), pct(figures, 1.0));
-    println!("\nServer resident memory after the run: {:.0} MiB", server.rss_mib());
+    println!(
+        "| whole page (profile + figures + three lists) | {:.1} | {:.1} | {:.1} |",
+        pct(pages.clone(), 0.5),
+        pct(pages.clone(), 0.9),
+        pct(pages, 1.0)
+    );
+    println!(
+        "| of which `profile/figures` (12 months, categories, closure, hotspots) | {:.1} | {:.1} | {:.1} |",
+        pct(figures.clone(), 0.5),
+        pct(figures.clone(), 0.9),
+        pct(figures, 1.0)
+    );
+    println!(
+        "\nServer resident memory after the run: {:.0} MiB",
+        server.rss_mib()
+    );
     Ok(())
 }

@@ -387,7 +387,10 @@ async fn bad_requests_and_the_stream_limit_are_answered_in_the_api_format() {
     }
 }
 
-#[tokio::test]
+// Two worker threads, so the reading client reads while reports are being ingested. (It used to
+// read only after the bursts, leaning on the kernel's socket buffers; on a loaded machine they
+// filled and the reader itself was dropped as slow.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_does_not_read_is_dropped_and_the_others_get_everything() {
     let config = AppConfig {
         live: LiveConfig {
@@ -424,6 +427,20 @@ async fn a_client_that_does_not_read_is_dropped_and_the_others_get_everything() 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // The reading client reads all along, as a real one does, on its own task; it collects
+    // the ids of every event it is sent.
+    let got = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    let reading = {
+        let got = got.clone();
+        tokio::spawn(async move {
+            while let Some(f) = reader.next_within(WAIT).await {
+                if f.event == "events" {
+                    got.lock().unwrap().extend(ids_in(&f));
+                }
+            }
+        })
+    };
+
     // Big bursts until the stalled stream's buffer overflows (the kernel's socket buffers
     // take a few MB first).
     let mut sent = Vec::new();
@@ -440,15 +457,17 @@ async fn a_client_that_does_not_read_is_dropped_and_the_others_get_everything() 
         batches += 1;
     }
     // The reading client got every event.
-    let mut got = std::collections::HashSet::new();
-    while !sent.iter().all(|id| got.contains(id)) {
-        let f = reader
-            .next_within(WAIT)
-            .await
-            .expect("the reader's stream ended");
-        if f.event == "events" {
-            got.extend(ids_in(&f));
+    let until = tokio::time::Instant::now() + WAIT;
+    while !sent.iter().all(|id| got.lock().unwrap().contains(id)) {
+        if reading.is_finished() || tokio::time::Instant::now() > until {
+            let have = got.lock().unwrap().len();
+            let live = streams(&app).await;
+            panic!(
+                "the reader's stream ended or stalled with {have} of {} events ({live})",
+                sent.len()
+            );
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let live = streams(&app).await;
     assert_eq!(live["streams"], 1, "{live}");

@@ -46,6 +46,34 @@ pub struct EnterpriseWrite {
 const COLUMNS: &str = "id, name, credit_code, industry, scale, employees, legal_person, phone, ST_X(geom) AS lon, ST_Y(geom) AS lat,
     unit_code, grid_code, village_code, town_code, district_code, version, updated_at";
 
+/// Binds `$1`…`$14` of an insert or update: the fields of `w` in `WRITE_COLUMNS` order.
+fn bind_write<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    w: &'q EnterpriseWrite,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    q.bind(&w.name)
+        .bind(&w.credit_code)
+        .bind(&w.industry)
+        .bind(&w.scale)
+        .bind(w.employees)
+        .bind(&w.legal_person)
+        .bind(&w.phone)
+        .bind(w.lon)
+        .bind(w.lat)
+        .bind(&w.chain[0])
+        .bind(&w.chain[1])
+        .bind(&w.chain[2])
+        .bind(&w.chain[3])
+        .bind(&w.chain[4])
+}
+
+/// The written columns, and their values as `bind_write` binds them.
+const WRITE_COLUMNS: &str =
+    "(name, credit_code, industry, scale, employees, legal_person, phone, geom,
+    unit_code, grid_code, village_code, town_code, district_code)";
+const WRITE_VALUES: &str =
+    "($1, $2, $3, $4, $5, $6, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326), $10, $11, $12, $13, $14)";
+
 fn row(r: &PgRow) -> Result<EnterpriseRow, StoreError> {
     let op = "reading an enterprise";
     Ok(EnterpriseRow {
@@ -122,29 +150,13 @@ impl Store {
         &self,
         w: &EnterpriseWrite,
     ) -> Result<EnterpriseRow, StoreError> {
-        let r = sqlx::query(&format!(
-            "INSERT INTO enterprise (name, credit_code, industry, scale, employees, legal_person, phone, geom,
-                                     unit_code, grid_code, village_code, town_code, district_code)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326), $10, $11, $12, $13, $14)
-             RETURNING {COLUMNS}"
-        ))
-        .bind(&w.name)
-        .bind(&w.credit_code)
-        .bind(&w.industry)
-        .bind(&w.scale)
-        .bind(w.employees)
-        .bind(&w.legal_person)
-        .bind(&w.phone)
-        .bind(w.lon)
-        .bind(w.lat)
-        .bind(&w.chain[0])
-        .bind(&w.chain[1])
-        .bind(&w.chain[2])
-        .bind(&w.chain[3])
-        .bind(&w.chain[4])
-        .fetch_one(&self.pool)
-        .await
-        .op("adding an enterprise")?;
+        let sql = format!(
+            "INSERT INTO enterprise {WRITE_COLUMNS} VALUES {WRITE_VALUES} RETURNING {COLUMNS}"
+        );
+        let r = bind_write(sqlx::query(&sql), w)
+            .fetch_one(&self.pool)
+            .await
+            .op("adding an enterprise")?;
         row(&r)
     }
 
@@ -158,42 +170,21 @@ impl Store {
         use super::profiles::Write;
         let op = "changing an enterprise";
         let mut tx = self.pool.begin().await.op(op)?;
-        let current: Option<i32> =
-            sqlx::query_scalar("SELECT version FROM enterprise WHERE id = $1 FOR UPDATE")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .op(op)?;
-        match current {
+        match super::profiles::locked_version(&mut tx, "enterprise", id).await? {
             None => return Ok(Write::Missing),
             Some(v) if v != expected => return Ok(Write::Conflict(v)),
             Some(_) => {}
         }
-        let r = sqlx::query(&format!(
-            "UPDATE enterprise SET name = $2, credit_code = $3, industry = $4, scale = $5, employees = $6,
-                    legal_person = $7, phone = $8, geom = ST_SetSRID(ST_MakePoint($9, $10), 4326),
-                    unit_code = $11, grid_code = $12, village_code = $13, town_code = $14, district_code = $15,
-                    version = version + 1, updated_at = now()
-              WHERE id = $1 RETURNING {COLUMNS}"
-        ))
-        .bind(id)
-        .bind(&w.name)
-        .bind(&w.credit_code)
-        .bind(&w.industry)
-        .bind(&w.scale)
-        .bind(w.employees)
-        .bind(&w.legal_person)
-        .bind(&w.phone)
-        .bind(w.lon)
-        .bind(w.lat)
-        .bind(&w.chain[0])
-        .bind(&w.chain[1])
-        .bind(&w.chain[2])
-        .bind(&w.chain[3])
-        .bind(&w.chain[4])
-        .fetch_one(&mut *tx)
-        .await
-        .op(op)?;
+        // `$15` is the id; the columns are set as an insert writes them.
+        let sql = format!(
+            "UPDATE enterprise SET {WRITE_COLUMNS} = {WRITE_VALUES}, version = version + 1, updated_at = now()
+              WHERE id = $15 RETURNING {COLUMNS}"
+        );
+        let r = bind_write(sqlx::query(&sql), w)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .op(op)?;
         tx.commit().await.op(op)?;
         Ok(Write::Stored(row(&r)?))
     }

@@ -96,6 +96,22 @@ fn item_row(r: &PgRow) -> Result<ItemRow, StoreError> {
     })
 }
 
+/// The version of row `id` of `table` (`profile_item` or `enterprise`), locked until the
+/// transaction ends; None if there is no such row.
+pub(super) async fn locked_version(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    table: &'static str,
+    id: i64,
+) -> Result<Option<i32>, StoreError> {
+    sqlx::query_scalar(&format!(
+        "SELECT version FROM {table} WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+    .op("locking a row")
+}
+
 impl Store {
     /// The current profile of `code`, or version `version` of it.
     pub async fn profile(
@@ -281,12 +297,7 @@ impl Store {
     ) -> Result<Write<ItemRow>, StoreError> {
         let op = "changing an item";
         let mut tx = self.pool.begin().await.op(op)?;
-        let current: Option<i32> =
-            sqlx::query_scalar("SELECT version FROM profile_item WHERE id = $1 FOR UPDATE")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .op(op)?;
+        let current = locked_version(&mut tx, "profile_item", id).await?;
         match current {
             None => return Ok(Write::Missing),
             Some(v) if v != expected => return Ok(Write::Conflict(v)),

@@ -4,7 +4,6 @@
 use super::AppState;
 use super::error::{ApiError, Json, Params};
 use super::profiles::author;
-use crate::model::Level;
 use crate::profiles::mask::{mask_phone, valid_phone};
 use crate::store::enterprises::{EnterpriseRow, EnterpriseWrite};
 use crate::store::profiles::Write;
@@ -173,15 +172,7 @@ pub async fn list(State(state): State<AppState>, p: Params) -> Result<Response, 
                     ),
                 )
             })?;
-            let col = match level {
-                Level::City => None,
-                Level::District => Some("district_code"),
-                Level::Town => Some("town_code"),
-                Level::Village => Some("village_code"),
-                Level::Grid => Some("grid_code"),
-                Level::Unit => Some("unit_code"),
-            };
-            col.map(|c| (c, code.trim()))
+            Some((level, code.trim()))
         }
     };
     let q = p.get("q").map(str::trim);

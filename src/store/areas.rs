@@ -357,7 +357,7 @@ fn copy_text(s: &str) -> String {
 }
 
 /// Escapes LIKE wildcards so a search for "100%" finds that text.
-fn escape_like(s: &str) -> String {
+pub(super) fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")

@@ -1,6 +1,9 @@
 //! The SQL of enterprises (一企一档): each a point on the map with its assigned chain.
 
+use super::areas::escape_like;
+use super::events::chain_column;
 use super::{Op, Store, StoreError};
+use crate::model::Level;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
@@ -98,11 +101,11 @@ fn row(r: &PgRow) -> Result<EnterpriseRow, StoreError> {
 }
 
 impl Store {
-    /// Enterprises in the subtree of `area` (by the column of its level) whose name contains
-    /// `q`, by id, with the total.
+    /// Enterprises in the subtree of `area` (an area of the given level; the city is every
+    /// enterprise) whose name contains `q`, by id, with the total.
     pub async fn enterprises(
         &self,
-        area_column: Option<(&'static str, &str)>,
+        area: Option<(Level, &str)>,
         q: Option<&str>,
         limit: i64,
         offset: i64,
@@ -111,17 +114,14 @@ impl Store {
         let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new(format!(
             "SELECT {COLUMNS}, count(*) OVER () AS total FROM enterprise WHERE TRUE"
         ));
-        if let Some((col, code)) = area_column {
+        if let Some((col, code)) = area.and_then(|(level, code)| Some((chain_column(level)?, code)))
+        {
             qb.push(format!(" AND {col} = "))
                 .push_bind(code.to_string());
         }
         if let Some(q) = q {
-            qb.push(" AND name ILIKE ").push_bind(format!(
-                "%{}%",
-                q.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            ));
+            qb.push(" AND name ILIKE ")
+                .push_bind(format!("%{}%", escape_like(q)));
         }
         qb.push(" ORDER BY id LIMIT ")
             .push_bind(limit)

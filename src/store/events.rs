@@ -498,8 +498,9 @@ pub async fn area_level(store: &Store, code: &str) -> Result<Option<Level>, Stor
     Ok(rank.and_then(Level::from_rank))
 }
 
-/// The chain column of an area level (`None` for the city: every event with a chain).
-fn chain_column(level: Level) -> Option<&'static str> {
+/// The chain column of an area level (`None` for the city: every row with a chain). Events,
+/// enterprises and the ledgers' tables name their frozen chains alike.
+pub(super) fn chain_column(level: Level) -> Option<&'static str> {
     match level {
         Level::City => None,
         Level::District => Some("district_code"),

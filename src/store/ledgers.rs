@@ -3,6 +3,8 @@
 //!
 //! Every value is bound; the only text put into a statement comes from the tables below.
 
+use super::areas::escape_like;
+use super::events::chain_column;
 use super::{Op, Store, StoreError};
 use crate::events::model::{Category, Priority, Source, Status};
 use crate::ledgers::RawRow;
@@ -46,16 +48,10 @@ fn table(ledger: &str) -> (&'static str, &'static str) {
 /// The expression a field is filtered and sorted by.
 fn raw(ledger: &str, f: &Field) -> String {
     let a = if ledger == "events" { "e" } else { "p" };
-    let area_col = |level: Level| match level {
-        Level::District => "district_code",
-        Level::Town => "town_code",
-        Level::Village => "village_code",
-        Level::Grid => "grid_code",
-        _ => "unit_code",
-    };
     match (ledger, f.name) {
         (_, _) if f.ty == FieldType::Area => {
-            format!("{a}.{}", area_col(f.area_level.unwrap_or(Level::Unit)))
+            let level = f.area_level.unwrap_or(Level::Unit);
+            format!("{a}.{}", chain_column(level).unwrap_or("unit_code"))
         }
         ("people", "age") => AGE.to_string(),
         ("people", "age_band") => AGE_BAND.to_string(),
@@ -103,15 +99,12 @@ fn select(ledger: &str, f: &Field) -> String {
 }
 
 /// The column holding the row's area at `level`, if the ledger has one.
+/// Projects and cadres belong to towns and villages: they have no grid or unit column.
 fn area_column(ledger: &str, level: Level) -> Option<&'static str> {
     let has_grid = !matches!(ledger, "projects" | "cadres");
     match level {
-        Level::District => Some("district_code"),
-        Level::Town => Some("town_code"),
-        Level::Village => Some("village_code"),
-        Level::Grid if has_grid => Some("grid_code"),
-        Level::Unit if has_grid => Some("unit_code"),
-        _ => None,
+        Level::Grid | Level::Unit if !has_grid => None,
+        _ => chain_column(level),
     }
 }
 
@@ -121,18 +114,6 @@ fn cast(f: &Field) -> &'static str {
         FieldType::Time => "timestamptz",
         _ => "float8",
     }
-}
-
-/// `%`, `_` and `\` taken literally in a LIKE pattern.
-fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn push_from_where(qb: &mut QueryBuilder<'_, Postgres>, q: &LedgerQuery) {
@@ -177,7 +158,7 @@ fn push_from_where(qb: &mut QueryBuilder<'_, Postgres>, q: &LedgerQuery) {
     }
     for (f, s) in &q.contains {
         qb.push(format!(" AND ({})::text ILIKE ", raw(l, f)))
-            .push_bind(format!("%{}%", like_escape(s)));
+            .push_bind(format!("%{}%", escape_like(s)));
     }
     if let Some(t) = q.updated_since {
         qb.push(format!(" AND {a}.updated_at >= ")).push_bind(t);

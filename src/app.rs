@@ -7,6 +7,8 @@
 //! (`crate::api::router`).
 
 use crate::api::{AppState, WebConfig, router};
+use crate::assets::Fire;
+use crate::assets::tiles::FireTiles;
 use crate::events::analytics::EventAnalytics;
 use crate::events::analytics::tiles::EventTiles;
 use crate::feed::{ChangeFeed, ChangeSink};
@@ -65,16 +67,25 @@ impl App {
         // Every map layer is a tile source; the registry lists them in catalog order.
         let mut sources = tiles.sources();
         sources.push(Arc::new(EventTiles::new(analytics.clone(), index.clone())));
-        let tile_sources = Arc::new(TileSources::new(tile_cache, sources)?);
         let live = Arc::new(LiveHub::new(analytics.clone(), config.live));
+        let fire = Arc::new(Fire::new(
+            store.clone(),
+            index.clone(),
+            analytics.clone(),
+            live.clone(),
+        ));
+        sources.extend(FireTiles::all(&fire));
+        let tile_sources = Arc::new(TileSources::new(tile_cache, sources)?);
         let sinks: Vec<Arc<dyn ChangeSink>> = vec![index.clone(), tiles.clone(), analytics.clone()];
-        // The live stream follows the views: what it announces is already in them.
-        let followers: Vec<Arc<dyn ChangeSink>> = vec![live.clone()];
+        // The live stream and the fire engine follow the views: what they announce is already
+        // in them, and the fire engine places and names with the index and the area names.
+        let followers: Vec<Arc<dyn ChangeSink>> = vec![live.clone(), fire.clone()];
         let feed = ChangeFeed::new(store.clone(), sinks).with_followers(followers);
         let tasks = vec![
             tokio::spawn(feed.run()),
             tokio::spawn(live.clone().run_figures()),
             tokio::spawn(prune_change_log(store.clone())),
+            tokio::spawn(fire.clone().run_watch()),
         ];
         let state = AppState {
             store,
@@ -84,6 +95,7 @@ impl App {
             web: Arc::new(config.web),
             analytics,
             live,
+            fire,
         };
         Ok(App {
             router: router(state.clone()),
@@ -97,6 +109,7 @@ impl App {
         self.state.index.is_loaded()
             && self.state.tiles.is_loaded()
             && self.state.analytics.is_loaded()
+            && self.state.fire.is_loaded()
     }
 
     /// Waits until every view has loaded, at most `limit`; true if they did.

@@ -19,6 +19,7 @@
 
 use crate::events::analytics::view::EventRow;
 use crate::store::areas::AreaShape;
+use crate::store::assets::AssetRow;
 use crate::store::changes::{AreaChange, ChangeListener, Notice, Received, Topic};
 use crate::store::{Store, StoreError, event_view};
 use futures_util::future::{BoxFuture, join_all};
@@ -81,6 +82,18 @@ pub enum Change {
     /// Read every event again.
     EventsReload,
     EventsChanged(Arc<EventDelta>),
+    /// Every asset in service or out (retired ones excluded), by id.
+    AssetsLoaded(Arc<Vec<AssetRow>>),
+    /// Some assets changed: their current rows (retired ones included), and the ids named that
+    /// the table no longer holds.
+    AssetsChanged(Arc<AssetDelta>),
+}
+
+/// Some assets changed.
+#[derive(Debug)]
+pub struct AssetDelta {
+    pub rows: Vec<AssetRow>,
+    pub deleted: Vec<i64>,
 }
 
 /// Why a sink could not apply a change (the feed then reloads everything).
@@ -155,7 +168,10 @@ impl ChangeFeed {
         };
         let events = self.dispatch(&Change::EventsReload);
         let (a, e) = tokio::join!(areas, events);
-        a.and(e)
+        a.and(e)?;
+        // Assets after the areas: what is derived from them (coverage) needs both.
+        let assets = self.store.assets().await?;
+        self.dispatch(&Change::AssetsLoaded(Arc::new(assets))).await
     }
 
     async fn all_areas(&self) -> Result<Change, SinkError> {
@@ -199,6 +215,9 @@ impl ChangeFeed {
                     self.dispatch(&change).await?;
                 }
                 if let Some(change) = self.event_change(&burst).await? {
+                    self.dispatch(&change).await?;
+                }
+                if let Some(change) = self.asset_change(&burst).await? {
                     self.dispatch(&change).await?;
                 }
             }
@@ -253,6 +272,34 @@ impl ChangeFeed {
             log,
             codes,
             rows,
+        }))))
+    }
+
+    /// What the asset notices of a burst amount to.
+    async fn asset_change(&self, burst: &[Notice]) -> Result<Option<Change>, SinkError> {
+        if burst.contains(&Notice::Reload(Topic::Asset)) {
+            let rows = self.store.assets().await?;
+            return Ok(Some(Change::AssetsLoaded(Arc::new(rows))));
+        }
+        let mut ids: Vec<i64> = burst
+            .iter()
+            .filter_map(|n| match n {
+                Notice::AssetIds(v) => Some(v.iter().copied()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let rows = self.store.assets_by_id(&ids).await?;
+        let read: HashSet<i64> = rows.iter().map(|r| r.id).collect();
+        let deleted = ids.into_iter().filter(|id| !read.contains(id)).collect();
+        Ok(Some(Change::AssetsChanged(Arc::new(AssetDelta {
+            rows,
+            deleted,
         }))))
     }
 

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod app;
+pub mod assets;
 pub mod assign;
 pub mod cli;
 pub mod config;

@@ -1,7 +1,7 @@
 //! The `onemap` binary: parse the command line, start logging, hand over to the library.
 
 use clap::Parser;
-use onemap::cli::{Cli, Command, assign, db, import, serve, validate};
+use onemap::cli::{Cli, Command, SimulateCommand, assign, db, fire, import, serve, validate};
 use onemap::config::open_store;
 use tracing_subscriber::EnvFilter;
 
@@ -83,6 +83,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     };
                     import::demo_events(&store, params, existing).await
                 }
+                import::ImportCommand::Assets { file, kind } => {
+                    fire::import_assets(&store, &file, &kind).await
+                }
+                import::ImportCommand::DemoAssets { seed, replace } => {
+                    fire::demo_assets(&store, seed, replace).await
+                }
                 import::ImportCommand::DemoProfiles { people, seed } => {
                     let params = onemap::profiles::demo::DemoProfileParams {
                         seed,
@@ -93,6 +99,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Simulate { what } => match what {
+            SimulateCommand::Sensors(args) => fire::simulate_sensors(args).await,
+        },
         Command::Validate(args) => validate::run(&open_store(url, &cli.home, 2).await?, args).await,
         Command::Assign(args) => assign::run(&open_store(url, &cli.home, 2).await?, args).await,
     }

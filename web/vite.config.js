@@ -56,6 +56,9 @@ export default defineConfig({
         profile: page('./profile.html'),
         ledger: page('./ledger.html'),
       },
+      // MapLibre in a chunk of its own, named for it, whatever else the map and the big screen
+      // share (the live stream's client, src/screen/stream.js, is used by both).
+      output: { manualChunks: (id) => (id.includes('/node_modules/maplibre-gl/') ? 'maplibre-gl' : undefined) },
     },
   },
   server: {

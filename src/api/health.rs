@@ -1,5 +1,5 @@
 //! `/healthz` (the process answers) and `/readyz` (database reachable, index, tile geometry and
-//! the event view loaded).
+//! the event view and the fire assets loaded).
 
 use super::AppState;
 use axum::Json;
@@ -18,7 +18,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let tiles = state.tiles.is_loaded();
     let stats = state.index.snapshot().stats.clone();
     let events = state.analytics.is_loaded();
-    let ready = db && index && tiles && events;
+    let fire = state.fire.is_loaded();
+    let ready = db && index && tiles && events && fire;
     let status = if ready {
         StatusCode::OK
     } else {
@@ -34,6 +35,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "events_loaded": events,
         "events": state.analytics.stats(),
         "live": state.live.stats(),
+        "fire_loaded": fire,
+        "fire": {
+            "assets": state.fire.view().set.by_id.len(),
+            "sensor_feed": state.fire.counters(),
+        },
         "memory": memory(&state),
     });
     (status, Json(body)).into_response()

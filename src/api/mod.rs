@@ -2,12 +2,14 @@
 //! turns errors into responses.
 
 mod areas;
+mod assets;
 mod assign;
 mod enterprises;
 pub mod error;
 mod event_query;
 pub mod event_view;
 mod events;
+mod fire;
 mod health;
 mod ledgers;
 mod profiles;
@@ -50,6 +52,8 @@ pub struct AppState {
     pub analytics: Arc<crate::events::analytics::EventAnalytics>,
     /// The live stream's hub.
     pub live: Arc<crate::live::LiveHub>,
+    /// Fire protection: assets, coverage, sensors, alerts.
+    pub fire: Arc<crate::assets::Fire>,
 }
 
 /// The whole HTTP surface.
@@ -99,6 +103,17 @@ pub fn router(state: AppState) -> Router {
             "/api/enterprises/{id}",
             get(enterprises::get).put(enterprises::put),
         )
+        .route("/api/assets", get(assets::list).post(assets::create))
+        .route(
+            "/api/assets/{id}",
+            get(assets::get).put(assets::put).delete(assets::retire),
+        )
+        .route("/api/fire/coverage", get(fire::coverage))
+        .route("/api/fire/nearest", get(fire::nearest_water))
+        .route("/api/fire/sensors", get(fire::sensors))
+        .route("/api/fire/alerts", get(fire::list_alerts))
+        .route("/api/fire/alerts/{id}/ack", post(fire::ack))
+        .route("/api/sensors/readings", post(fire::readings))
         .route("/api/ledgers", get(ledgers::catalog))
         .route("/api/ledgers/{name}/query", post(ledgers::query))
         .route("/api/validate", get(validate::validate))

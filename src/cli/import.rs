@@ -60,6 +60,26 @@ pub enum ImportCommand {
     /// development, problem and task lists (problems from the events' repeated spots), and the
     /// ledgers' people, houses, enterprises and cadres: all synthetic, never real persons.
     /// Replaces any profiles and ledger rows; the same seed and count give the same rows.
+    /// Load fire-protection assets of one kind from a GeoJSON FeatureCollection (property
+    /// `name` and the kind's properties) or a CSV (`lon,lat,name` and the properties as
+    /// columns). Every row is checked and placed; bad rows are listed, good ones stored.
+    Assets {
+        /// The GeoJSON or CSV file.
+        file: PathBuf,
+        /// heritage, hydrant, water, station or sensor.
+        #[arg(long)]
+        kind: String,
+    },
+    /// Generate and load the demo fire-protection assets (Dongyang village's 19 heritage
+    /// units, hydrants over the built-up parts, water, stations, sensors).
+    DemoAssets {
+        /// Random seed.
+        #[arg(long, default_value_t = 3503)]
+        seed: u64,
+        /// Delete existing assets, readings and alerts first.
+        #[arg(long)]
+        replace: bool,
+    },
     DemoProfiles {
         /// How many people rows (Putian has about 3.2 million residents).
         #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(0..=5_000_000))]

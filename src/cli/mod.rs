@@ -3,6 +3,7 @@
 
 pub mod assign;
 pub mod db;
+pub mod fire;
 pub mod import;
 pub mod progress;
 pub mod serve;
@@ -43,9 +44,21 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Add unit/grid/village/town/district columns to a CSV of coordinates.
     Assign(assign::AssignArgs),
+    /// Replay a synthetic feed into a running server.
+    Simulate {
+        #[command(subcommand)]
+        what: SimulateCommand,
+    },
     /// Manage the private PostgreSQL cluster (when no DATABASE_URL is set).
     Db {
         #[command(subcommand)]
         action: db::DbCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimulateCommand {
+    /// Send readings of the server's sensors (from a seed; an alarm now and then) to
+    /// `POST /api/sensors/readings`.
+    Sensors(fire::SimulateSensorsArgs),
 }

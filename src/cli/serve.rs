@@ -27,6 +27,13 @@ pub struct ServeArgs {
     /// lists, houses, enterprises and cadres (0: no profiles at all).
     #[arg(long, env = "ONEMAP_DEMO_PEOPLE", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(0..=5_000_000))]
     pub demo_people: u64,
+    /// Run the demo sensor feed inside the server (readings every --sensor-interval seconds,
+    /// an alarm now and then), as `onemap simulate sensors` would send them.
+    #[arg(long, env = "ONEMAP_SIMULATE_SENSORS")]
+    pub simulate_sensors: bool,
+    /// Seconds between the simulated sensor readings.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub sensor_interval: u64,
     /// Size of the in-memory tile cache in MiB, one budget for every tile source (0 turns it
     /// off).
     /// The default keeps the server's memory in bounds (issue #16): ten minutes of random
@@ -80,6 +87,10 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
         };
         super::import::demo_profiles(&store, params).await?;
     }
+    if args.import_demo_if_empty && store.asset_count().await? == 0 {
+        tracing::info!("the database holds no fire-protection assets: loading the demo assets");
+        super::fire::demo_assets(&store, 3503, false).await?;
+    }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| {
@@ -113,6 +124,11 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
             },
         },
     )?;
+    if args.simulate_sensors {
+        let fire = app.state.fire.clone();
+        let every = std::time::Duration::from_secs(args.sensor_interval);
+        tokio::spawn(super::fire::simulate_in_process(fire, 3503, every));
+    }
     app.serve(listener, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -139,6 +139,7 @@ vocabulary! {
         Police = "police", "110非警务警情";
         Petition = "petition", "信访";
         QrScan = "qr_scan", "扫码上报";
+        Iot = "iot", "物联感知";
     }
 }
 

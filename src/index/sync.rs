@@ -50,7 +50,10 @@ impl ChangeSink for AssignIndex {
                     self.replace(snapshot);
                     Ok(())
                 }
-                Change::EventsReload | Change::EventsChanged(_) => Ok(()),
+                Change::EventsReload
+                | Change::EventsChanged(_)
+                | Change::AssetsLoaded(_)
+                | Change::AssetsChanged(_) => Ok(()),
             }
         })
     }

@@ -31,22 +31,25 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc, watch};
 
-/// What a stream can subscribe to. Vessels and alerts join as they are built.
+/// What a stream can subscribe to. Vessels join as they are built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
     /// Reported and changed events.
     Events,
     /// The area's figures.
     Kpi,
+    /// Fire-protection alerts (`crate::assets::alerts`).
+    Alerts,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 2] = [Topic::Events, Topic::Kpi];
+    pub const ALL: [Topic; 3] = [Topic::Events, Topic::Kpi, Topic::Alerts];
 
     pub fn code(self) -> &'static str {
         match self {
             Topic::Events => "events",
             Topic::Kpi => "kpi",
+            Topic::Alerts => "alerts",
         }
     }
 
@@ -157,9 +160,22 @@ pub struct Message {
 
 #[derive(Debug)]
 enum Body {
-    Events { events: Vec<LiveEvent>, all: Bytes },
-    Kpi { key: Option<String>, frame: Bytes },
-    Reset { frame: Bytes },
+    Events {
+        events: Vec<LiveEvent>,
+        all: Bytes,
+    },
+    Kpi {
+        key: Option<String>,
+        frame: Bytes,
+    },
+    Reset {
+        frame: Bytes,
+    },
+    /// One alert, with the area chain (district, town, village, grid, unit) it belongs to.
+    Alert {
+        chain: [Option<String>; 5],
+        frame: Bytes,
+    },
 }
 
 impl Message {
@@ -169,7 +185,9 @@ impl Message {
             Body::Events { events, all } => {
                 all.len() + events.iter().map(|e| e.json.len()).sum::<usize>()
             }
-            Body::Kpi { frame, .. } | Body::Reset { frame } => frame.len(),
+            Body::Kpi { frame, .. } | Body::Reset { frame } | Body::Alert { frame, .. } => {
+                frame.len()
+            }
         }
     }
 
@@ -203,6 +221,9 @@ impl Message {
                 (interest.wants(Topic::Kpi) && key == kpi_key).then(|| frame.clone())
             }
             Body::Reset { frame } => Some(frame.clone()),
+            Body::Alert { chain, frame } => (interest.wants(Topic::Alerts)
+                && interest.scope.as_ref().is_none_or(|s| s.contains(chain)))
+            .then(|| frame.clone()),
         }
     }
 }
@@ -475,6 +496,15 @@ impl LiveHub {
         m
     }
 
+    /// Sends an alert (its JSON) to every stream that watches alerts in an area holding
+    /// `chain` (district, town, village, grid, unit).
+    pub fn publish_alert(&self, chain: [Option<String>; 5], json: &str) {
+        self.publish(|id| Body::Alert {
+            chain,
+            frame: message::frame(Some(id), "alert", json),
+        });
+    }
+
     fn events_changed(&self, delta: &EventDelta) {
         if !delta.rows.is_empty() {
             let names = self.analytics.names();
@@ -582,7 +612,10 @@ impl ChangeSink for LiveHub {
                     });
                     self.figures_changed();
                 }
-                Change::AreasLoaded(_) | Change::AreasChanged(_) => {}
+                Change::AreasLoaded(_)
+                | Change::AreasChanged(_)
+                | Change::AssetsLoaded(_)
+                | Change::AssetsChanged(_) => {}
             }
             Ok(())
         })

@@ -16,6 +16,7 @@ pub const CHANNEL: &str = "onemap_changes";
 pub enum Topic {
     Area,
     Event,
+    Asset,
 }
 
 /// What one notification says.
@@ -33,6 +34,8 @@ pub enum Notice {
     /// `event:deleted-range:lo:hi`: events with ids in `lo..=hi` were deleted; the range may
     /// have gaps (ids still in the table), so only ids the table no longer holds are gone.
     EventsDeletedRange(i64, i64),
+    /// `asset:ids:1,2,3`: these assets were inserted, updated or deleted.
+    AssetIds(Vec<i64>),
     /// `<topic>:reload` (a TRUNCATE), or an unreadable payload of that topic: reload it all.
     Reload(Topic),
     /// A payload naming no known topic: reload everything, to be safe.
@@ -72,6 +75,13 @@ impl Notice {
             };
             return parsed.unwrap_or(Notice::Reload(Topic::Event));
         }
+        if let Some(rest) = payload.strip_prefix("asset:") {
+            return rest
+                .strip_prefix("ids:")
+                .and_then(ids)
+                .map(Notice::AssetIds)
+                .unwrap_or(Notice::Reload(Topic::Asset));
+        }
         Notice::ReloadAll
     }
 
@@ -79,6 +89,7 @@ impl Notice {
     pub fn topic(&self) -> Option<Topic> {
         match self {
             Notice::AreaLog(..) => Some(Topic::Area),
+            Notice::AssetIds(_) => Some(Topic::Asset),
             Notice::Reload(t) => Some(*t),
             Notice::ReloadAll => None,
             _ => Some(Topic::Event),
@@ -241,5 +252,18 @@ mod tests {
             assert_eq!(Notice::parse(bad), Notice::Reload(Topic::Event), "{bad}");
         }
         assert_eq!(Notice::parse("ids:1,2"), Notice::ReloadAll);
+    }
+
+    #[test]
+    fn asset_payloads() {
+        assert_eq!(Notice::parse("asset:ids:4,5"), Notice::AssetIds(vec![4, 5]));
+        for bad in [
+            "asset:reload",
+            "asset:ids:",
+            "asset:ids:x",
+            "asset:range:1:2",
+        ] {
+            assert_eq!(Notice::parse(bad), Notice::Reload(Topic::Asset), "{bad}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! PostGIS is the truth. Other modules ask this one for rows and never write SQL themselves.
 
 pub mod areas;
+pub mod assets;
 pub mod changes;
 pub mod cluster;
 pub mod demo_events;

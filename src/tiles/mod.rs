@@ -16,7 +16,7 @@
 //! should have dropped it.
 
 pub mod cache;
-mod clip;
+pub mod clip;
 mod encode;
 pub mod layers;
 mod model;
@@ -133,7 +133,10 @@ impl ChangeSink for TileService {
             match change {
                 Change::AreasLoaded(rows) => self.shared.load(rows.clone()).await,
                 Change::AreasChanged(delta) => self.shared.patch(delta.clone()).await,
-                Change::EventsReload | Change::EventsChanged(_) => Ok(()),
+                Change::EventsReload
+                | Change::EventsChanged(_)
+                | Change::AssetsLoaded(_)
+                | Change::AssetsChanged(_) => Ok(()),
             }
         })
     }

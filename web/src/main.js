@@ -1,5 +1,6 @@
 // The map client: one MapLibre map over onemap's tiles, a search box, a side panel for the
-// selected area, a layer switcher, a light/dark switch and the "which grid is this?" tool.
+// selected area, a layer switcher, a light/dark switch, the "which grid is this?" tool, and the
+// 事件 and 消防 panels (src/events.js, src/fire/).
 // Everything it loads comes from the server that served this page (see web/README.md).
 
 import { Map as MapLibreMap, NavigationControl, ScaleControl, AttributionControl, FullscreenControl, setWorkerUrl } from 'maplibre-gl';
@@ -13,6 +14,7 @@ import { createPanel } from './panel.js';
 import { createSearch } from './search.js';
 import { createLayerSwitcher } from './layers.js';
 import { createEvents } from './events.js';
+import { createFire } from './fire/index.js';
 import { showStatus } from './status.js';
 
 setWorkerUrl(new URL(workerUrl, window.location.href).href);
@@ -41,8 +43,9 @@ function transformRequest(url) {
   return { url: events ? events.tileUrl(resolved.href) : resolved.href };
 }
 
-/** The events panel; created below, once the map exists. */
+/** The events and fire panels; created below, once the map exists. */
 let events = null;
+let fire = null;
 
 const map = new MapLibreMap({
   container: 'map',
@@ -96,7 +99,8 @@ function styleUrl(theme) {
 
 /** Carries the client's state (selection, visibility) into a freshly loaded style. */
 function decorate(_previous, next) {
-  const style = structuredClone(next);
+  let style = structuredClone(next);
+  if (fire) style = fire.decorate(style);
   if (style.sources.selection) style.sources.selection.data = state.selection;
   if (style.sources.probe) style.sources.probe.data = state.probe;
   for (const layer of style.layers) {
@@ -112,6 +116,7 @@ function layerVisible(layer) {
   const group = layer.metadata?.['onemap:group'];
   if (!group) return null;
   if (group === 'events') return events ? events.layerVisible(layer) : false;
+  if (group === 'fire') return fire ? fire.layerVisible(layer) : false;
   if (!state.shown.has(group)) return false;
   if (layer.type === 'symbol') return state.labels;
   return true;
@@ -152,6 +157,7 @@ function updateUrl() {
   if (state.selectedCode) url.searchParams.set('area', state.selectedCode);
   else url.searchParams.delete('area');
   events?.writeParams(url);
+  fire?.writeParams(url);
   // Keep the hash: MapLibre owns it (zoom/lat/lon).
   window.history.replaceState(window.history.state, '', url.pathname + url.search + window.location.hash);
 }
@@ -190,6 +196,7 @@ async function selectArea(code, { fly = false } = {}) {
       : EMPTY;
     setSourceData('selection', state.selection);
     panel.showArea(detail);
+    fire?.areaSelected(detail);
     if (fly && detail.bbox) flyToBbox(detail.bbox);
     return detail;
   } catch (e) {
@@ -212,12 +219,15 @@ function clearSelection() {
 
 function flyToBbox(bbox) {
   const [w, s, e, n] = bbox;
-  // Keep the area clear of the sidebar: beside it on wide screens, below it on narrow ones.
+  // Keep the area clear of the sidebar: beside it on wide screens, below it on narrow ones; and
+  // clear of the 消防 panel on the right while it is open.
   const side = document.querySelector('.sidebar').getBoundingClientRect();
   const narrow = window.innerWidth < 720;
+  const firePanel = document.getElementById('fire-panel');
+  const right = firePanel.hidden ? 60 : Math.min(window.innerWidth - firePanel.getBoundingClientRect().left + 30, window.innerWidth / 3);
   const padding = narrow
     ? { top: Math.min(side.bottom + 20, window.innerHeight * 0.7), bottom: 70, left: 30, right: 30 }
-    : { top: 60, bottom: 60, left: Math.min(side.right + 40, window.innerWidth / 2), right: 60 };
+    : { top: 60, bottom: 60, left: Math.min(side.right + 40, window.innerWidth / 2), right };
   map.fitBounds(
     [
       [w, s],
@@ -233,6 +243,8 @@ const assignButton = document.getElementById('btn-assign');
 const toolHint = document.getElementById('tool-hint');
 
 function setAssignMode(on) {
+  // One map tool at a time: the 最近水源 tool goes off (and takes its crosshair) first.
+  if (on) fire?.stopTool();
   state.assignMode = on;
   assignButton.setAttribute('aria-pressed', String(on));
   toolHint.hidden = !on;
@@ -296,6 +308,7 @@ map.on('click', (e) => {
     assignAt(e.lngLat);
     return;
   }
+  if (fire.handleClick(e)) return;
   if (events.handleClick(e)) return;
   const area = areaAt(e.point);
   if (area) selectArea(area.code);
@@ -323,7 +336,7 @@ function setHover(next) {
 }
 
 map.on('mousemove', (e) => {
-  if (state.assignMode) {
+  if (state.assignMode || fire.nearest.active) {
     setHover(null);
     return;
   }
@@ -390,6 +403,33 @@ events = createEvents({
 });
 window.onemap.events = events;
 
+const eventsButton = document.getElementById('btn-events');
+const eventsPanel = document.getElementById('events-panel');
+fire = createFire({
+  map,
+  button: document.getElementById('btn-fire'),
+  panel: document.getElementById('fire-panel'),
+  hint: document.getElementById('fire-hint'),
+  params,
+  theme: () => state.theme,
+  onLayers: () => applyVisibility(),
+  onUrl: () => updateUrl(),
+  onZoomTo: (bbox) => flyToBbox(bbox),
+  onToolChange: (on) => {
+    if (on && state.assignMode) setAssignMode(false);
+  },
+  // The 事件 and 消防 panels share the corner under the toolbar: opening one hides the other.
+  onOpen: () => {
+    if (eventsPanel.hidden) return;
+    eventsPanel.hidden = true;
+    eventsButton.setAttribute('aria-expanded', 'false');
+  },
+});
+eventsButton.addEventListener('click', () => {
+  if (!eventsPanel.hidden) fire.hidePanel();
+});
+window.onemap.fire = fire;
+
 createLayerSwitcher({
   button: document.getElementById('btn-layers'),
   popover: document.getElementById('layers-popover'),
@@ -423,7 +463,8 @@ async function start() {
   if (state.city) document.title = `一张图 · ${state.city.name}`;
   const hasView = /^#\d/.test(window.location.hash);
   const wanted = params.get('area');
-  if (wanted && /^\d+$/.test(wanted)) {
+  const linkedArea = wanted && /^\d+$/.test(wanted);
+  if (linkedArea) {
     await selectArea(wanted, { fly: !hasView });
   } else if (!hasView && state.city?.bbox) {
     map.fitBounds(
@@ -434,6 +475,8 @@ async function start() {
       { padding: 40, duration: 0 },
     );
   }
+  // A link with ?fire=CODE opens the 消防 panel; it flies there only if the link names no view.
+  fire.startFromUrl({ fly: !hasView && !linkedArea });
 }
 
 start().finally(() => {

@@ -92,6 +92,7 @@ pub fn reporter(source: Source, pick: u64) -> String {
         Source::Police => "110转办".to_string(),
         Source::Petition => format!("信访人{s}某"),
         Source::QrScan => format!("居民{s}{g1}（扫码）"),
+        Source::Iot => format!("传感器{s}{g1}"),
     }
 }
 

@@ -1,10 +1,12 @@
 // The live stream (docs/STREAM.md): one EventSource on /api/stream, a watchdog for silence
 // (2 × heartbeat + 5 s), and a new EventSource after a backoff (1 s doubling to 30 s) when the
 // browser gives up on the old one (readyState CLOSED, e.g. after a 503). The browser's own
-// reconnect (readyState CONNECTING, Last-Event-ID) is left to do its work.
+// reconnect (readyState CONNECTING, Last-Event-ID) is left to do its work. The map's 消防 panel
+// uses it too (src/fire/alerts.js, topic `alerts`).
 
 import { backoffMs, staleAfterMs } from './model.js';
 
+/** Message types every stream listens to; a caller's handlers may add others (the map's `alert`). */
 const TYPES = ['hello', 'reset', 'events', 'kpi', 'heartbeat'];
 
 /**
@@ -49,7 +51,7 @@ export function openStream({ topics, area, handlers, onState }) {
     if (closed) return;
     const es = new EventSource(url());
     source = es;
-    for (const type of TYPES) {
+    for (const type of new Set([...TYPES, ...Object.keys(handlers)])) {
       es.addEventListener(type, (msg) => {
         if (source !== es) return;
         let data = null;

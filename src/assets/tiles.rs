@@ -1,0 +1,484 @@
+//! The fire layers as tile sources: one point source per asset kind (`heritage`, `hydrants`,
+//! `water`, `stations`, `sensors`) and the uncovered areas (`fire-uncovered`). Each renders
+//! from one `FireView`, whose generation is the epoch: a change of any asset moves every fire
+//! layer to a new cache key.
+
+use super::coverage::VillageCover;
+use super::model::{AssetKind, Spec, flow_class};
+use super::sensors::SensorState;
+use super::{Fire, FireView};
+use crate::tiles::clip::area2;
+use crate::tiles::source::{
+    Query, QueryKey, Renderer, SourceError, SourceInfo, TileSource, VectorLayer,
+};
+use crate::tiles::tile_id::{MAX_ZOOM, TileId, WorldFraction};
+use geo::{BooleanOps, Coord, LineString, MultiPolygon, Rect};
+use geozero::mvt::tile::{Feature, GeomType, Layer, Value};
+use geozero::mvt::{Message, Tile};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const EXTENT: u32 = 4096;
+const BUFFER: f64 = 64.0;
+
+/// A property value.
+#[derive(Debug, Clone, PartialEq)]
+enum Val {
+    Str(String),
+    Num(f64),
+    Bool(bool),
+}
+
+impl Val {
+    fn key(&self) -> String {
+        match self {
+            Val::Str(s) => format!("s{s}"),
+            Val::Num(n) => format!("n{n}"),
+            Val::Bool(b) => format!("b{b}"),
+        }
+    }
+    fn mvt(&self) -> Value {
+        match self {
+            Val::Str(s) => Value {
+                string_value: Some(s.clone()),
+                ..Default::default()
+            },
+            Val::Num(n) => Value {
+                double_value: Some(*n),
+                ..Default::default()
+            },
+            Val::Bool(b) => Value {
+                bool_value: Some(*b),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// One layer with shared keys and values.
+struct LayerOut {
+    layer: Layer,
+    keys: HashMap<&'static str, u32>,
+    values: HashMap<String, u32>,
+}
+
+impl LayerOut {
+    fn new(name: &str) -> LayerOut {
+        LayerOut {
+            layer: Layer {
+                version: 2,
+                name: name.to_string(),
+                extent: Some(EXTENT),
+                ..Default::default()
+            },
+            keys: HashMap::new(),
+            values: HashMap::new(),
+        }
+    }
+
+    fn tags(&mut self, props: &[(&'static str, Val)]) -> Vec<u32> {
+        let mut tags = Vec::with_capacity(props.len() * 2);
+        for (k, v) in props {
+            let n = self.layer.keys.len() as u32;
+            let ki = *self.keys.entry(k).or_insert_with(|| n);
+            if ki == n {
+                self.layer.keys.push(k.to_string());
+            }
+            let m = self.layer.values.len() as u32;
+            let vi = *self.values.entry(v.key()).or_insert(m);
+            if vi == m {
+                self.layer.values.push(v.mvt());
+            }
+            tags.extend([ki, vi]);
+        }
+        tags
+    }
+
+    fn point(&mut self, id: u64, props: &[(&'static str, Val)], p: [i32; 2]) {
+        let tags = self.tags(props);
+        self.layer.features.push(Feature {
+            id: Some(id),
+            tags,
+            r#type: Some(GeomType::Point as i32),
+            geometry: vec![1 | (1 << 3), zigzag(p[0]), zigzag(p[1])],
+        });
+    }
+
+    /// Rings in tile units, exteriors wound positive (`area2` > 0), holes negative.
+    fn polygons(&mut self, id: u64, props: &[(&'static str, Val)], rings: &[Vec<[i32; 2]>]) {
+        let tags = self.tags(props);
+        let mut geom = Vec::new();
+        let mut cur = [0i32, 0];
+        for r in rings {
+            geom.push(1 | (1 << 3));
+            geom.extend([zigzag(r[0][0] - cur[0]), zigzag(r[0][1] - cur[1])]);
+            cur = r[0];
+            geom.push(2 | ((r.len() as u32 - 1) << 3));
+            for p in &r[1..] {
+                geom.extend([zigzag(p[0] - cur[0]), zigzag(p[1] - cur[1])]);
+                cur = *p;
+            }
+            geom.push(7 | (1 << 3));
+        }
+        if geom.is_empty() {
+            return;
+        }
+        self.layer.features.push(Feature {
+            id: Some(id),
+            tags,
+            r#type: Some(GeomType::Polygon as i32),
+            geometry: geom,
+        });
+    }
+
+    fn encode(self) -> Vec<u8> {
+        if self.layer.features.is_empty() {
+            return Vec::new();
+        }
+        Tile {
+            layers: vec![self.layer],
+        }
+        .encode_to_vec()
+    }
+}
+
+fn zigzag(n: i32) -> u32 {
+    ((n << 1) ^ (n >> 31)) as u32
+}
+
+/// Which assets a point source draws.
+#[derive(Debug, Clone, Copy)]
+pub struct PointLayer {
+    pub id: &'static str,
+    pub kind: AssetKind,
+    pub description: &'static str,
+}
+
+pub const POINT_LAYERS: [PointLayer; 5] = [
+    PointLayer {
+        id: "heritage",
+        kind: AssetKind::Heritage,
+        description: "文物保护单位：level、structure、covered、nearest_m (heritage sites)",
+    },
+    PointLayer {
+        id: "hydrants",
+        kind: AssetKind::Hydrant,
+        description: "消火栓：flow_lps、flow_class、in_service (hydrants)",
+    },
+    PointLayer {
+        id: "water",
+        kind: AssetKind::Water,
+        description: "天然水源：type (natural water)",
+    },
+    PointLayer {
+        id: "stations",
+        kind: AssetKind::Station,
+        description: "消防站：type (fire stations)",
+    },
+    PointLayer {
+        id: "sensors",
+        kind: AssetKind::Sensor,
+        description: "传感器：type、state、site_id (sensors)",
+    },
+];
+
+/// Properties of one asset as the tiles carry them.
+fn point_props(
+    a: &super::set::Asset,
+    view: &FireView,
+    sensors: &HashMap<i64, SensorState>,
+) -> Vec<(&'static str, Val)> {
+    let mut p = vec![
+        ("id", Val::Num(a.id as f64)),
+        ("name", Val::Str(a.name.to_string())),
+        ("kind", Val::Str(a.kind().code().to_string())),
+        ("in_service", Val::Bool(a.in_service)),
+    ];
+    match &a.spec {
+        Spec::Heritage(h) => {
+            p.push(("level", Val::Str(h.level.code().into())));
+            p.push(("structure", Val::Str(h.structure.code().into())));
+            if let Some(c) = view.coverage.sites.get(&a.id) {
+                p.push(("covered", Val::Bool(c.covered)));
+                if let Some(n) = c.nearest {
+                    p.push(("nearest_m", Val::Num(n.distance_m.round())));
+                }
+            }
+        }
+        Spec::Hydrant(h) => {
+            p.push(("type", Val::Str(h.kind.code().into())));
+            p.push(("flow_lps", Val::Num(h.flow_lps)));
+            p.push(("flow_class", Val::Str(flow_class(h.flow_lps).into())));
+        }
+        Spec::Water(w) => p.push(("type", Val::Str(w.kind.code().into()))),
+        Spec::Station(s) => p.push(("type", Val::Str(s.kind.code().into()))),
+        Spec::Sensor(s) => {
+            p.push(("type", Val::Str(s.kind.code().into())));
+            let state = sensors.get(&a.id).copied().unwrap_or_default().condition();
+            p.push(("state", Val::Str(format!("{state:?}").to_lowercase())));
+            if let Some(site) = s.site_id {
+                p.push(("site_id", Val::Num(site as f64)));
+            }
+        }
+    }
+    p
+}
+
+/// Position of (lon, lat) in `tile` if the tile holds it (half-open, as the event tiles).
+fn in_tile(tile: TileId, lon: f64, lat: f64) -> Option<[i32; 2]> {
+    let w = WorldFraction::from_lon_lat(lon, lat);
+    tile.contains(w)
+        .then(|| w.in_tile(tile, EXTENT).map(|v| v.floor() as i32))
+}
+
+/// A fire layer served as tiles.
+pub struct FireTiles {
+    fire: Arc<Fire>,
+    layer: Option<PointLayer>,
+}
+
+impl FireTiles {
+    /// The six fire sources.
+    pub fn all(fire: &Arc<Fire>) -> Vec<Arc<dyn TileSource>> {
+        let mut v: Vec<Arc<dyn TileSource>> = POINT_LAYERS
+            .iter()
+            .map(|l| {
+                Arc::new(FireTiles {
+                    fire: fire.clone(),
+                    layer: Some(*l),
+                }) as Arc<dyn TileSource>
+            })
+            .collect();
+        v.push(Arc::new(FireTiles {
+            fire: fire.clone(),
+            layer: None,
+        }));
+        v
+    }
+}
+
+pub const UNCOVERED: &str = "fire-uncovered";
+const UNCOVERED_LAYER: &str = "uncovered";
+
+struct FireRenderer {
+    epoch: u64,
+    view: Arc<FireView>,
+    sensors: HashMap<i64, SensorState>,
+    layer: Option<PointLayer>,
+}
+
+impl Renderer for FireRenderer {
+    fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    fn render(&self, tile: TileId) -> Vec<u8> {
+        match self.layer {
+            Some(l) => {
+                let mut out = LayerOut::new(l.id);
+                for a in self.view.set.of_kind(l.kind) {
+                    if let Some(p) = in_tile(tile, a.lon, a.lat) {
+                        out.point(a.id as u64, &point_props(a, &self.view, &self.sensors), p);
+                    }
+                }
+                out.encode()
+            }
+            None => render_uncovered(&self.view, tile),
+        }
+    }
+}
+
+/// The uncovered part of every village the tile touches, clipped to the tile (plus a buffer).
+fn render_uncovered(view: &FireView, tile: TileId) -> Vec<u8> {
+    let [w, s, e, n] = tile.bounds_4326();
+    let mut out = LayerOut::new(UNCOVERED_LAYER);
+    let to_tile = |c: Coord<f64>| {
+        let p = WorldFraction::from_lon_lat(c.x, c.y).in_tile(tile, EXTENT);
+        Coord { x: p[0], y: p[1] }
+    };
+    let clip = Rect::new(
+        Coord {
+            x: -BUFFER,
+            y: -BUFFER,
+        },
+        Coord {
+            x: EXTENT as f64 + BUFFER,
+            y: EXTENT as f64 + BUFFER,
+        },
+    )
+    .to_polygon();
+    let mut covers: Vec<&VillageCover> = view
+        .coverage
+        .villages
+        .values()
+        .filter(|c| c.uncovered_m2 > 0.0)
+        .filter(|c| {
+            view.villages.by_code.get(&c.code).is_some_and(|v| {
+                let b = v.shape.bbox();
+                b[0] <= e && b[2] >= w && b[1] <= n && b[3] >= s
+            })
+        })
+        .collect();
+    covers.sort_by(|a, b| a.code.cmp(&b.code));
+    for (i, c) in covers.into_iter().enumerate() {
+        use geo::MapCoords;
+        let projected: MultiPolygon<f64> = c.uncovered.map_coords(to_tile);
+        let clipped = projected.intersection(&MultiPolygon(vec![clip.clone()]));
+        let mut rings: Vec<Vec<[i32; 2]>> = Vec::new();
+        for poly in clipped.0 {
+            push_ring(&mut rings, poly.exterior(), true);
+            for h in poly.interiors() {
+                push_ring(&mut rings, h, false);
+            }
+        }
+        if rings.is_empty() {
+            continue;
+        }
+        let name = view
+            .villages
+            .by_code
+            .get(&c.code)
+            .map(|v| v.name.to_string())
+            .unwrap_or_default();
+        out.polygons(
+            i as u64 + 1,
+            &[
+                ("code", Val::Str(c.code.to_string())),
+                ("name", Val::Str(name)),
+                ("uncovered_m2", Val::Num(c.uncovered_m2.round())),
+                ("share", Val::Num((c.share() * 1000.0).round() / 1000.0)),
+            ],
+            &rings,
+        );
+    }
+    out.encode()
+}
+
+/// Rounds a ring to tile units and winds it (exterior positive, hole negative); drops rings
+/// that collapse.
+fn push_ring(rings: &mut Vec<Vec<[i32; 2]>>, ring: &LineString<f64>, exterior: bool) {
+    let mut pts: Vec<[i32; 2]> = Vec::with_capacity(ring.0.len());
+    for c in &ring.0 {
+        let p = [c.x.round() as i32, c.y.round() as i32];
+        if pts.last() != Some(&p) {
+            pts.push(p);
+        }
+    }
+    if pts.len() > 1 && pts.first() == pts.last() {
+        pts.pop();
+    }
+    if pts.len() < 3 {
+        return;
+    }
+    let a = area2(&pts);
+    if a == 0 {
+        return;
+    }
+    if (a > 0) != exterior {
+        pts.reverse();
+    }
+    rings.push(pts);
+}
+
+/// The view's generation; for sensors, whose states move without a new view, also the
+/// clock in 5-second steps (a sensor tile is at most 5 s behind).
+fn epoch_of(layer: Option<PointLayer>, view: &FireView) -> u64 {
+    match layer {
+        Some(l) if l.kind == AssetKind::Sensor => {
+            (view.generation << 32) | ((crate::time::now_us() / 5_000_000) as u64 & 0xffff_ffff)
+        }
+        _ => view.generation,
+    }
+}
+
+impl TileSource for FireTiles {
+    fn id(&self) -> &'static str {
+        self.layer.map_or(UNCOVERED, |l| l.id)
+    }
+
+    fn info(&self) -> SourceInfo {
+        let (name, description, minzoom, fields): (String, String, u8, &[(&str, &str)]) = match self.layer {
+            Some(l) => (
+                format!("onemap {}", l.id),
+                l.description.to_string(),
+                8,
+                &[("id", "Number"), ("name", "String"), ("kind", "String"), ("in_service", "Boolean"),
+                  ("level", "String"), ("structure", "String"), ("covered", "Boolean"), ("nearest_m", "Number"),
+                  ("type", "String"), ("flow_lps", "Number"), ("flow_class", "String"), ("state", "String"),
+                  ("site_id", "Number")],
+            ),
+            None => (
+                "onemap fire-uncovered".into(),
+                "消火栓保护半径（150 米）以外的建成区 (built-up area outside every in-service hydrant's 150 m)".into(),
+                10,
+                &[("code", "String"), ("name", "String"), ("uncovered_m2", "Number"), ("share", "Number")],
+            ),
+        };
+        let layer = self.layer.map_or(UNCOVERED_LAYER, |l| l.id);
+        let bounds = {
+            let v = self.fire.view();
+            let mut b = [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ];
+            for vil in v.villages.by_code.values() {
+                let s = vil.shape.bbox();
+                b = [
+                    b[0].min(s[0]),
+                    b[1].min(s[1]),
+                    b[2].max(s[2]),
+                    b[3].max(s[3]),
+                ];
+            }
+            b[0].is_finite().then_some(b)
+        };
+        SourceInfo {
+            name,
+            description,
+            minzoom,
+            maxzoom: MAX_ZOOM,
+            bounds,
+            center_zoom: 14,
+            extent: EXTENT,
+            vector_layers: vec![VectorLayer {
+                id: layer.into(),
+                description: String::new(),
+                minzoom,
+                maxzoom: MAX_ZOOM,
+                fields: fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            }],
+            parameters: &[],
+        }
+    }
+
+    fn is_ready(&self) -> bool {
+        self.fire.is_loaded()
+    }
+
+    fn normalise(&self, _query: &Query) -> Result<QueryKey, SourceError> {
+        Ok(QueryKey::NONE)
+    }
+
+    fn epoch(&self) -> u64 {
+        epoch_of(self.layer, &self.fire.view())
+    }
+
+    fn renderer(&self, _query: &Query) -> Result<Box<dyn Renderer + '_>, SourceError> {
+        let sensors = match self.layer {
+            Some(l) if l.kind == AssetKind::Sensor => self.fire.sensor_states(),
+            _ => HashMap::new(),
+        };
+        let view = self.fire.view();
+        Ok(Box::new(FireRenderer {
+            epoch: epoch_of(self.layer, &view),
+            view,
+            sensors,
+            layer: self.layer,
+        }))
+    }
+}

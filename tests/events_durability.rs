@@ -209,3 +209,97 @@ async fn every_acknowledged_report_survives_a_server_kill() {
         total
     );
 }
+
+/// The same for sensor readings (issue #12): a client streams batches of readings, the server
+/// is SIGKILLed, and every reading of an answered batch is stored.
+#[tokio::test]
+async fn every_acknowledged_sensor_reading_survives_a_server_kill() {
+    let db = demo_db().await;
+    {
+        let store = onemap::store::Store::connect(&db.url, 4).await.unwrap();
+        store.migrate().await.unwrap();
+        onemap::cli::fire::demo_assets(&store, 3503, false)
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let store = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let sensors: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM asset WHERE kind = 'sensor' ORDER BY id")
+            .fetch_all(&store)
+            .await
+            .unwrap();
+    assert!(sensors.len() > 10);
+    let mut server = start_server(&db.url);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    wait_ready(&http, &server.base).await;
+    let acked = Arc::new(Mutex::new(Vec::<(i64, i64)>::new()));
+    let client = {
+        let (http, base, acked, sensors) = (
+            http.clone(),
+            server.base.clone(),
+            acked.clone(),
+            sensors.clone(),
+        );
+        tokio::spawn(async move {
+            let t0 = chrono::Utc::now().timestamp_millis() - 3_600_000;
+            for n in 0i64.. {
+                // 200 readings per batch, each (sensor, time) new.
+                let rows: Vec<(i64, i64)> = (0..200)
+                    .map(|k| (sensors[(k as usize) % sensors.len()], t0 + n * 1000 + k / 50))
+                    .collect();
+                let body: Vec<Value> = rows
+                    .iter()
+                    .map(|(s, ms)| {
+                        let at = chrono::DateTime::from_timestamp_millis(*ms).unwrap();
+                        json!({"sensor": s, "at": at.to_rfc3339(), "value": 20.0})
+                    })
+                    .collect();
+                let r = http
+                    .post(format!("{base}/api/sensors/readings"))
+                    .json(&body)
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 200 => {
+                        let v: Value = r.json().await.unwrap_or_default();
+                        assert_eq!(v["refused"], 0, "{v}");
+                        acked.lock().unwrap().extend(rows);
+                    }
+                    _ => return,
+                }
+            }
+        })
+    };
+    loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if acked.lock().unwrap().len() >= 4000 {
+            break;
+        }
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    client.await.unwrap();
+    let mut acked = Arc::try_unwrap(acked).unwrap().into_inner().unwrap();
+    acked.sort_unstable();
+    acked.dedup();
+    let (ids, ms): (Vec<i64>, Vec<i64>) = acked.iter().copied().unzip();
+    let found: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sensor_reading r
+           JOIN unnest($1::bigint[], $2::bigint[]) AS a(sensor_id, ms)
+             ON r.sensor_id = a.sensor_id AND r.at = to_timestamp(a.ms / 1000.0)",
+    )
+    .bind(&ids)
+    .bind(&ms)
+    .fetch_one(&store)
+    .await
+    .unwrap();
+    assert_eq!(
+        found,
+        acked.len() as i64,
+        "every acknowledged reading was committed"
+    );
+}

@@ -98,6 +98,9 @@ pub struct Fire {
     /// task's swaps out of the way).
     apply_lock: tokio::sync::Mutex<()>,
     sensors: Mutex<HashMap<i64, SensorState>>,
+    /// The event each sensor's last alarm opened, as soon as it is opened (the asset rows
+    /// carry it too, but reach the view only through the feed).
+    alarm_events: Mutex<HashMap<i64, i64>>,
     sensors_read: AtomicBool,
     counters: Counters,
     generation: AtomicU64,
@@ -141,6 +144,7 @@ impl Fire {
             view: ArcSwap::from_pointee(FireView::default()),
             apply_lock: tokio::sync::Mutex::new(()),
             sensors: Mutex::new(HashMap::new()),
+            alarm_events: Mutex::new(HashMap::new()),
             sensors_read: AtomicBool::new(false),
             counters: Counters::default(),
             generation: AtomicU64::new(1),
@@ -305,12 +309,19 @@ impl Fire {
             props.kind.label(),
             props.threshold()
         );
-        let open = match a.alarm_event_id {
+        let known = self
+            .alarm_events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&sensor)
+            .copied()
+            .or(a.alarm_event_id);
+        let open = match known {
             Some(e) => self.store.event_is_open(e).await?.unwrap_or(false),
             None => false,
         };
         let event_id = if open {
-            a.alarm_event_id
+            known
         } else {
             let opened = self
                 .open_event(a, props.kind, site.is_some(), at, &what, &water_text)
@@ -318,6 +329,10 @@ impl Fire {
             match opened {
                 Ok(id) => {
                     self.counters.events.fetch_add(1, Ordering::Relaxed);
+                    self.alarm_events
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(sensor, id);
                     self.store.set_alarm_event(sensor, Some(id)).await?;
                     Some(id)
                 }

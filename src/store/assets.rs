@@ -206,21 +206,46 @@ impl Store {
         asset_row(&r)
     }
 
-    /// Adds many assets in one transaction (imports and the demo).
+    /// Adds many assets in one statement (imports and the demo): ids in the order given.
     pub async fn insert_assets(&self, ws: &[AssetWrite]) -> Result<Vec<i64>, StoreError> {
         let op = "adding assets";
-        let mut tx = self.pool.begin().await.op(op)?;
-        let mut ids = Vec::with_capacity(ws.len());
-        let sql = format!("INSERT INTO asset {WRITE_COLUMNS} VALUES {WRITE_VALUES} RETURNING id");
-        for w in ws {
-            let id: i64 = bind_write(sqlx::query(&sql), w)
-                .fetch_one(&mut *tx)
-                .await
-                .op(op)?
-                .try_get("id")
-                .op(op)?;
-            ids.push(id);
+        if ws.is_empty() {
+            return Ok(Vec::new());
         }
+        let mut tx = self.pool.begin().await.op(op)?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT nextval(pg_get_serial_sequence('asset', 'id')) FROM generate_series(1, $1)",
+        )
+        .bind(ws.len() as i64)
+        .fetch_all(&mut *tx)
+        .await
+        .op(op)?;
+        let col = |f: &dyn Fn(&AssetWrite) -> Option<String>| ws.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO asset (id, kind, name, point, geom, props, in_service,
+                    unit_code, grid_code, village_code, town_code, district_code)
+             SELECT id, kind, name, ST_SetSRID(ST_MakePoint(lon, lat), 4326),
+                    ST_SetSRID(ST_GeomFromGeoJSON(geojson), 4326), props, in_service, u, g, v, t, d
+               FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::text[],
+                           $7::jsonb[], $8::bool[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+                 AS x(id, kind, name, lon, lat, geojson, props, in_service, u, g, v, t, d)",
+        )
+        .bind(&ids)
+        .bind(col(&|w| Some(w.kind.to_string())))
+        .bind(col(&|w| Some(w.name.clone())))
+        .bind(ws.iter().map(|w| w.lon).collect::<Vec<_>>())
+        .bind(ws.iter().map(|w| w.lat).collect::<Vec<_>>())
+        .bind(col(&|w| Some(w.geojson.clone())))
+        .bind(ws.iter().map(|w| w.props.clone()).collect::<Vec<_>>())
+        .bind(ws.iter().map(|w| w.in_service).collect::<Vec<_>>())
+        .bind(col(&|w| w.chain[0].clone()))
+        .bind(col(&|w| w.chain[1].clone()))
+        .bind(col(&|w| w.chain[2].clone()))
+        .bind(col(&|w| w.chain[3].clone()))
+        .bind(col(&|w| w.chain[4].clone()))
+        .execute(&mut *tx)
+        .await
+        .op(op)?;
         tx.commit().await.op(op)?;
         Ok(ids)
     }

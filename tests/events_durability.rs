@@ -249,7 +249,12 @@ async fn every_acknowledged_sensor_reading_survives_a_server_kill() {
             for n in 0i64.. {
                 // 200 readings per batch, each (sensor, time) new.
                 let rows: Vec<(i64, i64)> = (0..200)
-                    .map(|k| (sensors[(k as usize) % sensors.len()], t0 + n * 1000 + k / 50))
+                    .map(|k| {
+                        (
+                            sensors[(k as usize) % sensors.len()],
+                            t0 + n * 1000 + k / 50,
+                        )
+                    })
                     .collect();
                 let body: Vec<Value> = rows
                     .iter()

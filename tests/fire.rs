@@ -752,3 +752,82 @@ async fn fire_tiles_hold_the_assets_of_their_tile() {
             .contains("/tiles/hydrants/")
     );
 }
+
+#[tokio::test]
+async fn import_assets_keeps_good_rows_and_names_bad_ones() {
+    let db = demo_db().await;
+    let dir = std::env::temp_dir().join(format!("onemap-fire-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("hydrants.csv");
+    std::fs::write(
+        &csv,
+        "\u{feff}lon,lat,name,type,flow_lps,pressure_mpa,last_inspection,in_service\n\
+         119.0479,25.4310,一号栓,pillar,15,0.3,2026-05-01,true\n\
+         119.0483,25.4312,二号栓,underground,10,0.25,,false\n\
+         119.0490,25.4300,三号栓,pillar,20,0.4,2026-01-09,1\n\
+         116.4,39.9,市外栓,pillar,15,0.3,,true\n\
+         119.0490,25.4300,坏栓,pillar,999,0.3,,true\n\
+         abc,25.43,无坐标,pillar,15,0.3,,true\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_onemap"))
+        .args(["import", "assets"])
+        .arg(&csv)
+        .args(["--kind", "hydrant"])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("row 4") && stderr.contains("row 5") && stderr.contains("row 6"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("imported 3 hydrant assets"), "{stderr}");
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let rows: Vec<(String, bool, Option<String>)> =
+        sqlx::query_as("SELECT name, in_service, village_code FROM asset ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        rows[1],
+        ("二号栓".to_string(), false, Some(DONGYANG.to_string()))
+    );
+    // A GeoJSON file of heritage sites, one of them a polygon.
+    let gj = dir.join("sites.geojson");
+    std::fs::write(
+        &gj,
+        json!({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"name": "古厝", "level": "county", "structure": "wood"},
+             "geometry": {"type": "Point", "coordinates": [119.048, 25.431]}},
+            {"type": "Feature", "properties": {"name": "祠堂", "level": "municipal", "structure": "brick"},
+             "geometry": {"type": "Polygon", "coordinates": [[[119.0481, 25.4311], [119.0484, 25.4311], [119.0484, 25.4313], [119.0481, 25.4313], [119.0481, 25.4311]]]}},
+            {"type": "Feature", "properties": {"name": "无级别"},
+             "geometry": {"type": "Point", "coordinates": [119.048, 25.431]}}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_onemap"))
+        .args(["import", "assets"])
+        .arg(&gj)
+        .args(["--kind", "heritage"])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("imported 2 heritage assets") && stderr.contains("row 3"),
+        "{stderr}"
+    );
+    let polygon: String =
+        sqlx::query_scalar("SELECT GeometryType(geom) FROM asset WHERE name = '祠堂'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(polygon, "POLYGON");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -37,11 +37,11 @@ async fn send(app: &TestApp, method: reqwest::Method, path: &str, body: &Value) 
 }
 
 /// PostGIS's uncovered area (m², on the ellipsoid) of a village at `radius`: the village
-/// (the union of its units) minus the union of 64-gon buffers of in-service hydrants.
+/// (the union of its units) minus the union of 32-gon buffers of in-service hydrants.
 async fn postgis_uncovered(app: &TestApp, code: &str, radius: f64) -> (f64, f64) {
     sqlx::query_as(
         "WITH v AS (SELECT geom FROM area WHERE code = $1),
-              h AS (SELECT ST_Union(ST_Buffer(a.point::geography, $2, 'quad_segs=16')::geometry) AS g
+              h AS (SELECT ST_Union(ST_Buffer(a.point::geography, $2, 'quad_segs=8')::geometry) AS g
                       FROM asset a, v WHERE a.kind = 'hydrant' AND a.in_service AND a.retired_at IS NULL
                        AND ST_DWithin(a.point::geography, v.geom::geography, $2))
          SELECT ST_Area(v.geom::geography),

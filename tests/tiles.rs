@@ -684,7 +684,20 @@ async fn tilejson_catalog_and_the_combined_source() {
     assert_eq!(
         ids,
         [
-            "district", "town", "village", "grid", "unit", "label", "areas", "events"
+            "district",
+            "town",
+            "village",
+            "grid",
+            "unit",
+            "label",
+            "areas",
+            "events",
+            "heritage",
+            "hydrants",
+            "water",
+            "stations",
+            "sensors",
+            "fire-uncovered"
         ]
     );
     let (_, tj) = app.get_json("/tiles/areas").await;

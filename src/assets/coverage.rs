@@ -8,7 +8,7 @@
 //! Areas are computed in a local metric plane per village: east and north metres from the
 //! village's centre, scaled by the WGS84 ellipsoid's radii of curvature there (within 0.05 %
 //! of the ellipsoidal area over a village's few kilometres). Hydrant circles are polygons of
-//! `CIRCLE_SEGMENTS` sides, as PostGIS `ST_Buffer(…, 'quad_segs=16')` makes them.
+//! `CIRCLE_SEGMENTS` sides, as PostGIS `ST_Buffer(…, 'quad_segs=8')` makes them.
 //!
 //! `Coverage::compute` does every village (in parallel); `Coverage::patched` redoes only what
 //! a moved, added, removed or switched hydrant can touch.
@@ -17,7 +17,10 @@ use super::model::AssetKind;
 use super::nearest::{self, Hit};
 use super::set::AssetSet;
 use crate::geom::flat::FlatShape;
-use geo::{Area, BooleanOps, Coord, LineString, MultiPolygon, Polygon};
+use geo::{Coord, LineString, MultiPolygon, Polygon};
+use i_overlay::core::fill_rule::FillRule;
+use i_overlay::core::overlay_rule::OverlayRule;
+use i_overlay::float::single::SingleFloatOverlay;
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
@@ -29,7 +32,7 @@ pub const DEFAULT_RADIUS_M: f64 = 150.0;
 /// The largest spacing of hydrants (GB 50974).
 pub const SPACING_M: f64 = 120.0;
 /// Sides of a hydrant's circle.
-pub const CIRCLE_SEGMENTS: usize = 64;
+pub const CIRCLE_SEGMENTS: usize = 32;
 
 const A: f64 = 6_378_137.0;
 const E2: f64 = 6.694_379_990_14e-3;
@@ -120,40 +123,55 @@ impl Plane {
     }
 }
 
-/// The village shape as polygons in the plane.
-fn shape_in(plane: &Plane, shape: &FlatShape) -> MultiPolygon<f64> {
-    let mut polys: Vec<Polygon<f64>> = Vec::new();
-    for (ring, hole) in shape.rings() {
-        let ls = LineString::from(
-            ring.iter()
-                .map(|p| plane.to_m(p[0], p[1]))
-                .collect::<Vec<_>>(),
-        );
-        if hole {
-            if let Some(p) = polys.last_mut() {
-                p.interiors_push(ls);
-            }
-        } else {
-            polys.push(Polygon::new(ls, vec![]));
-        }
-    }
-    MultiPolygon(polys)
+type Ring = Vec<[f64; 2]>;
+
+/// Twice the signed area of a ring (positive: counter-clockwise).
+fn area2(r: &[[f64; 2]]) -> f64 {
+    let n = r.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (r[i], r[(i + 1) % n]);
+            a[0] * b[1] - b[0] * a[1]
+        })
+        .sum()
 }
 
-/// A circle of `r` metres around `c`, counter-clockwise.
-fn circle(c: Coord<f64>, r: f64) -> Polygon<f64> {
+/// The village shape as rings in the plane: exteriors counter-clockwise, holes clockwise (so
+/// the non-zero fill rule reads it as the shape), open.
+fn shape_in(plane: &Plane, shape: &FlatShape) -> Vec<Ring> {
+    shape
+        .rings()
+        .filter_map(|(ring, hole)| {
+            let mut r: Ring = ring
+                .iter()
+                .map(|p| {
+                    let c = plane.to_m(p[0], p[1]);
+                    [c.x, c.y]
+                })
+                .collect();
+            if r.len() > 1 && r.first() == r.last() {
+                r.pop();
+            }
+            if r.len() < 3 {
+                return None;
+            }
+            if (area2(&r) > 0.0) == hole {
+                r.reverse();
+            }
+            Some(r)
+        })
+        .collect()
+}
+
+/// A circle of `r` metres around `c`, counter-clockwise, open.
+fn circle(c: Coord<f64>, r: f64) -> Ring {
     let step = std::f64::consts::TAU / CIRCLE_SEGMENTS as f64;
-    let mut pts: Vec<Coord<f64>> = (0..CIRCLE_SEGMENTS)
+    (0..CIRCLE_SEGMENTS)
         .map(|i| {
             let a = i as f64 * step;
-            Coord {
-                x: c.x + r * a.cos(),
-                y: c.y + r * a.sin(),
-            }
+            [c.x + r * a.cos(), c.y + r * a.sin()]
         })
-        .collect();
-    pts.push(pts[0]);
-    Polygon::new(LineString::from(pts), vec![])
+        .collect()
 }
 
 /// The coverage of one village.
@@ -187,33 +205,47 @@ pub fn village_cover(set: &AssetSet, v: &Village, radius_m: f64) -> VillageCover
     let b = v.shape.bbox();
     let plane = Plane::at((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
     let built = shape_in(&plane, &v.shape);
-    let built_m2 = built.unsigned_area();
+    let built_m2: f64 = built.iter().map(|r| area2(r)).sum::<f64>() / 2.0;
     let (kx, ky) = metres_per_degree(b[1].abs().min(b[3].abs()));
     let (dx, dy) = (radius_m / kx * 1.01, radius_m / ky * 1.01);
     let env = AABB::from_corners([b[0] - dx, b[1] - dy], [b[2] + dx, b[3] + dy]);
-    let circles: Vec<Polygon<f64>> = set
+    let circles: Vec<Ring> = set
         .hydrants_deg
         .locate_in_envelope(&env)
         .map(|p| circle(plane.to_m(p.geom()[0], p.geom()[1]), radius_m))
         .collect();
     let hydrants = circles.len();
-    let uncovered = if circles.is_empty() {
-        built
+    // One overlay: the village minus every circle, overlapping circles filled by the non-zero
+    // rule (no separate union of the circles).
+    let shapes: Vec<Vec<Ring>> = if circles.is_empty() {
+        vec![built]
     } else {
-        let cover = geo::unary_union(&circles);
-        built.difference(&cover)
+        built.overlay(&circles, OverlayRule::Difference, FillRule::NonZero)
     };
-    let uncovered_m2 = uncovered.unsigned_area().min(built_m2);
-    let uncovered = MultiPolygon(
-        uncovered
-            .0
-            .into_iter()
-            .map(|p| {
-                use geo::MapCoords;
-                p.map_coords(|c| plane.to_deg(c))
-            })
-            .collect(),
-    );
+    let mut uncovered_m2 = 0.0;
+    let polygons: Vec<Polygon<f64>> = shapes
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .map(|contours| {
+            let mut rings = contours.into_iter().map(|r| {
+                uncovered_m2 += area2(&r) / 2.0;
+                let mut pts: Vec<Coord<f64>> = r
+                    .iter()
+                    .map(|p| plane.to_deg(Coord { x: p[0], y: p[1] }))
+                    .collect();
+                if let Some(&f) = pts.first() {
+                    pts.push(f);
+                }
+                LineString::from(pts)
+            });
+            let outer = rings
+                .next()
+                .unwrap_or_else(|| LineString::from(Vec::<Coord<f64>>::new()));
+            Polygon::new(outer, rings.collect())
+        })
+        .collect();
+    let uncovered_m2 = uncovered_m2.abs().min(built_m2);
+    let uncovered = MultiPolygon(polygons);
     VillageCover {
         code: v.code.clone(),
         built_m2,
@@ -244,13 +276,27 @@ pub fn site_cover(set: &AssetSet, id: i64, radius_m: f64) -> Option<SiteCover> {
     })
 }
 
-/// The distance from hydrant `id` to its nearest in-service neighbour (None: it has none).
-fn neighbour_m(set: &AssetSet, id: i64) -> Option<f64> {
+/// Whether hydrant `id` stands farther than `SPACING_M` from every other in-service hydrant,
+/// with the geodesic distance to its nearest one (None: it has none); `None` when it is not
+/// isolated. The nearest neighbour on the sphere settles most hydrants without a geodesic
+/// computation: the ellipsoid's distances differ from the sphere's by less than 0.6 %.
+fn isolation(set: &AssetSet, id: i64) -> Option<Option<f64>> {
     let a = set.get(id)?;
+    let q = super::set::to_sphere(a.lon, a.lat);
+    let mut near = set.hydrants.nearest_neighbor_iter_with_distance_2(&q);
+    let first = near.find(|(p, _)| p.data != id);
+    let Some((_, chord2)) = first else {
+        return Some(None);
+    };
+    let spherical = nearest::chord_to_m(chord2);
+    if spherical * 1.006 < SPACING_M {
+        return None;
+    }
     let pos = |h: i64| set.get(h).map(|a| (a.lon, a.lat));
-    nearest::k_nearest(&set.hydrants, a.lon, a.lat, 1, Some(id), pos)
+    let d = nearest::k_nearest(&set.hydrants, a.lon, a.lat, 1, Some(id), pos)
         .first()
-        .map(|h| h.distance_m)
+        .map(|h| h.distance_m);
+    d.is_none_or(|d| d > SPACING_M).then_some(d)
 }
 
 /// Coverage of the whole city at one radius.
@@ -283,10 +329,7 @@ impl Coverage {
             .iter()
             .collect::<Vec<_>>()
             .par_iter()
-            .filter_map(|p| {
-                let d = neighbour_m(set, p.data);
-                d.is_none_or(|d| d > SPACING_M).then_some((p.data, d))
-            })
+            .filter_map(|p| isolation(set, p.data).map(|d| (p.data, d)))
             .collect();
         Coverage {
             radius_m,
@@ -332,11 +375,10 @@ impl Coverage {
         }
         for id in touched {
             next.isolated.remove(&id);
-            if set.get(id).is_some_and(|a| a.is_working_hydrant()) {
-                let d = neighbour_m(set, id);
-                if d.is_none_or(|d| d > SPACING_M) {
-                    next.isolated.insert(id, d);
-                }
+            if set.get(id).is_some_and(|a| a.is_working_hydrant())
+                && let Some(d) = isolation(set, id)
+            {
+                next.isolated.insert(id, d);
             }
         }
         next.isolated

@@ -26,7 +26,8 @@ pub fn bearing_deg(a: (f64, f64), b: (f64, f64)) -> f64 {
     (d + 360.0) % 360.0
 }
 
-fn chord_to_m(chord2: f64) -> f64 {
+/// Great-circle metres of a squared chord on the unit sphere.
+pub fn chord_to_m(chord2: f64) -> f64 {
     let c = chord2.sqrt().min(2.0);
     2.0 * (c / 2.0).asin() * SPHERE_R
 }

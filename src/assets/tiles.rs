@@ -415,6 +415,7 @@ impl TileSource for FireTiles {
             ),
         };
         let layer = self.layer.map_or(UNCOVERED_LAYER, |l| l.id);
+        // The extent of the layer's assets (padded a little), else of the villages.
         let bounds = {
             let v = self.fire.view();
             let mut b = [
@@ -423,16 +424,29 @@ impl TileSource for FireTiles {
                 f64::NEG_INFINITY,
                 f64::NEG_INFINITY,
             ];
-            for vil in v.villages.by_code.values() {
-                let s = vil.shape.bbox();
-                b = [
-                    b[0].min(s[0]),
-                    b[1].min(s[1]),
-                    b[2].max(s[2]),
-                    b[3].max(s[3]),
-                ];
+            if let Some(l) = self.layer {
+                for a in v.set.of_kind(l.kind) {
+                    b = [
+                        b[0].min(a.lon),
+                        b[1].min(a.lat),
+                        b[2].max(a.lon),
+                        b[3].max(a.lat),
+                    ];
+                }
             }
-            b[0].is_finite().then_some(b)
+            if !b[0].is_finite() {
+                for vil in v.villages.by_code.values() {
+                    let s = vil.shape.bbox();
+                    b = [
+                        b[0].min(s[0]),
+                        b[1].min(s[1]),
+                        b[2].max(s[2]),
+                        b[3].max(s[3]),
+                    ];
+                }
+            }
+            b[0].is_finite()
+                .then_some([b[0] - 0.001, b[1] - 0.001, b[2] + 0.001, b[3] + 0.001])
         };
         SourceInfo {
             name,

@@ -102,6 +102,11 @@ pub struct Fire {
     /// carry it too, but reach the view only through the feed).
     alarm_events: Mutex<HashMap<i64, i64>>,
     sensors_read: AtomicBool,
+    /// Left-right copies of the asset set: the one not in the view, with the changes it has
+    /// not had yet. A change is applied in place to this copy (a copy is made only when a
+    /// reader still holds it), which then goes into the view; the set it replaces becomes the
+    /// spare. So a change costs a few tree edits, not a copy of 100,000 points.
+    spare: Mutex<Option<Spare>>,
     counters: Counters,
     generation: AtomicU64,
 }
@@ -146,6 +151,7 @@ impl Fire {
             sensors: Mutex::new(HashMap::new()),
             alarm_events: Mutex::new(HashMap::new()),
             sensors_read: AtomicBool::new(false),
+            spare: Mutex::new(None),
             counters: Counters::default(),
             generation: AtomicU64::new(1),
         }
@@ -502,6 +508,7 @@ impl Fire {
         let set = tokio::task::spawn_blocking(move || AssetSet::from_rows(&rows))
             .await
             .map_err(|e| SinkError(format!("loading assets panicked: {e}")))?;
+        *self.spare.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let mut next = self.swap_base();
         next.set = Arc::new(set);
         next.assets_in = true;
@@ -574,22 +581,29 @@ impl Fire {
                 places.push((a.lon, a.lat));
             }
         }
-        let delta_rows = delta.rows.clone();
-        let deleted = delta.deleted.clone();
+        let spare = self.spare.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let delta = Arc::new(AssetDelta {
+            rows: delta.rows.clone(),
+            deleted: delta.deleted.clone(),
+        });
         let (areas_in, coverage, villages) =
             (base.areas_in, base.coverage.clone(), base.villages.clone());
         let started = Instant::now();
+        let this = delta.clone();
         let (set, coverage) = tokio::task::spawn_blocking(move || {
-            let set = old.patched(&delta_rows, &deleted);
+            let set = next_set(&old, spare, &this);
             let coverage = if areas_in && !places.is_empty() {
                 Arc::new(coverage.patched(&set, &villages, &places))
             } else {
                 coverage
             };
-            (Arc::new(set), coverage)
+            (set, coverage)
         })
         .await
         .map_err(|e| SinkError(format!("patching assets panicked: {e}")))?;
+        // The set just replaced becomes the spare, owing this change.
+        *self.spare.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((base.set.clone(), vec![delta.clone()]));
         tracing::debug!(
             assets = delta.rows.len(),
             ms = started.elapsed().as_millis() as u64,
@@ -675,6 +689,24 @@ pub fn place(
             code(&chain.district),
         ],
     })
+}
+
+/// The spare asset set and the changes it has not had yet.
+type Spare = (Arc<AssetSet>, Vec<Arc<AssetDelta>>);
+
+/// The set after `delta`: the spare brought up to date in place when no reader holds it,
+/// else a patched copy of `current`.
+fn next_set(current: &Arc<AssetSet>, spare: Option<Spare>, delta: &AssetDelta) -> Arc<AssetSet> {
+    if let Some((mut set, owed)) = spare
+        && let Some(s) = Arc::get_mut(&mut set)
+    {
+        for d in owed {
+            s.apply(&d.rows, &d.deleted);
+        }
+        s.apply(&delta.rows, &delta.deleted);
+        return set;
+    }
+    Arc::new(current.patched(&delta.rows, &delta.deleted))
 }
 
 /// Why a batch of readings stored nothing.

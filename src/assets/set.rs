@@ -146,10 +146,16 @@ impl AssetSet {
             heritage: self.heritage.clone(),
             all_hydrants: self.all_hydrants.clone(),
         };
+        next.apply(rows, deleted);
+        next
+    }
+
+    /// Applies `rows` (retired rows and `deleted` ids removed) in place.
+    pub fn apply(&mut self, rows: &[AssetRow], deleted: &[i64]) {
         let gone = deleted.iter().copied().chain(rows.iter().map(|r| r.id));
         for id in gone.collect::<Vec<_>>() {
-            if let Some(old) = next.by_id.remove(&id) {
-                next.index(&old, false);
+            if let Some(old) = self.by_id.remove(&id) {
+                self.index(&old, false);
             }
         }
         for r in rows {
@@ -157,11 +163,10 @@ impl AssetSet {
                 && let Some(a) = Asset::from_row(r)
             {
                 let a = Arc::new(a);
-                next.index(&a, true);
-                next.by_id.insert(a.id, a);
+                self.index(&a, true);
+                self.by_id.insert(a.id, a);
             }
         }
-        next
     }
 
     /// Adds `a` to (or removes it from) the indexes it belongs in.

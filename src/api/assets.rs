@@ -131,7 +131,7 @@ pub async fn list(State(state): State<AppState>, p: Params) -> Result<Response, 
                 format!(
                     "未知的设施类型 \"{}\"；可用：{} (unknown kind)",
                     k.chars().take(40).collect::<String>(),
-                    AssetKind::codes().join(", ")
+                    AssetKind::codes_list()
                 ),
             )
         })?),

@@ -6,36 +6,11 @@ use geo::{Geometry, InteriorPoint, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-macro_rules! codes {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $code:literal, $label:literal;)* }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),* }
+use crate::events::model::vocabulary;
 
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),* }
-            }
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),* }
-            }
-            /// A code or a zh-CN label.
-            pub fn parse(s: &str) -> Option<$name> {
-                let s = s.trim();
-                $name::ALL.iter().copied().find(|v| v.code() == s || v.label() == s)
-            }
-            pub fn codes() -> Vec<&'static str> {
-                $name::ALL.iter().map(|v| v.code()).collect()
-            }
-        }
-    };
-}
-
-codes! {
+vocabulary! {
     /// What an asset is.
-    AssetKind {
+    AssetKind, "设施类型" {
         Heritage = "heritage", "文物保护单位";
         Hydrant = "hydrant", "消火栓";
         Water = "water", "天然水源";
@@ -44,9 +19,9 @@ codes! {
     }
 }
 
-codes! {
+vocabulary! {
     /// Protection level of a heritage site.
-    HeritageLevel {
+    HeritageLevel, "保护级别" {
         National = "national", "全国重点";
         Provincial = "provincial", "省级";
         Municipal = "municipal", "市级";
@@ -54,8 +29,8 @@ codes! {
     }
 }
 
-codes! {
-    Structure {
+vocabulary! {
+    Structure, "结构" {
         Wood = "wood", "木构";
         Brick = "brick", "砖木";
         Stone = "stone", "石构";
@@ -63,30 +38,30 @@ codes! {
     }
 }
 
-codes! {
-    HydrantType {
+vocabulary! {
+    HydrantType, "消火栓类型" {
         Pillar = "pillar", "地上式";
         Underground = "underground", "地下式";
     }
 }
 
-codes! {
-    WaterType {
+vocabulary! {
+    WaterType, "水源类型" {
         Pond = "pond", "池塘";
         Reservoir = "reservoir", "水库";
         River = "river", "河流取水点";
     }
 }
 
-codes! {
-    StationType {
+vocabulary! {
+    StationType, "消防站类型" {
         Professional = "professional", "专职消防站";
         Volunteer = "volunteer", "志愿/微型消防站";
     }
 }
 
-codes! {
-    SensorType {
+vocabulary! {
+    SensorType, "传感器类型" {
         Smoke = "smoke", "烟感";
         Temperature = "temperature", "温感";
         Current = "current", "电气火灾";

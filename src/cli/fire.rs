@@ -173,7 +173,7 @@ pub async fn import_assets(store: &Store, file: &Path, kind: &str) -> anyhow::Re
     let kind = AssetKind::parse(kind).with_context(|| {
         format!(
             "unknown kind '{kind}' (use one of {})",
-            AssetKind::codes().join(", ")
+            AssetKind::codes_list()
         )
     })?;
     let started = Instant::now();

@@ -4,10 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A closed vocabulary: an enum with stable codes and zh-CN labels, parsed from either (used
+/// here and by `crate::assets::model`).
 macro_rules! vocabulary {
     ($(#[$doc:meta])* $name:ident, $what:literal { $($variant:ident = $code:literal, $label:literal;)* }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),* }
 
@@ -42,9 +44,9 @@ macro_rules! vocabulary {
         }
 
         impl std::str::FromStr for $name {
-            type Err = UnknownValue;
-            fn from_str(s: &str) -> Result<$name, UnknownValue> {
-                $name::parse(s).ok_or_else(|| UnknownValue {
+            type Err = $crate::events::model::UnknownValue;
+            fn from_str(s: &str) -> Result<$name, $crate::events::model::UnknownValue> {
+                $name::parse(s).ok_or_else(|| $crate::events::model::UnknownValue {
                     what: $what,
                     value: s.chars().take(60).collect(),
                     allowed: $name::codes_list(),
@@ -53,6 +55,7 @@ macro_rules! vocabulary {
         }
     };
 }
+pub(crate) use vocabulary;
 
 /// The id of a stored event (a positive integer, the `event.id` identity).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

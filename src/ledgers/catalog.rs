@@ -167,6 +167,7 @@ pub const EVENT_SOURCES: &[&str] = &[
     "110非警务警情",
     "信访",
     "扫码上报",
+    "物联感知",
 ];
 pub const EVENT_PRIORITIES: &[&str] = &["低", "普通", "高", "紧急"];
 pub const EVENT_CATEGORIES: &[&str] = &[

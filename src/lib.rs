@@ -25,3 +25,4 @@ pub mod profiles;
 pub mod store;
 pub mod tiles;
 pub mod time;
+pub mod vessels;

@@ -120,6 +120,22 @@ pub fn area_param(state: &AppState, p: &Params) -> Result<Option<String>, ApiErr
     }
 }
 
+/// The subtree an `area` parameter limits answers to: None for none or the whole city.
+pub fn subtree(state: &AppState, area: Option<&str>) -> Option<String> {
+    let a = area?;
+    let city = state
+        .analytics
+        .names()
+        .get(a)
+        .is_some_and(|n| n.level == crate::model::Level::City);
+    (!city).then(|| a.to_string())
+}
+
+/// Whether an area chain (any codes, any order) lies in `subtree` (None: everything).
+pub fn in_subtree(subtree: Option<&str>, chain: &[Option<std::sync::Arc<str>>]) -> bool {
+    subtree.is_none_or(|a| chain.iter().flatten().any(|c| c.as_ref() == a))
+}
+
 /// `GET /api/assets?kind=&area=&bbox=&limit=`
 pub async fn list(State(state): State<AppState>, p: Params) -> Result<Response, ApiError> {
     ready(&state.fire)?;
@@ -152,22 +168,14 @@ pub async fn list(State(state): State<AppState>, p: Params) -> Result<Response, 
         }
     };
     let limit = p.integer_in("limit", 1..=10_000, 1000)? as usize;
+    let within = subtree(&state, area.as_deref());
     let view = state.fire.view();
     let mut hits: Vec<_> = view
         .set
         .by_id
         .values()
         .filter(|a| kind.is_none_or(|k| a.kind() == k))
-        .filter(|a| {
-            area.as_deref().is_none_or(|c| {
-                a.chain.iter().flatten().any(|x| x.as_ref() == c)
-                    || state
-                        .analytics
-                        .names()
-                        .get(c)
-                        .is_some_and(|n| n.level == crate::model::Level::City)
-            })
-        })
+        .filter(|a| in_subtree(within.as_deref(), &a.chain))
         .filter(|a| {
             bbox.is_none_or(|b| a.lon >= b[0] && a.lon <= b[2] && a.lat >= b[1] && a.lat <= b[3])
         })

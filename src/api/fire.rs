@@ -2,7 +2,7 @@
 //! readings, alerts (docs/FIRE.md). The work is the fire engine's (`crate::assets`).
 
 use super::AppState;
-use super::assets::area_param;
+use super::assets::{area_param, in_subtree, subtree};
 use super::error::{ApiError, Json, Params, parse_finite};
 use crate::assets::coverage::{self, Coverage, DEFAULT_RADIUS_M};
 use crate::assets::model::{AssetKind, Spec};
@@ -23,27 +23,13 @@ fn loading() -> ApiError {
     ApiError::unavailable("设施数据正在加载，请稍后重试 (the assets are still loading)")
 }
 
-/// Whether an area chain (any codes, any order) lies in the subtree of `area`.
-fn in_area(state: &AppState, area: Option<&str>, chain: &[Option<Arc<str>>]) -> bool {
-    match area {
-        None => true,
-        Some(a) => {
-            chain.iter().flatten().any(|c| c.as_ref() == a)
-                || state
-                    .analytics
-                    .names()
-                    .get(a)
-                    .is_some_and(|n| n.level == Level::City)
-        }
-    }
-}
-
 /// `GET /api/fire/coverage?area=&radius=&format=json|csv|geojson`
 pub async fn coverage(State(state): State<AppState>, p: Params) -> Result<Response, ApiError> {
     if !state.fire.is_loaded() {
         return Err(loading());
     }
     let area = area_param(&state, &p)?;
+    let within = subtree(&state, area.as_deref());
     let radius = p.number_in("radius", 10.0..=1000.0, DEFAULT_RADIUS_M)?;
     let format = p
         .get("format")
@@ -68,16 +54,15 @@ pub async fn coverage(State(state): State<AppState>, p: Params) -> Result<Respon
                     v.parents[0].clone(),
                     v.parents[1].clone(),
                 ];
-                in_area(&state, area.as_deref(), &chain)
+                in_subtree(within.as_deref(), &chain)
             })
             .map(|v| v.code.clone())
             .collect();
         v.sort();
         v
     };
-    let cov: Arc<Coverage> = if (radius - DEFAULT_RADIUS_M).abs() < 1e-9 {
-        view.coverage.clone()
-    } else {
+    // The kept coverage at the default radius; another radius is computed off the runtime.
+    let cov: Arc<Coverage> = {
         let fire = state.fire.clone();
         let codes = codes.clone();
         tokio::task::spawn_blocking(move || fire.coverage_at(radius, Some(&codes)))
@@ -150,7 +135,7 @@ pub async fn coverage(State(state): State<AppState>, p: Params) -> Result<Respon
                 .values()
                 .filter_map(|s| {
                     let a = view.asset(s.id)?;
-                    if !in_area(&state, area.as_deref(), &a.chain) {
+                    if !in_subtree(within.as_deref(), &a.chain) {
                         return None;
                     }
                     let Spec::Heritage(h) = &a.spec else { return None };
@@ -170,7 +155,7 @@ pub async fn coverage(State(state): State<AppState>, p: Params) -> Result<Respon
                 .iter()
                 .filter_map(|(id, d)| {
                     let a = view.asset(*id)?;
-                    in_area(&state, area.as_deref(), &a.chain).then(|| {
+                    in_subtree(within.as_deref(), &a.chain).then(|| {
                         json!({
                             "id": id, "name": a.name.as_ref(), "lon": a.lon, "lat": a.lat,
                             "nearest_m": d.map(|d| (d * 10.0).round() / 10.0),
@@ -249,13 +234,14 @@ pub async fn sensors(State(state): State<AppState>, p: Params) -> Result<Respons
         return Err(loading());
     }
     let area = area_param(&state, &p)?;
+    let within = subtree(&state, area.as_deref());
     let view = state.fire.view();
     let states = state.fire.sensor_states();
     let list: Vec<Value> = view
         .set
         .of_kind(AssetKind::Sensor)
         .into_iter()
-        .filter(|a| in_area(&state, area.as_deref(), &a.chain))
+        .filter(|a| in_subtree(within.as_deref(), &a.chain))
         .filter_map(|a| {
             let Spec::Sensor(s) = &a.spec else { return None };
             let st = states.get(&a.id).copied().unwrap_or_default();

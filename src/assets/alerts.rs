@@ -100,10 +100,7 @@ pub fn hydrants_unavailable(
         let Some(first) = sites.first().and_then(|s| set.get(s.id)) else {
             continue;
         };
-        let names: Vec<Value> = sites
-            .iter()
-            .filter_map(|s| set.get(s.id).map(|a| json!({"id": a.id, "name": a.name.as_ref(), "distance_m": s.distance_m.round()})))
-            .collect();
+        let names = sites_json(set, &sites);
         out.push(NewAlert {
             kind: "hydrant_unavailable",
             subject: format!("hydrant:{id}"),
@@ -145,10 +142,21 @@ pub fn fire_near_heritage(
         lon: Some(lon),
         lat: Some(lat),
         detail: json!({
-            "sites": sites.iter().filter_map(|s| set.get(s.id).map(|a| json!({"id": a.id, "name": a.name.as_ref(), "distance_m": s.distance_m.round()}))).collect::<Vec<_>>(),
+            "sites": sites_json(set, &sites),
             "water": water,
         }),
     })
+}
+
+/// Heritage sites found near something, as alert detail.
+fn sites_json(set: &AssetSet, sites: &[nearest::Hit]) -> Vec<Value> {
+    sites
+        .iter()
+        .filter_map(|s| {
+            let a = set.get(s.id)?;
+            Some(json!({"id": a.id, "name": a.name.as_ref(), "distance_m": s.distance_m.round()}))
+        })
+        .collect()
 }
 
 /// The `k` nearest water sources to a point, as JSON (for alerts and event descriptions).

@@ -17,6 +17,8 @@ use crate::live::{LiveConfig, LiveHub};
 use crate::store::Store;
 use crate::tiles::cache::TileCache;
 use crate::tiles::{TileError, TileService, TileSources};
+use crate::vessels::tiles::VesselTiles;
+use crate::vessels::{Fleet, FleetConfig};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +34,8 @@ pub struct AppConfig {
     pub web: WebConfig,
     /// The live stream's limits.
     pub live: LiveConfig,
+    /// Vessel monitoring's settings.
+    pub fleet: FleetConfig,
 }
 
 impl Default for AppConfig {
@@ -40,6 +44,7 @@ impl Default for AppConfig {
             tile_cache_bytes: 64 << 20,
             web: WebConfig::default(),
             live: LiveConfig::default(),
+            fleet: FleetConfig::default(),
         }
     }
 }
@@ -75,17 +80,26 @@ impl App {
             live.clone(),
         ));
         sources.extend(FireTiles::all(&fire));
+        let fleet = Arc::new(Fleet::new(
+            store.clone(),
+            analytics.clone(),
+            live.clone(),
+            config.fleet.clone(),
+        ));
+        sources.extend(VesselTiles::all(&fleet));
         let tile_sources = Arc::new(TileSources::new(tile_cache, sources)?);
         let sinks: Vec<Arc<dyn ChangeSink>> = vec![index.clone(), tiles.clone(), analytics.clone()];
         // The live stream and the fire engine follow the views: what they announce is already
         // in them, and the fire engine places and names with the index and the area names.
-        let followers: Vec<Arc<dyn ChangeSink>> = vec![live.clone(), fire.clone()];
+        let followers: Vec<Arc<dyn ChangeSink>> = vec![live.clone(), fire.clone(), fleet.clone()];
         let feed = ChangeFeed::new(store.clone(), sinks).with_followers(followers);
         let tasks = vec![
             tokio::spawn(feed.run()),
             tokio::spawn(live.clone().run_figures()),
             tokio::spawn(prune_change_log(store.clone())),
             tokio::spawn(fire.clone().run_watch()),
+            tokio::spawn(fleet.clone().run_writer()),
+            tokio::spawn(fleet.clone().run_clock()),
         ];
         let state = AppState {
             store,
@@ -96,6 +110,7 @@ impl App {
             analytics,
             live,
             fire,
+            fleet,
         };
         Ok(App {
             router: router(state.clone()),
@@ -110,6 +125,7 @@ impl App {
             && self.state.tiles.is_loaded()
             && self.state.analytics.is_loaded()
             && self.state.fire.is_loaded()
+            && self.state.fleet.is_loaded()
     }
 
     /// Waits until every view has loaded, at most `limit`; true if they did.

@@ -87,6 +87,8 @@ pub enum Change {
     /// Some assets changed: their current rows (retired ones included), and the ids named that
     /// the table no longer holds.
     AssetsChanged(Arc<AssetDelta>),
+    /// Read the vessel registry, harbours, closures and zones again.
+    VesselsReload,
 }
 
 /// Some assets changed.
@@ -171,7 +173,9 @@ impl ChangeFeed {
         a.and(e)?;
         // Assets after the areas: what is derived from them (coverage) needs both.
         let assets = self.store.assets().await?;
-        self.dispatch(&Change::AssetsLoaded(Arc::new(assets))).await
+        self.dispatch(&Change::AssetsLoaded(Arc::new(assets)))
+            .await?;
+        self.dispatch(&Change::VesselsReload).await
     }
 
     async fn all_areas(&self) -> Result<Change, SinkError> {
@@ -219,6 +223,9 @@ impl ChangeFeed {
                 }
                 if let Some(change) = self.asset_change(&burst).await? {
                     self.dispatch(&change).await?;
+                }
+                if burst.contains(&Notice::Reload(Topic::Vessel)) {
+                    self.dispatch(&Change::VesselsReload).await?;
                 }
             }
             if lost {

@@ -1,7 +1,9 @@
 //! The `onemap` binary: parse the command line, start logging, hand over to the library.
 
 use clap::Parser;
-use onemap::cli::{Cli, Command, SimulateCommand, assign, db, fire, import, serve, validate};
+use onemap::cli::{
+    Cli, Command, SimulateCommand, assign, db, fire, import, serve, validate, vessels,
+};
 use onemap::config::open_store;
 use tracing_subscriber::EnvFilter;
 
@@ -89,6 +91,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 import::ImportCommand::DemoAssets { seed, replace } => {
                     fire::demo_assets(&store, seed, replace).await
                 }
+                import::ImportCommand::Vessels { file } => {
+                    vessels::import_vessels(&store, &file).await
+                }
+                import::ImportCommand::DemoVessels { seed, replace } => {
+                    vessels::demo_vessels(&store, seed, replace).await
+                }
                 import::ImportCommand::DemoProfiles { people, seed } => {
                     let params = onemap::profiles::demo::DemoProfileParams {
                         seed,
@@ -101,6 +109,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Simulate { what } => match what {
             SimulateCommand::Sensors(args) => fire::simulate_sensors(args).await,
+            SimulateCommand::Vessels(args) => vessels::simulate_vessels(args).await,
         },
         Command::Validate(args) => validate::run(&open_store(url, &cli.home, 2).await?, args).await,
         Command::Assign(args) => assign::run(&open_store(url, &cli.home, 2).await?, args).await,

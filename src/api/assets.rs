@@ -153,20 +153,7 @@ pub async fn list(State(state): State<AppState>, p: Params) -> Result<Response, 
         })?),
     };
     let area = area_param(&state, &p)?;
-    let bbox = match p.get("bbox") {
-        None => None,
-        Some(s) => {
-            let v: Vec<f64> = s
-                .split(',')
-                .map(|x| x.trim().parse::<f64>())
-                .collect::<Result<_, _>>()
-                .map_err(|_| bad_bbox())?;
-            if v.len() != 4 || v.iter().any(|x| !x.is_finite()) || v[0] > v[2] || v[1] > v[3] {
-                return Err(bad_bbox());
-            }
-            Some([v[0], v[1], v[2], v[3]])
-        }
-    };
+    let bbox = bbox_param(&p)?;
     let limit = p.integer_in("limit", 1..=10_000, 1000)? as usize;
     let within = subtree(&state, area.as_deref());
     let view = state.fire.view();
@@ -191,6 +178,22 @@ pub async fn list(State(state): State<AppState>, p: Params) -> Result<Response, 
         .map(|r| asset_json(&state, r))
         .collect();
     Ok(axum::Json(json!({"assets": list, "count": count})).into_response())
+}
+
+/// The `bbox` parameter (west,south,east,north in degrees), checked.
+pub fn bbox_param(p: &Params) -> Result<Option<[f64; 4]>, ApiError> {
+    let Some(s) = p.get("bbox") else {
+        return Ok(None);
+    };
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad_bbox())?;
+    if v.len() != 4 || v.iter().any(|x| !x.is_finite()) || v[0] > v[2] || v[1] > v[3] {
+        return Err(bad_bbox());
+    }
+    Ok(Some([v[0], v[1], v[2], v[3]]))
 }
 
 fn bad_bbox() -> ApiError {

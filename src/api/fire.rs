@@ -297,6 +297,15 @@ pub async fn readings(State(state): State<AppState>, body: Bytes) -> Result<Resp
 
 /// `GET /api/fire/alerts?state=open|acknowledged|all&area=&kind=&limit=`
 pub async fn list_alerts(State(state): State<AppState>, p: Params) -> Result<Response, ApiError> {
+    alerts_of(&state, &p, alerts::KINDS).await
+}
+
+/// The alerts of one domain (its `kinds`: code and label), filtered by the query.
+pub async fn alerts_of(
+    state: &AppState,
+    p: &Params,
+    kinds: &'static [(&'static str, &'static str)],
+) -> Result<Response, ApiError> {
     let open = match p.get("state").map(str::trim).unwrap_or("open") {
         "open" => Some(true),
         "acknowledged" => Some(false),
@@ -313,22 +322,18 @@ pub async fn list_alerts(State(state): State<AppState>, p: Params) -> Result<Res
     };
     let kind = match p.get("kind") {
         None => None,
-        Some(k) => Some(alerts::kind_code(k).ok_or_else(|| {
+        Some(k) => Some(alerts::kind_code(kinds, k).ok_or_else(|| {
             ApiError::bad_request(
                 "invalid_parameter",
                 format!(
                     "未知的告警类型 \"{}\"；可用：{} (unknown alert kind)",
                     k.chars().take(40).collect::<String>(),
-                    alerts::KINDS
-                        .iter()
-                        .map(|(c, _)| *c)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    kinds.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
                 ),
             )
         })?),
     };
-    let area = match area_param(&state, &p)? {
+    let area = match area_param(state, p)? {
         None => None,
         Some(code) => {
             let level = state.analytics.names().get(code.as_str()).map(|n| n.level);
@@ -353,6 +358,7 @@ pub async fn list_alerts(State(state): State<AppState>, p: Params) -> Result<Res
             open,
             area,
             kind,
+            kinds: kinds.iter().map(|(c, _)| *c).collect(),
             limit,
         })
         .await?;

@@ -19,7 +19,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let stats = state.index.snapshot().stats.clone();
     let events = state.analytics.is_loaded();
     let fire = state.fire.is_loaded();
-    let ready = db && index && tiles && events && fire;
+    let vessels = state.fleet.is_loaded();
+    let ready = db && index && tiles && events && fire && vessels;
     let status = if ready {
         StatusCode::OK
     } else {
@@ -36,6 +37,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "events": state.analytics.stats(),
         "live": state.live.stats(),
         "fire_loaded": fire,
+        "vessels_loaded": vessels,
+        "vessels": state.fleet.stats(),
         "fire": {
             "assets": state.fire.view().set.by_id.len(),
             "sensor_feed": state.fire.counters(),

@@ -17,6 +17,7 @@ mod stats;
 mod stream;
 mod tiles;
 mod validate;
+mod vessels;
 mod web;
 
 pub use assign::MAX_BATCH_POINTS;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub live: Arc<crate::live::LiveHub>,
     /// Fire protection: assets, coverage, sensors, alerts.
     pub fire: Arc<crate::assets::Fire>,
+    /// Vessel monitoring: registry, states, ingest.
+    pub fleet: Arc<crate::vessels::Fleet>,
 }
 
 /// The whole HTTP surface.
@@ -114,6 +117,26 @@ pub fn router(state: AppState) -> Router {
         .route("/api/fire/alerts", get(fire::list_alerts))
         .route("/api/fire/alerts/{id}/ack", post(fire::ack))
         .route("/api/sensors/readings", post(fire::readings))
+        .route("/api/vessels", get(vessels::list).post(vessels::create))
+        .route("/api/vessels/nmea", post(vessels::nmea))
+        .route("/api/vessels/positions", post(vessels::positions))
+        .route("/api/vessels/ingest", get(vessels::ingest_stats))
+        .route("/api/vessels/events", get(vessels::events))
+        .route("/api/vessels/stats", get(vessels::stats))
+        .route(
+            "/api/vessels/closures",
+            get(vessels::closures).post(vessels::create_closure),
+        )
+        .route(
+            "/api/vessels/zones",
+            get(vessels::zones).post(vessels::create_zone),
+        )
+        .route("/api/vessels/alerts", get(vessels::alerts))
+        .route("/api/vessels/alerts/{id}/ack", post(fire::ack))
+        .route("/api/vessels/{mmsi}", get(vessels::get).put(vessels::put))
+        .route("/api/vessels/{mmsi}/track", get(vessels::track))
+        .route("/api/vessels/{mmsi}/trips", get(vessels::trips))
+        .route("/api/harbours", get(vessels::harbours))
         .route("/api/ledgers", get(ledgers::catalog))
         .route("/api/ledgers/{name}/query", post(ledgers::query))
         .route("/api/validate", get(validate::validate))

@@ -23,16 +23,19 @@ pub const KINDS: &[(&str, &str)] = &[
     ("hydrant_unavailable", "文物周边消火栓不可用"),
 ];
 
-pub fn kind_code(s: &str) -> Option<&'static str> {
-    KINDS
+/// The code of a kind of `kinds` given by its code or its label.
+pub fn kind_code(kinds: &[(&'static str, &'static str)], s: &str) -> Option<&'static str> {
+    kinds
         .iter()
         .find(|(c, l)| *c == s.trim() || *l == s.trim())
         .map(|(c, _)| *c)
 }
 
+/// The label of any alert kind (fire or vessels).
 pub fn kind_label(code: &str) -> &'static str {
     KINDS
         .iter()
+        .chain(crate::vessels::rules::KINDS)
         .find(|(c, _)| *c == code)
         .map_or("告警", |(_, l)| *l)
 }
@@ -45,7 +48,7 @@ pub fn alert_json(a: &AlertRow, names: &AreaNames) -> Value {
     };
     json!({
         "id": a.id, "kind": a.kind, "kind_name": kind_label(&a.kind), "message": a.message,
-        "asset_id": a.asset_id, "event_id": a.event_id,
+        "asset_id": a.asset_id, "event_id": a.event_id, "mmsi": a.mmsi,
         "village": area(&a.chain[0]), "town": area(&a.chain[1]), "district": area(&a.chain[2]),
         "lon": a.lon, "lat": a.lat, "raised_at": a.raised_at, "acked_at": a.acked_at,
         "acked_by": a.acked_by, "note": a.note, "detail": a.detail,
@@ -107,6 +110,7 @@ pub fn hydrants_unavailable(
             message: format!("{}旁的消火栓「{}」{}", first.name, h.name, problem),
             asset_id: Some(id),
             event_id: None,
+            mmsi: None,
             chain: [h.chain[2].clone(), h.chain[3].clone(), h.chain[4].clone()]
                 .map(|c| c.map(|c| c.to_string())),
             lon: Some(h.lon),
@@ -138,6 +142,7 @@ pub fn fire_near_heritage(
         ),
         asset_id: Some(first.id),
         event_id: Some(event_id),
+        mmsi: None,
         chain,
         lon: Some(lon),
         lat: Some(lat),
@@ -192,7 +197,7 @@ mod tests {
         assert_eq!(compass(350.0), "北");
         assert_eq!(compass(180.0), "南");
         assert_eq!(compass(290.0), "西");
-        assert_eq!(kind_code("传感器报警"), Some("sensor_alarm"));
-        assert_eq!(kind_code("x"), None);
+        assert_eq!(kind_code(KINDS, "传感器报警"), Some("sensor_alarm"));
+        assert_eq!(kind_code(KINDS, "x"), None);
     }
 }

@@ -359,6 +359,7 @@ impl Fire {
             message: what,
             asset_id: Some(sensor),
             event_id,
+            mmsi: None,
             chain: village_chain(a),
             lon: Some(a.lon),
             lat: Some(a.lat),
@@ -469,6 +470,7 @@ impl Fire {
                     message: format!("传感器「{}」已 {minutes} 分钟无数据", a.name),
                     asset_id: Some(id),
                     event_id: None,
+                    mmsi: None,
                     chain: village_chain(a),
                     lon: Some(a.lon),
                     lat: Some(a.lat),
@@ -769,7 +771,7 @@ impl ChangeSink for Fire {
                 Change::AssetsLoaded(rows) => self.load_assets(rows.clone()).await?,
                 Change::AssetsChanged(delta) => self.patch_assets(delta).await?,
                 Change::EventsChanged(delta) => self.events_changed(&delta.rows).await,
-                Change::EventsReload => {}
+                Change::EventsReload | Change::VesselsReload => {}
             }
             Ok(())
         })

@@ -7,144 +7,16 @@ use super::coverage::VillageCover;
 use super::model::{AssetKind, Spec, flow_class};
 use super::sensors::SensorState;
 use super::{Fire, FireView};
-use crate::tiles::clip::area2;
+use crate::tiles::layer_out::{EXTENT, LayerOut, Val, in_tile, push_ring};
 use crate::tiles::source::{
     Query, QueryKey, Renderer, SourceError, SourceInfo, TileSource, VectorLayer,
 };
 use crate::tiles::tile_id::{MAX_ZOOM, TileId, WorldFraction};
-use geo::{BooleanOps, Coord, LineString, MultiPolygon, Rect};
-use geozero::mvt::tile::{Feature, GeomType, Layer, Value};
-use geozero::mvt::{Message, Tile};
+use geo::{BooleanOps, Coord, MultiPolygon, Rect};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const EXTENT: u32 = 4096;
 const BUFFER: f64 = 64.0;
-
-/// A property value.
-#[derive(Debug, Clone, PartialEq)]
-enum Val {
-    Str(String),
-    Num(f64),
-    Bool(bool),
-}
-
-impl Val {
-    fn key(&self) -> String {
-        match self {
-            Val::Str(s) => format!("s{s}"),
-            Val::Num(n) => format!("n{n}"),
-            Val::Bool(b) => format!("b{b}"),
-        }
-    }
-    fn mvt(&self) -> Value {
-        match self {
-            Val::Str(s) => Value {
-                string_value: Some(s.clone()),
-                ..Default::default()
-            },
-            Val::Num(n) => Value {
-                double_value: Some(*n),
-                ..Default::default()
-            },
-            Val::Bool(b) => Value {
-                bool_value: Some(*b),
-                ..Default::default()
-            },
-        }
-    }
-}
-
-/// One layer with shared keys and values.
-struct LayerOut {
-    layer: Layer,
-    keys: HashMap<&'static str, u32>,
-    values: HashMap<String, u32>,
-}
-
-impl LayerOut {
-    fn new(name: &str) -> LayerOut {
-        LayerOut {
-            layer: Layer {
-                version: 2,
-                name: name.to_string(),
-                extent: Some(EXTENT),
-                ..Default::default()
-            },
-            keys: HashMap::new(),
-            values: HashMap::new(),
-        }
-    }
-
-    fn tags(&mut self, props: &[(&'static str, Val)]) -> Vec<u32> {
-        let mut tags = Vec::with_capacity(props.len() * 2);
-        for (k, v) in props {
-            let n = self.layer.keys.len() as u32;
-            let ki = *self.keys.entry(k).or_insert_with(|| n);
-            if ki == n {
-                self.layer.keys.push(k.to_string());
-            }
-            let m = self.layer.values.len() as u32;
-            let vi = *self.values.entry(v.key()).or_insert(m);
-            if vi == m {
-                self.layer.values.push(v.mvt());
-            }
-            tags.extend([ki, vi]);
-        }
-        tags
-    }
-
-    fn point(&mut self, id: u64, props: &[(&'static str, Val)], p: [i32; 2]) {
-        let tags = self.tags(props);
-        self.layer.features.push(Feature {
-            id: Some(id),
-            tags,
-            r#type: Some(GeomType::Point as i32),
-            geometry: vec![1 | (1 << 3), zigzag(p[0]), zigzag(p[1])],
-        });
-    }
-
-    /// Rings in tile units, exteriors wound positive (`area2` > 0), holes negative.
-    fn polygons(&mut self, id: u64, props: &[(&'static str, Val)], rings: &[Vec<[i32; 2]>]) {
-        let tags = self.tags(props);
-        let mut geom = Vec::new();
-        let mut cur = [0i32, 0];
-        for r in rings {
-            geom.push(1 | (1 << 3));
-            geom.extend([zigzag(r[0][0] - cur[0]), zigzag(r[0][1] - cur[1])]);
-            cur = r[0];
-            geom.push(2 | ((r.len() as u32 - 1) << 3));
-            for p in &r[1..] {
-                geom.extend([zigzag(p[0] - cur[0]), zigzag(p[1] - cur[1])]);
-                cur = *p;
-            }
-            geom.push(7 | (1 << 3));
-        }
-        if geom.is_empty() {
-            return;
-        }
-        self.layer.features.push(Feature {
-            id: Some(id),
-            tags,
-            r#type: Some(GeomType::Polygon as i32),
-            geometry: geom,
-        });
-    }
-
-    fn encode(self) -> Vec<u8> {
-        if self.layer.features.is_empty() {
-            return Vec::new();
-        }
-        Tile {
-            layers: vec![self.layer],
-        }
-        .encode_to_vec()
-    }
-}
-
-fn zigzag(n: i32) -> u32 {
-    ((n << 1) ^ (n >> 31)) as u32
-}
 
 /// Which assets a point source draws.
 #[derive(Debug, Clone, Copy)]
@@ -222,13 +94,6 @@ fn point_props(
         }
     }
     p
-}
-
-/// Position of (lon, lat) in `tile` if the tile holds it (half-open, as the event tiles).
-fn in_tile(tile: TileId, lon: f64, lat: f64) -> Option<[i32; 2]> {
-    let w = WorldFraction::from_lon_lat(lon, lat);
-    tile.contains(w)
-        .then(|| w.in_tile(tile, EXTENT).map(|v| v.floor() as i32))
 }
 
 /// A fire layer served as tiles.
@@ -352,32 +217,6 @@ fn render_uncovered(view: &FireView, tile: TileId) -> Vec<u8> {
         );
     }
     out.encode()
-}
-
-/// Rounds a ring to tile units and winds it (exterior positive, hole negative); drops rings
-/// that collapse.
-fn push_ring(rings: &mut Vec<Vec<[i32; 2]>>, ring: &LineString<f64>, exterior: bool) {
-    let mut pts: Vec<[i32; 2]> = Vec::with_capacity(ring.0.len());
-    for c in &ring.0 {
-        let p = [c.x.round() as i32, c.y.round() as i32];
-        if pts.last() != Some(&p) {
-            pts.push(p);
-        }
-    }
-    if pts.len() > 1 && pts.first() == pts.last() {
-        pts.pop();
-    }
-    if pts.len() < 3 {
-        return;
-    }
-    let a = area2(&pts);
-    if a == 0 {
-        return;
-    }
-    if (a > 0) != exterior {
-        pts.reverse();
-    }
-    rings.push(pts);
 }
 
 /// The view's generation; for sensors, whose states move without a new view, also the

@@ -346,7 +346,7 @@ pub async fn simulate_in_process(fire: Arc<Fire>, seed: u64, interval: Duration)
 }
 
 /// A minimal HTTP/1.1 exchange (no TLS: the server is on this machine or the local network).
-async fn http(
+pub(crate) async fn http(
     base: &str,
     method: &str,
     path: &str,

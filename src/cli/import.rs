@@ -80,6 +80,25 @@ pub enum ImportCommand {
         #[arg(long)]
         replace: bool,
     },
+    /// Register fishing boats from a CSV (columns mmsi,name,call_sign,ship_type,class,
+    /// length_m,harbour,owner_name,owner_phone,village) or a GeoJSON FeatureCollection with
+    /// those properties. Every row is checked; bad rows are listed, good ones stored (a boat
+    /// already registered is replaced).
+    Vessels {
+        /// The CSV or GeoJSON file.
+        file: PathBuf,
+    },
+    /// Generate and load the demo fleet: harbours and anchorages on the city's coastline,
+    /// Huangshi's 320 boats and the other coastal towns' boats, a restricted zone.
+    DemoVessels {
+        /// Random seed.
+        #[arg(long, default_value_t = 3503)]
+        seed: u64,
+        /// Delete the vessel data (registry, harbours, positions, events, closures, zones,
+        /// vessel alerts) first.
+        #[arg(long)]
+        replace: bool,
+    },
     DemoProfiles {
         /// How many people rows (Putian has about 3.2 million residents).
         #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(0..=5_000_000))]

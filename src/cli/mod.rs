@@ -8,6 +8,7 @@ pub mod import;
 pub mod progress;
 pub mod serve;
 pub mod validate;
+pub mod vessels;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -61,4 +62,8 @@ pub enum SimulateCommand {
     /// Send readings of the server's sensors (from a seed; an alarm now and then) to
     /// `POST /api/sensors/readings`.
     Sensors(fire::SimulateSensorsArgs),
+    /// Replay a day of the server's fishing fleet (Huangshi's boats first) as AIVDM sentences
+    /// into its AIS TCP listener, faster than real time: departures, trawling, returns, a few
+    /// boats that go dark, one that leaves during a closure, corrupted sentences.
+    Vessels(vessels::SimulateVesselsArgs),
 }

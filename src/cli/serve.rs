@@ -34,6 +34,23 @@ pub struct ServeArgs {
     /// Seconds between the simulated sensor readings.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub sensor_interval: u64,
+    /// Listen for AIS NMEA sentences over TCP here (conventionally port 10110), as AIS
+    /// receivers and AIS-catcher forward them.
+    #[arg(long, env = "ONEMAP_AIS_TCP")]
+    pub ais_tcp: Option<SocketAddr>,
+    /// Listen for AIS NMEA datagrams over UDP here.
+    #[arg(long, env = "ONEMAP_AIS_UDP")]
+    pub ais_udp: Option<SocketAddr>,
+    /// Run the demo fishing fleet inside the server: a day of AIS sentences replayed at
+    /// --vessel-speed times real time until it reaches the present, then in real time.
+    #[arg(long, env = "ONEMAP_SIMULATE_VESSELS")]
+    pub simulate_vessels: bool,
+    /// How much faster than real time the simulated fleet's day is replayed.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub vessel_speed: u64,
+    /// Days of vessel positions kept (older days are dropped, hourly).
+    #[arg(long, env = "ONEMAP_VESSEL_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub vessel_retention_days: u32,
     /// Size of the in-memory tile cache in MiB, one budget for every tile source (0 turns it
     /// off).
     /// The default keeps the server's memory in bounds (issue #16): ten minutes of random
@@ -91,6 +108,10 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("the database holds no fire-protection assets: loading the demo assets");
         super::fire::demo_assets(&store, 3503, false).await?;
     }
+    if args.import_demo_if_empty && store.vessel_count().await? == 0 {
+        tracing::info!("the database holds no vessels: loading the demo fleet");
+        super::vessels::demo_vessels(&store, 3503, false).await?;
+    }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| {
@@ -122,12 +143,44 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
                 buffer_frames: args.stream_buffer as usize,
                 ..LiveConfig::default()
             },
+            fleet: crate::vessels::FleetConfig {
+                retention_days: args.vessel_retention_days,
+            },
         },
     )?;
     if args.simulate_sensors {
         let fire = app.state.fire.clone();
         let every = std::time::Duration::from_secs(args.sensor_interval);
         tokio::spawn(super::fire::simulate_in_process(fire, 3503, every));
+    }
+    if let Some(a) = args.ais_tcp {
+        let l = tokio::net::TcpListener::bind(a)
+            .await
+            .with_context(|| format!("cannot listen for AIS on TCP {a} (--ais-tcp)"))?;
+        tracing::info!(addr = %l.local_addr()?, "listening for AIS over TCP");
+        tokio::spawn(crate::vessels::listen::serve_tcp(
+            app.state.fleet.clone(),
+            l,
+        ));
+    }
+    if let Some(a) = args.ais_udp {
+        let s = tokio::net::UdpSocket::bind(a)
+            .await
+            .with_context(|| format!("cannot listen for AIS on UDP {a} (--ais-udp)"))?;
+        tracing::info!(addr = %s.local_addr()?, "listening for AIS over UDP");
+        tokio::spawn(crate::vessels::listen::serve_udp(
+            app.state.fleet.clone(),
+            s,
+        ));
+    }
+    if args.simulate_vessels {
+        tokio::spawn(super::vessels::simulate_in_process(
+            app.state.fleet.clone(),
+            app.state.store.clone(),
+            crate::vessels::demo::HUANGSHI_BOATS,
+            args.vessel_speed,
+            3503,
+        ));
     }
     app.serve(listener, shutdown_signal()).await?;
     tracing::info!("stopped");

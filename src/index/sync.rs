@@ -53,7 +53,8 @@ impl ChangeSink for AssignIndex {
                 Change::EventsReload
                 | Change::EventsChanged(_)
                 | Change::AssetsLoaded(_)
-                | Change::AssetsChanged(_) => Ok(()),
+                | Change::AssetsChanged(_)
+                | Change::VesselsReload => Ok(()),
             }
         })
     }

@@ -121,6 +121,15 @@ pub fn kpi_frame(id: &str, kpi: &Kpi) -> Bytes {
 }
 
 /// The `reset` frame: the client fetches everything again.
+/// The `vessels` frame of some boats' JSON.
+pub fn vessels_frame(id: &str, items: &[&str]) -> Bytes {
+    let mut data = String::with_capacity(14 + items.iter().map(|j| j.len() + 1).sum::<usize>());
+    data.push_str("{\"vessels\":[");
+    data.push_str(&items.join(","));
+    data.push_str("]}");
+    frame(Some(id), "vessels", &data)
+}
+
 pub fn reset_frame(reason: &str) -> Bytes {
     frame(None, "reset", &json!({ "reason": reason }).to_string())
 }

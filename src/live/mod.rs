@@ -38,18 +38,21 @@ pub enum Topic {
     Events,
     /// The area's figures.
     Kpi,
-    /// Fire-protection alerts (`crate::assets::alerts`).
+    /// Fire-protection and vessel alerts (`crate::assets::alerts`, `crate::vessels::rules`).
     Alerts,
+    /// Boats that moved or changed state, and vessel events (`crate::vessels`).
+    Vessels,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 3] = [Topic::Events, Topic::Kpi, Topic::Alerts];
+    pub const ALL: [Topic; 4] = [Topic::Events, Topic::Kpi, Topic::Alerts, Topic::Vessels];
 
     pub fn code(self) -> &'static str {
         match self {
             Topic::Events => "events",
             Topic::Kpi => "kpi",
             Topic::Alerts => "alerts",
+            Topic::Vessels => "vessels",
         }
     }
 
@@ -176,6 +179,16 @@ enum Body {
         chain: [Option<String>; 5],
         frame: Bytes,
     },
+    /// Boats that changed, each with the chain of its managing village and its JSON.
+    Vessels {
+        items: Vec<([Option<String>; 5], String)>,
+        all: Bytes,
+    },
+    /// One vessel event.
+    VesselEvent {
+        chain: [Option<String>; 5],
+        frame: Bytes,
+    },
 }
 
 impl Message {
@@ -185,8 +198,12 @@ impl Message {
             Body::Events { events, all } => {
                 all.len() + events.iter().map(|e| e.json.len()).sum::<usize>()
             }
-            Body::Kpi { frame, .. } | Body::Reset { frame } | Body::Alert { frame, .. } => {
-                frame.len()
+            Body::Kpi { frame, .. }
+            | Body::Reset { frame }
+            | Body::Alert { frame, .. }
+            | Body::VesselEvent { frame, .. } => frame.len(),
+            Body::Vessels { items, all } => {
+                all.len() + items.iter().map(|(_, j)| j.len()).sum::<usize>()
             }
         }
     }
@@ -224,6 +241,25 @@ impl Message {
             Body::Alert { chain, frame } => (interest.wants(Topic::Alerts)
                 && interest.scope.as_ref().is_none_or(|s| s.contains(chain)))
             .then(|| frame.clone()),
+            Body::VesselEvent { chain, frame } => (interest.wants(Topic::Vessels)
+                && interest.scope.as_ref().is_none_or(|s| s.contains(chain)))
+            .then(|| frame.clone()),
+            Body::Vessels { items, all } => {
+                if !interest.wants(Topic::Vessels) {
+                    return None;
+                }
+                match &interest.scope {
+                    None => Some(all.clone()),
+                    Some(scope) => {
+                        let mine: Vec<&str> = items
+                            .iter()
+                            .filter(|(c, _)| scope.contains(c))
+                            .map(|(_, j)| j.as_str())
+                            .collect();
+                        (!mine.is_empty()).then(|| message::vessels_frame(&self.id, &mine))
+                    }
+                }
+            }
         }
     }
 }
@@ -505,6 +541,30 @@ impl LiveHub {
         });
     }
 
+    /// Sends the boats that changed (each with its managing village's chain and its JSON)
+    /// to every stream that watches vessels in an area holding them.
+    pub fn publish_vessels(&self, items: Vec<([Option<String>; 5], String)>) {
+        if items.is_empty() {
+            return;
+        }
+        self.publish(|id| {
+            let all: Vec<&str> = items.iter().map(|(_, j)| j.as_str()).collect();
+            Body::Vessels {
+                all: message::vessels_frame(id, &all),
+                items,
+            }
+        });
+    }
+
+    /// Sends a vessel event (its JSON) to every stream that watches vessels in an area
+    /// holding `chain`.
+    pub fn publish_vessel_event(&self, chain: [Option<String>; 5], json: &str) {
+        self.publish(|id| Body::VesselEvent {
+            chain,
+            frame: message::frame(Some(id), "vessel_event", json),
+        });
+    }
+
     fn events_changed(&self, delta: &EventDelta) {
         if !delta.rows.is_empty() {
             let names = self.analytics.names();
@@ -615,7 +675,8 @@ impl ChangeSink for LiveHub {
                 Change::AreasLoaded(_)
                 | Change::AreasChanged(_)
                 | Change::AssetsLoaded(_)
-                | Change::AssetsChanged(_) => {}
+                | Change::AssetsChanged(_)
+                | Change::VesselsReload => {}
             }
             Ok(())
         })

@@ -101,6 +101,8 @@ pub struct AlertRow {
     pub message: String,
     pub asset_id: Option<i64>,
     pub event_id: Option<i64>,
+    /// The vessel of a vessel alert.
+    pub mmsi: Option<i32>,
     /// village, town, district
     pub chain: [Option<String>; 3],
     pub lon: Option<f64>,
@@ -120,6 +122,7 @@ pub struct NewAlert {
     pub message: String,
     pub asset_id: Option<i64>,
     pub event_id: Option<i64>,
+    pub mmsi: Option<i32>,
     pub chain: [Option<String>; 3],
     pub lon: Option<f64>,
     pub lat: Option<f64>,
@@ -127,7 +130,7 @@ pub struct NewAlert {
 }
 
 const ALERT_COLUMNS: &str =
-    "id, kind, subject, message, asset_id, event_id, village_code, town_code,
+    "id, kind, subject, message, asset_id, event_id, mmsi, village_code, town_code,
     district_code, lon, lat, detail, raised_at, acked_at, acked_by, note";
 
 fn alert_row(r: &PgRow) -> Result<AlertRow, StoreError> {
@@ -139,6 +142,7 @@ fn alert_row(r: &PgRow) -> Result<AlertRow, StoreError> {
         message: r.try_get("message").op(op)?,
         asset_id: r.try_get("asset_id").op(op)?,
         event_id: r.try_get("event_id").op(op)?,
+        mmsi: r.try_get("mmsi").op(op)?,
         chain: [
             r.try_get("village_code").op(op)?,
             r.try_get("town_code").op(op)?,
@@ -162,6 +166,8 @@ pub struct AlertQuery {
     /// (chain column, code): `village_code`, `town_code` or `district_code`.
     pub area: Option<(&'static str, String)>,
     pub kind: Option<&'static str>,
+    /// The kinds of one domain (fire, vessels); empty: every kind.
+    pub kinds: Vec<&'static str>,
     pub limit: i64,
 }
 
@@ -375,8 +381,8 @@ impl Store {
     pub async fn raise_alert(&self, a: &NewAlert) -> Result<Option<AlertRow>, StoreError> {
         let r = sqlx::query(&format!(
             "INSERT INTO fire_alert (kind, subject, message, asset_id, event_id, village_code, town_code,
-                    district_code, lon, lat, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                    district_code, lon, lat, detail, mmsi)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (kind, subject) WHERE acked_at IS NULL DO NOTHING
              RETURNING {ALERT_COLUMNS}"
         ))
@@ -391,6 +397,7 @@ impl Store {
         .bind(a.lon)
         .bind(a.lat)
         .bind(&a.detail)
+        .bind(a.mmsi)
         .fetch_optional(&self.pool)
         .await
         .op("raising an alert")?;
@@ -415,6 +422,11 @@ impl Store {
         }
         if let Some(k) = q.kind {
             qb.push(" AND kind = ").push_bind(k);
+        }
+        if !q.kinds.is_empty() {
+            qb.push(" AND kind = ANY(")
+                .push_bind(q.kinds.clone())
+                .push(")");
         }
         qb.push(" ORDER BY raised_at DESC, id DESC LIMIT ")
             .push_bind(q.limit);

@@ -17,6 +17,8 @@ pub enum Topic {
     Area,
     Event,
     Asset,
+    /// The vessel registry, harbours, closures and zones (small: always reloaded whole).
+    Vessel,
 }
 
 /// What one notification says.
@@ -81,6 +83,9 @@ impl Notice {
                 .and_then(ids)
                 .map(Notice::AssetIds)
                 .unwrap_or(Notice::Reload(Topic::Asset));
+        }
+        if payload.starts_with("vessel:") {
+            return Notice::Reload(Topic::Vessel);
         }
         Notice::ReloadAll
     }

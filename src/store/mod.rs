@@ -16,6 +16,7 @@ pub mod events;
 pub mod ledgers;
 pub mod profiles;
 pub mod validate;
+pub mod vessels;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};

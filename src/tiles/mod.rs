@@ -18,6 +18,7 @@
 pub mod cache;
 pub mod clip;
 mod encode;
+pub mod layer_out;
 pub mod layers;
 mod model;
 mod polylabel;
@@ -136,7 +137,8 @@ impl ChangeSink for TileService {
                 Change::EventsReload
                 | Change::EventsChanged(_)
                 | Change::AssetsLoaded(_)
-                | Change::AssetsChanged(_) => Ok(()),
+                | Change::AssetsChanged(_)
+                | Change::VesselsReload => Ok(()),
             }
         })
     }

@@ -27,12 +27,42 @@ pub struct Sentence {
     pub channel: Option<char>,
     pub payload: String,
     pub fill: u8,
+    /// The time of a tag block's `c:` field (Unix seconds), if the line has one.
+    pub time_s: Option<i64>,
+}
+
+/// The `c:` time of a tag block `\c:1700000000*5A\` (its checksum checked), if any.
+fn tag_time(tag: &str) -> Result<Option<i64>, SentenceError> {
+    let (body, sum) = tag
+        .rsplit_once('*')
+        .ok_or(SentenceError::Malformed("tag block without checksum"))?;
+    let want = sum
+        .get(..2)
+        .and_then(|h| u8::from_str_radix(h, 16).ok())
+        .ok_or(SentenceError::Malformed("tag block checksum"))?;
+    if body.bytes().fold(0u8, |a, b| a ^ b) != want {
+        return Err(SentenceError::Checksum);
+    }
+    for field in body.split(',') {
+        if let Some(t) = field.strip_prefix("c:") {
+            let t: i64 = t
+                .parse()
+                .map_err(|_| SentenceError::Malformed("tag block time"))?;
+            // Milliseconds are allowed by some receivers.
+            return Ok(Some(if t > 100_000_000_000 { t / 1000 } else { t }));
+        }
+    }
+    Ok(None)
 }
 
 /// Parses one line (an optional tag block `\…\` before the `!` is skipped).
 pub fn parse_sentence(line: &str) -> Result<Sentence, SentenceError> {
     let line = line.trim();
     let start = line.find('!').ok_or(SentenceError::NotAis)?;
+    let time_s = match line[..start].strip_prefix('\\') {
+        Some(tag) => tag_time(tag.trim_end_matches('\\'))?,
+        None => None,
+    };
     let line = &line[start..];
     let (body, sum) = line[1..]
         .rsplit_once('*')
@@ -87,6 +117,7 @@ pub fn parse_sentence(line: &str) -> Result<Sentence, SentenceError> {
         channel,
         payload: payload.to_string(),
         fill,
+        time_s,
     })
 }
 
@@ -378,7 +409,16 @@ mod tests {
         assert!(parse_sentence("\u{0}\u{ff}garbage").is_err());
         // A tag block before the sentence is skipped.
         assert!(
-            parse_sentence("\\s:rx1*00\\!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*5C").is_ok()
+            parse_sentence("\\s:rx1*72\\!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*5C").is_ok()
+        );
+        // Its time is read, its checksum checked.
+        let s = parse_sentence(
+            "\\s:rx1,c:1780000000*09\\!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*5C",
+        );
+        assert_eq!(s.unwrap().time_s, Some(1_780_000_000));
+        assert_eq!(
+            parse_sentence("\\c:1780000000*00\\!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*5C"),
+            Err(SentenceError::Checksum)
         );
     }
 
@@ -392,6 +432,7 @@ mod tests {
             channel: Some('A'),
             payload: "0".into(),
             fill: 0,
+            time_s: None,
         };
         let mut r = Reassembler::default();
         assert!(r.push(frag(1, 1), 1).is_none());

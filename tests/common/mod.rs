@@ -244,6 +244,8 @@ pub struct TestApp {
     pub index: Arc<AssignIndex>,
     pub tiles: Arc<TileService>,
     pub analytics: Arc<EventAnalytics>,
+    /// The vessel engine (its TCP and UDP listeners are started by tests that need them).
+    pub fleet: Arc<onemap::vessels::Fleet>,
     pub http: reqwest::Client,
     pub db: TestDb,
 }
@@ -300,10 +302,11 @@ pub async fn spawn_app_with_config(db: TestDb, config: AppConfig) -> TestApp {
         app.wait_ready(std::time::Duration::from_secs(120)).await,
         "the views did not load"
     );
-    let (index, tiles, analytics) = (
+    let (index, tiles, analytics, fleet) = (
         app.state.index.clone(),
         app.state.tiles.clone(),
         app.state.analytics.clone(),
+        app.state.fleet.clone(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -316,6 +319,7 @@ pub async fn spawn_app_with_config(db: TestDb, config: AppConfig) -> TestApp {
         index,
         tiles,
         analytics,
+        fleet,
         http: reqwest::Client::new(),
         db,
     }

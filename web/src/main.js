@@ -1,6 +1,6 @@
 // The map client: one MapLibre map over onemap's tiles, a search box, a side panel for the
 // selected area, a layer switcher, a light/dark switch, the "which grid is this?" tool, and the
-// 事件 and 消防 panels (src/events.js, src/fire/).
+// 事件, 消防 and 渔船 panels (src/events.js, src/fire/, src/vessels/).
 // Everything it loads comes from the server that served this page (see web/README.md).
 
 import { Map as MapLibreMap, NavigationControl, ScaleControl, AttributionControl, FullscreenControl, setWorkerUrl } from 'maplibre-gl';
@@ -15,6 +15,7 @@ import { createSearch } from './search.js';
 import { createLayerSwitcher } from './layers.js';
 import { createEvents } from './events.js';
 import { createFire } from './fire/index.js';
+import { createVessels } from './vessels/index.js';
 import { showStatus } from './status.js';
 
 setWorkerUrl(new URL(workerUrl, window.location.href).href);
@@ -43,9 +44,10 @@ function transformRequest(url) {
   return { url: events ? events.tileUrl(resolved.href) : resolved.href };
 }
 
-/** The events and fire panels; created below, once the map exists. */
+/** The events, fire and vessel panels; created below, once the map exists. */
 let events = null;
 let fire = null;
+let vessels = null;
 
 const map = new MapLibreMap({
   container: 'map',
@@ -101,6 +103,7 @@ function styleUrl(theme) {
 function decorate(_previous, next) {
   let style = structuredClone(next);
   if (fire) style = fire.decorate(style);
+  if (vessels) style = vessels.decorate(style);
   if (style.sources.selection) style.sources.selection.data = state.selection;
   if (style.sources.probe) style.sources.probe.data = state.probe;
   for (const layer of style.layers) {
@@ -117,6 +120,7 @@ function layerVisible(layer) {
   if (!group) return null;
   if (group === 'events') return events ? events.layerVisible(layer) : false;
   if (group === 'fire') return fire ? fire.layerVisible(layer) : false;
+  if (group === 'vessels') return vessels ? vessels.layerVisible(layer) : false;
   if (!state.shown.has(group)) return false;
   if (layer.type === 'symbol') return state.labels;
   return true;
@@ -158,6 +162,7 @@ function updateUrl() {
   else url.searchParams.delete('area');
   events?.writeParams(url);
   fire?.writeParams(url);
+  vessels?.writeParams(url);
   // Keep the hash: MapLibre owns it (zoom/lat/lon).
   window.history.replaceState(window.history.state, '', url.pathname + url.search + window.location.hash);
 }
@@ -220,11 +225,11 @@ function clearSelection() {
 function flyToBbox(bbox) {
   const [w, s, e, n] = bbox;
   // Keep the area clear of the sidebar: beside it on wide screens, below it on narrow ones; and
-  // clear of the 消防 panel on the right while it is open.
+  // clear of the 消防 or 渔船 panel on the right while one is open.
   const side = document.querySelector('.sidebar').getBoundingClientRect();
   const narrow = window.innerWidth < 720;
-  const firePanel = document.getElementById('fire-panel');
-  const right = firePanel.hidden ? 60 : Math.min(window.innerWidth - firePanel.getBoundingClientRect().left + 30, window.innerWidth / 3);
+  const rightPanel = ['fire-panel', 'vessels-panel'].map((id) => document.getElementById(id)).find((p) => !p.hidden);
+  const right = rightPanel ? Math.min(window.innerWidth - rightPanel.getBoundingClientRect().left + 30, window.innerWidth / 3) : 60;
   const padding = narrow
     ? { top: Math.min(side.bottom + 20, window.innerHeight * 0.7), bottom: 70, left: 30, right: 30 }
     : { top: 60, bottom: 60, left: Math.min(side.right + 40, window.innerWidth / 2), right };
@@ -309,6 +314,7 @@ map.on('click', (e) => {
     return;
   }
   if (fire.handleClick(e)) return;
+  if (vessels.handleClick(e)) return;
   if (events.handleClick(e)) return;
   const area = areaAt(e.point);
   if (area) selectArea(area.code);
@@ -418,17 +424,39 @@ fire = createFire({
   onToolChange: (on) => {
     if (on && state.assignMode) setAssignMode(false);
   },
-  // The 事件 and 消防 panels share the corner under the toolbar: opening one hides the other.
+  // The 事件, 消防 and 渔船 panels share the corner under the toolbar: opening one hides the others.
   onOpen: () => {
-    if (eventsPanel.hidden) return;
-    eventsPanel.hidden = true;
-    eventsButton.setAttribute('aria-expanded', 'false');
+    hideEventsPanel();
+    vessels?.hidePanel();
+  },
+});
+window.onemap.fire = fire;
+
+function hideEventsPanel() {
+  if (eventsPanel.hidden) return;
+  eventsPanel.hidden = true;
+  eventsButton.setAttribute('aria-expanded', 'false');
+}
+
+vessels = createVessels({
+  map,
+  button: document.getElementById('btn-vessels'),
+  panel: document.getElementById('vessels-panel'),
+  params,
+  theme: () => state.theme,
+  onLayers: () => applyVisibility(),
+  onUrl: () => updateUrl(),
+  onOpen: () => {
+    hideEventsPanel();
+    fire.hidePanel();
   },
 });
 eventsButton.addEventListener('click', () => {
-  if (!eventsPanel.hidden) fire.hidePanel();
+  if (eventsPanel.hidden) return;
+  fire.hidePanel();
+  vessels.hidePanel();
 });
-window.onemap.fire = fire;
+window.onemap.vessels = vessels;
 
 createLayerSwitcher({
   button: document.getElementById('btn-layers'),
@@ -477,6 +505,8 @@ async function start() {
   }
   // A link with ?fire=CODE opens the 消防 panel; it flies there only if the link names no view.
   fire.startFromUrl({ fly: !hasView && !linkedArea });
+  // ?vessels=1 opens the 渔船 panel, ?vessel=MMSI a boat's card (flying to it unless the link names a view).
+  vessels.startFromUrl({ fly: !hasView && !linkedArea });
 }
 
 start().finally(() => {

@@ -207,7 +207,7 @@ impl ChangeSink for EventAnalytics {
                 Change::AreasChanged(delta) => self.patch_names(&delta.codes, &delta.rows),
                 Change::EventsReload => self.reload().await?,
                 Change::EventsChanged(delta) => self.apply_delta(delta.clone()).await?,
-                Change::AssetsLoaded(_) | Change::AssetsChanged(_) => {}
+                Change::AssetsLoaded(_) | Change::AssetsChanged(_) | Change::VesselsReload => {}
             }
             Ok(())
         })

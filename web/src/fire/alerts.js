@@ -116,7 +116,8 @@ export function createAlerts({ nodes, onAlert, onPoint, onCount }) {
 
   /** An `alert` frame: a new alert is prepended and flashed; a known one is updated in place. */
   function arrived(a) {
-    if (!a || a.id === undefined || !alertInArea(a, state.code)) return;
+    // The stream's `alert` topic carries vessel alerts too (docs/VESSELS.md): only fire kinds here.
+    if (!a || a.id === undefined || !(a.kind in ALERT_KIND_LABELS) || !alertInArea(a, state.code)) return;
     const id = String(a.id);
     const known = state.alerts.some((x) => String(x.id) === id);
     // An acknowledgement of an alert we never listed (raised before the page opened) is not news.

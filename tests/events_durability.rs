@@ -308,3 +308,88 @@ async fn every_acknowledged_sensor_reading_survives_a_server_kill() {
         "every acknowledged reading was committed"
     );
 }
+
+/// The same for vessel positions (issue #11): a client streams batches of positions, the
+/// server is SIGKILLed, and every position of an answered batch is stored.
+#[tokio::test]
+async fn every_acknowledged_vessel_position_survives_a_server_kill() {
+    let db = demo_db().await;
+    {
+        let store = onemap::store::Store::connect(&db.url, 4).await.unwrap();
+        store.migrate().await.unwrap();
+        onemap::cli::vessels::demo_vessels(&store, 3503, false)
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let mut server = start_server(&db.url);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    wait_ready(&http, &server.base).await;
+    let acked = Arc::new(Mutex::new(Vec::<(i64, i64)>::new()));
+    let client = {
+        let (http, base, acked) = (http.clone(), server.base.clone(), acked.clone());
+        tokio::spawn(async move {
+            let t0 = chrono::Utc::now().timestamp_millis() - 3_600_000;
+            for n in 0i64.. {
+                // 500 positions per batch: 500 boats (some unknown, registered on sight), each
+                // a step further east.
+                let rows: Vec<(i64, i64)> = (0..500)
+                    .map(|k| (412_410_001 + k * 3, t0 + n * 1000))
+                    .collect();
+                let body: Vec<Value> = rows
+                    .iter()
+                    .map(|(m, ms)| {
+                        let at = chrono::DateTime::from_timestamp_millis(*ms).unwrap();
+                        json!({"mmsi": m, "time": at.to_rfc3339(), "lon": 119.4 + *ms as f64 % 1e6 * 1e-8,
+                               "lat": 25.1 + (*m % 1000) as f64 * 1e-4, "speed": 5.0})
+                    })
+                    .collect();
+                let r = http
+                    .post(format!("{base}/api/vessels/positions"))
+                    .json(&body)
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 200 => {
+                        let v: Value = r.json().await.unwrap_or_default();
+                        assert_eq!(v["refused"], 0, "{v}");
+                        acked.lock().unwrap().extend(rows);
+                    }
+                    _ => return,
+                }
+            }
+        })
+    };
+    loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if acked.lock().unwrap().len() >= 10_000 {
+            break;
+        }
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    client.await.unwrap();
+    let mut acked = Arc::try_unwrap(acked).unwrap().into_inner().unwrap();
+    acked.sort_unstable();
+    acked.dedup();
+    let (mmsi, ms): (Vec<i64>, Vec<i64>) = acked.iter().copied().unzip();
+    let found: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT (p.mmsi, p.at)) FROM vessel_position p
+           JOIN unnest($1::bigint[], $2::bigint[]) AS a(mmsi, ms)
+             ON p.mmsi = a.mmsi AND p.at = to_timestamp(a.ms / 1000.0)",
+    )
+    .bind(&mmsi)
+    .bind(&ms)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        found,
+        acked.len() as i64,
+        "every acknowledged position was committed"
+    );
+}

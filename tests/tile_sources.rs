@@ -37,13 +37,43 @@ async fn app_with_events() -> TestApp {
     onemap::cli::fire::demo_assets(&app.store, 3503, false)
         .await
         .unwrap();
+    // The demo fleet (issue #11), each boat at its harbour, so the vessel sources have tiles.
+    onemap::cli::vessels::demo_vessels(&app.store, 3503, false)
+        .await
+        .unwrap();
     let started = Instant::now();
+    let mut boats_placed = false;
     loop {
         let (_, cat) = app.get_json("/tiles").await;
         let (_, ready) = app.get_json("/readyz").await;
+        if !boats_placed && ready["vessels"]["vessels"].as_u64() > Some(0) {
+            let (_, h) = app.get_json("/api/harbours").await;
+            let (_, v) = app.get_json("/api/vessels?limit=100000").await;
+            let now = chrono::Utc::now().to_rfc3339();
+            let rows: Vec<Value> = v["vessels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|b| {
+                    let hb = h["harbours"].as_array()?.iter().find(|x| x["id"] == b["harbour"]["id"])?;
+                    Some(serde_json::json!({"mmsi": b["mmsi"], "time": now, "lon": hb["lon"], "lat": hb["lat"], "speed": 0}))
+                })
+                .collect();
+            let r = app
+                .http
+                .post(app.url("/api/vessels/positions"))
+                .json(&rows)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            boats_placed = true;
+        }
         if cat["loaded"] == true
             && app.analytics.stats().events == n
             && ready["fire"]["assets"].as_u64() > Some(0)
+            && boats_placed
+            && app.fleet.dots().0.len() > 100
         {
             return app;
         }

@@ -697,7 +697,10 @@ async fn tilejson_catalog_and_the_combined_source() {
             "water",
             "stations",
             "sensors",
-            "fire-uncovered"
+            "fire-uncovered",
+            "vessels",
+            "harbours",
+            "vessel-zones"
         ]
     );
     let (_, tj) = app.get_json("/tiles/areas").await;

@@ -688,7 +688,7 @@ async fn bad_requests_are_answered_in_the_api_format() {
         ("/api/vessels?harbour=9999", 400, "unknown_harbour"),
         ("/api/vessels?bbox=1,2,3", 400, "invalid_bbox"),
         ("/api/vessels?area=999", 400, "unknown_area"),
-        ("/api/vessels?limit=0", 400, "invalid_parameter"),
+        ("/api/vessels?limit=0", 400, "out_of_range"),
         (
             "/api/vessels/412410001/track?from=2026-01-01&to=2026-03-01",
             400,
@@ -746,4 +746,100 @@ async fn bad_requests_are_answered_in_the_api_format() {
         .find(|r| r["code"] == onemap::vessels::demo::HUANGSHI)
         .unwrap();
     assert_eq!(hs["vessels"], 320, "{hs}");
+}
+
+#[tokio::test]
+async fn the_simulated_day_sails_into_the_tcp_listener_and_raises_its_closure_alert() {
+    let app = fleet_app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(onemap::vessels::listen::serve_tcp(
+        app.fleet.clone(),
+        listener,
+    ));
+    // A whole day at 3600×: 24 seconds.
+    let args = onemap::cli::vessels::SimulateVesselsArgs {
+        url: app.url(""),
+        to: addr.to_string(),
+        count: 80,
+        speed: 3600,
+        seed: 3503,
+        no_closure: false,
+    };
+    let sim = tokio::spawn(onemap::cli::vessels::simulate_vessels(args));
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    sim.abort();
+    let (_, stats) = app.get_json("/api/vessels/ingest").await;
+    assert!(
+        stats["positions_stored"].as_u64().unwrap() > 20_000,
+        "{stats}"
+    );
+    // Corrupted sentences were counted, not fatal.
+    let bad = stats["nmea"]["checksum"].as_u64().unwrap()
+        + stats["nmea"]["malformed"].as_u64().unwrap()
+        + stats["nmea"]["not_ais"].as_u64().unwrap();
+    assert!(bad > 0, "{stats}");
+    let (exits, entries): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE type = 'port_exit'), count(*) FILTER (WHERE type = 'port_entry')
+           FROM vessel_event",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    // Dawn departures and afternoon returns of most of the 80 boats.
+    assert!(
+        exits > 40 && entries > 80,
+        "exits {exits}, entries {entries}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, a) = app
+            .get_json("/api/vessels/alerts?kind=closure_departure")
+            .await;
+        if !a["alerts"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closure was never broken: {a}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, v) = app.get_json("/api/vessels?state=in_port&limit=1").await;
+    assert!(v["count"].as_u64().unwrap() > 0, "{v}");
+}
+
+#[tokio::test]
+async fn days_past_the_retention_are_dropped() {
+    let app = fleet_app().await;
+    let old = chrono::Utc::now().date_naive() - chrono::Days::new(200);
+    app.store.ensure_position_days(&[old]).await.unwrap();
+    let at = old
+        .and_hms_opt(6, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_millis();
+    let row = onemap::store::vessels::PositionRow {
+        mmsi: 412_410_001,
+        at_ms: at,
+        lon: 119.3,
+        lat: 25.1,
+        speed_kn: None,
+        course: None,
+        heading: None,
+        source: "ais",
+        flagged: false,
+    };
+    app.store.write_positions(&[], &[row], &[]).await.unwrap();
+    let keep = chrono::Utc::now().date_naive() - chrono::Days::new(90);
+    let dropped = app.store.drop_position_days_before(keep).await.unwrap();
+    assert_eq!(
+        dropped,
+        [format!("vessel_position_{}", old.format("%Y%m%d"))]
+    );
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM vessel_position WHERE mmsi = 412410001")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
 }

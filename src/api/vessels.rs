@@ -187,7 +187,7 @@ fn card(
     let fleet = &state.fleet;
     let now = fleet.now_ms();
     let m = v.mmsi as u32;
-    let mut out = fleet.vessel_json(reg, m, t, now);
+    let mut out = fleet.vessel_json_of(reg, Some(v), m, t, now);
     let names = state.analytics.names();
     let area = |c: &Option<String>| {
         c.as_deref()

@@ -689,7 +689,24 @@ impl Fleet {
 
     /// The compact JSON of a boat (lists and the live push).
     pub fn vessel_json(&self, reg: &Registry, mmsi: u32, t: Option<&Track>, now_ms: i64) -> Value {
-        let v = reg.vessels.get(&mmsi);
+        self.vessel_json_of(
+            reg,
+            reg.vessels.get(&mmsi).map(|v| v.as_ref()),
+            mmsi,
+            t,
+            now_ms,
+        )
+    }
+
+    /// The same for a registry row that may be newer than the registry's (just written).
+    pub fn vessel_json_of(
+        &self,
+        reg: &Registry,
+        v: Option<&VesselRow>,
+        mmsi: u32,
+        t: Option<&Track>,
+        now_ms: i64,
+    ) -> Value {
         let names = self.analytics.names();
         let harbour = |id: Option<i32>| {
             id.and_then(|h| reg.harbours.get(h))
@@ -871,6 +888,7 @@ impl Fleet {
     pub async fn run_clock(self: Arc<Self>) {
         let mut last_clock: Option<i64> = None;
         let mut last_tiles = Instant::now();
+        let mut redraw_due = false;
         let mut last_retention: Option<Instant> = None;
         let mut tick = tokio::time::interval(PUSH_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -882,10 +900,11 @@ impl Fleet {
             let now = self.now_ms();
             self.time_passes(last_clock, now).await;
             last_clock = Some(now);
-            let changed = self.push(now);
-            if changed && last_tiles.elapsed() >= TILE_EVERY {
+            redraw_due |= self.push(now);
+            if redraw_due && last_tiles.elapsed() >= TILE_EVERY {
                 self.redraw();
                 last_tiles = Instant::now();
+                redraw_due = false;
             }
             if last_retention.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
                 last_retention = Some(Instant::now());

@@ -364,7 +364,8 @@ impl VesselBody {
                 let name = text(&o.name, "owner.name", 50, &mut p);
                 let phone = text(&o.phone, "owner.phone", 30, &mut p);
                 if let Some(ph) = &phone
-                    && !ph.chars().all(|c| c.is_ascii_digit() || "+- ".contains(c))
+                    // `*`: a masked phone sent back (the API keeps the stored one).
+                    && !ph.chars().all(|c| c.is_ascii_digit() || "+- *".contains(c))
                 {
                     p.push(problem(
                         "owner.phone",

@@ -21,6 +21,7 @@ use crate::events::analytics::view::EventRow;
 use crate::store::areas::AreaShape;
 use crate::store::assets::AssetRow;
 use crate::store::changes::{AreaChange, ChangeListener, Notice, Received, Topic};
+use crate::store::vessels::VesselRow;
 use crate::store::{Store, StoreError, event_view};
 use futures_util::future::{BoxFuture, join_all};
 use std::collections::{BTreeSet, HashSet};
@@ -89,6 +90,15 @@ pub enum Change {
     AssetsChanged(Arc<AssetDelta>),
     /// Read the vessel registry, harbours, closures and zones again.
     VesselsReload,
+    /// Some registry rows changed: the rows as they are now, and the MMSIs no longer there.
+    VesselsChanged(Arc<VesselDelta>),
+}
+
+/// Some registry rows changed.
+#[derive(Debug)]
+pub struct VesselDelta {
+    pub rows: Vec<VesselRow>,
+    pub deleted: Vec<i32>,
 }
 
 /// Some assets changed.
@@ -224,8 +234,8 @@ impl ChangeFeed {
                 if let Some(change) = self.asset_change(&burst).await? {
                     self.dispatch(&change).await?;
                 }
-                if burst.contains(&Notice::Reload(Topic::Vessel)) {
-                    self.dispatch(&Change::VesselsReload).await?;
+                if let Some(change) = self.vessel_change(&burst).await? {
+                    self.dispatch(&change).await?;
                 }
             }
             if lost {
@@ -305,6 +315,33 @@ impl ChangeFeed {
         let read: HashSet<i64> = rows.iter().map(|r| r.id).collect();
         let deleted = ids.into_iter().filter(|id| !read.contains(id)).collect();
         Ok(Some(Change::AssetsChanged(Arc::new(AssetDelta {
+            rows,
+            deleted,
+        }))))
+    }
+
+    /// What the vessel notices of a burst amount to.
+    async fn vessel_change(&self, burst: &[Notice]) -> Result<Option<Change>, SinkError> {
+        if burst.contains(&Notice::Reload(Topic::Vessel)) {
+            return Ok(Some(Change::VesselsReload));
+        }
+        let mut ids: Vec<i32> = burst
+            .iter()
+            .filter_map(|n| match n {
+                Notice::VesselIds(v) => Some(v.iter().map(|m| *m as i32)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let rows = self.store.vessels_by_mmsi(&ids).await?;
+        let read: HashSet<i32> = rows.iter().map(|r| r.mmsi).collect();
+        let deleted = ids.into_iter().filter(|m| !read.contains(m)).collect();
+        Ok(Some(Change::VesselsChanged(Arc::new(VesselDelta {
             rows,
             deleted,
         }))))

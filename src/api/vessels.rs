@@ -396,7 +396,7 @@ pub async fn track(
     let fleet = &state.fleet;
     ready(fleet)?;
     let m = mmsi_of(&mmsi)?;
-    if fleet.registry().vessels.get(&m).is_none() && fleet.track(m).is_none() {
+    if !fleet.registry().vessels.contains_key(&m) && fleet.track(m).is_none() {
         return Err(no_vessel(&mmsi));
     }
     let now = fleet.now_ms().max(crate::time::now_us() / 1000);
@@ -449,7 +449,7 @@ pub async fn trips(
     ready(fleet)?;
     let m = mmsi_of(&mmsi)?;
     let reg = fleet.registry();
-    if reg.vessels.get(&m).is_none() && fleet.track(m).is_none() {
+    if !reg.vessels.contains_key(&m) && fleet.track(m).is_none() {
         return Err(no_vessel(&mmsi));
     }
     let at = |ms| DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default();

@@ -771,7 +771,7 @@ impl ChangeSink for Fire {
                 Change::AssetsLoaded(rows) => self.load_assets(rows.clone()).await?,
                 Change::AssetsChanged(delta) => self.patch_assets(delta).await?,
                 Change::EventsChanged(delta) => self.events_changed(&delta.rows).await,
-                Change::EventsReload | Change::VesselsReload => {}
+                Change::EventsReload | Change::VesselsReload | Change::VesselsChanged(_) => {}
             }
             Ok(())
         })

@@ -54,7 +54,8 @@ impl ChangeSink for AssignIndex {
                 | Change::EventsChanged(_)
                 | Change::AssetsLoaded(_)
                 | Change::AssetsChanged(_)
-                | Change::VesselsReload => Ok(()),
+                | Change::VesselsReload
+                | Change::VesselsChanged(_) => Ok(()),
             }
         })
     }

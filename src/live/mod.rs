@@ -676,7 +676,8 @@ impl ChangeSink for LiveHub {
                 | Change::AreasChanged(_)
                 | Change::AssetsLoaded(_)
                 | Change::AssetsChanged(_)
-                | Change::VesselsReload => {}
+                | Change::VesselsReload
+                | Change::VesselsChanged(_) => {}
             }
             Ok(())
         })

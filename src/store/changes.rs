@@ -38,6 +38,8 @@ pub enum Notice {
     EventsDeletedRange(i64, i64),
     /// `asset:ids:1,2,3`: these assets were inserted, updated or deleted.
     AssetIds(Vec<i64>),
+    /// `vessel:ids:412000001,…`: these registry rows were inserted, updated or deleted.
+    VesselIds(Vec<i64>),
     /// `<topic>:reload` (a TRUNCATE), or an unreadable payload of that topic: reload it all.
     Reload(Topic),
     /// A payload naming no known topic: reload everything, to be safe.
@@ -84,8 +86,12 @@ impl Notice {
                 .map(Notice::AssetIds)
                 .unwrap_or(Notice::Reload(Topic::Asset));
         }
-        if payload.starts_with("vessel:") {
-            return Notice::Reload(Topic::Vessel);
+        if let Some(rest) = payload.strip_prefix("vessel:") {
+            return rest
+                .strip_prefix("ids:")
+                .and_then(ids)
+                .map(Notice::VesselIds)
+                .unwrap_or(Notice::Reload(Topic::Vessel));
         }
         Notice::ReloadAll
     }
@@ -95,6 +101,7 @@ impl Notice {
         match self {
             Notice::AreaLog(..) => Some(Topic::Area),
             Notice::AssetIds(_) => Some(Topic::Asset),
+            Notice::VesselIds(_) => Some(Topic::Vessel),
             Notice::Reload(t) => Some(*t),
             Notice::ReloadAll => None,
             _ => Some(Topic::Event),

@@ -27,6 +27,15 @@ pub struct VesselRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What a boat's AIS static messages said: MMSI, name, call sign, ship type, length.
+pub type StaticFill = (
+    i32,
+    Option<String>,
+    Option<String>,
+    Option<i16>,
+    Option<f32>,
+);
+
 /// A registry row to write.
 #[derive(Debug, Clone)]
 pub struct VesselWrite {
@@ -242,6 +251,17 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT {VESSEL_COLUMNS} FROM vessel ORDER BY mmsi"
         ))
+        .fetch_all(&self.pool)
+        .await
+        .op("reading vessels")?;
+        rows.iter().map(vessel_row).collect()
+    }
+
+    pub async fn vessels_by_mmsi(&self, mmsi: &[i32]) -> Result<Vec<VesselRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {VESSEL_COLUMNS} FROM vessel WHERE mmsi = ANY($1)"
+        ))
+        .bind(mmsi)
         .fetch_all(&self.pool)
         .await
         .op("reading vessels")?;
@@ -584,16 +604,7 @@ impl Store {
     }
 
     /// Fills the empty fields of boats from what their AIS static messages say.
-    pub async fn fill_vessel_statics(
-        &self,
-        rows: &[(
-            i32,
-            Option<String>,
-            Option<String>,
-            Option<i16>,
-            Option<f32>,
-        )],
-    ) -> Result<(), StoreError> {
+    pub async fn fill_vessel_statics(&self, rows: &[StaticFill]) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE vessel v SET name = COALESCE(v.name, u.n), call_sign = COALESCE(v.call_sign, u.c),
                     ship_type = COALESCE(v.ship_type, u.t), length_m = COALESCE(v.length_m, u.l)

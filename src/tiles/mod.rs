@@ -138,7 +138,8 @@ impl ChangeSink for TileService {
                 | Change::EventsChanged(_)
                 | Change::AssetsLoaded(_)
                 | Change::AssetsChanged(_)
-                | Change::VesselsReload => Ok(()),
+                | Change::VesselsReload
+                | Change::VesselsChanged(_) => Ok(()),
             }
         })
     }

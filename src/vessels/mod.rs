@@ -1126,6 +1126,29 @@ impl Fleet {
     }
 
     /// After a start: each boat from its latest stored position and port event.
+    fn patch(&self, delta: &crate::feed::VesselDelta) {
+        let old = self.registry.load_full();
+        let mut vessels = old.vessels.clone();
+        for m in &delta.deleted {
+            vessels.remove(&(*m as u32));
+        }
+        for r in &delta.rows {
+            vessels.insert(r.mmsi as u32, Arc::new(r.clone()));
+        }
+        {
+            let mut registering = lock(&self.registering);
+            registering.retain(|m| !vessels.contains_key(m));
+        }
+        self.registry.store(Arc::new(Registry {
+            vessels,
+            harbours: old.harbours.clone(),
+            zones: old.zones.clone(),
+            closures: old.closures.clone(),
+            parents: old.parents.clone(),
+        }));
+        self.registry_epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
     async fn restore(&self) -> Result<(), StoreError> {
         if self.tracks_in.load(Ordering::Acquire) {
             return Ok(());
@@ -1221,6 +1244,7 @@ impl ChangeSink for Fleet {
                     self.reload().await?;
                     self.restore().await?;
                 }
+                Change::VesselsChanged(delta) => self.patch(delta),
                 _ => {}
             }
             Ok(())

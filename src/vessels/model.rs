@@ -220,6 +220,9 @@ pub struct Owner {
     pub phone: Option<String>,
 }
 
+/// The checks only the caller can make: that a harbour id and a village code exist.
+pub type KnownCheck<'a> = dyn Fn(Option<i32>, Option<&str>) -> Vec<Problem> + 'a;
+
 /// A checked registry record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VesselDraft {
@@ -276,7 +279,7 @@ impl VesselBody {
     pub fn check(
         &self,
         mmsi_in_path: Option<i32>,
-        known: &dyn Fn(Option<i32>, Option<&str>) -> Vec<Problem>,
+        known: &KnownCheck<'_>,
     ) -> Result<VesselDraft, Vec<Problem>> {
         let mut p = Vec::new();
         let mmsi = match (&self.mmsi, mmsi_in_path) {

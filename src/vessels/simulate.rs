@@ -108,7 +108,9 @@ impl Simulator {
                 Boat {
                     berth,
                     bearing,
-                    next_position: start_ms + rng.random_range(0..180_000),
+                    // Every boat reports within its first ten seconds (a berthed one then
+                    // every three minutes, one under way every ten or thirty seconds).
+                    next_position: start_ms + rng.random_range(0..10_000),
                     next_static: start_ms + rng.random_range(0..STATIC_EVERY),
                     spec,
                     day: None,
@@ -407,5 +409,32 @@ mod tests {
         assert!(moving > positions / 3, "{moving} of {positions}");
         let bad = feed.counts.checksum + feed.counts.malformed + feed.counts.not_ais;
         assert!(bad > 0 && bad < la.len() as u64 / 50, "{bad}");
+    }
+}
+
+#[cfg(test)]
+mod daytime {
+    use super::*;
+
+    #[test]
+    fn at_ten_in_the_morning_most_boats_are_out_and_report_every_ten_seconds() {
+        let boats: Vec<SimBoat> = (0..100)
+            .map(|i| SimBoat {
+                mmsi: 462_410_001 + i,
+                class_b: false,
+                name: "X".into(),
+                call_sign: "Y".into(),
+                length_m: 30,
+                harbour_id: 1,
+                harbour: (119.1, 25.4),
+                fairway: (119.14, 25.39),
+            })
+            .collect();
+        let ten = 1_780_000_000_000i64.div_euclid(DAY) * DAY - BEIJING + 10 * 3_600_000;
+        let mut sim = Simulator::new(boats, 77, ten);
+        sim.step(ten);
+        let lines = sim.step(ten + 60_000);
+        // Most of 100 boats out, six reports a minute each.
+        assert!(lines.len() > 450, "{} lines in a minute", lines.len());
     }
 }

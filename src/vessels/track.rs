@@ -208,19 +208,16 @@ impl Track {
             self.visit_counts = true;
         }
         // In or out of port.
-        match self.port {
-            Some(h) => {
-                let d = harbours.distance_to(h, fix.lon, fix.lat);
-                if d.is_none_or(|d| d > PORT_OUT_M) {
-                    let mut t = self.transition(EventType::PortExit, fix, Some(h));
-                    t.since_ms = self.visit_since;
-                    t.visit = Some(self.visit_counts || self.stopped);
-                    out.push(t);
-                    self.port = None;
-                    self.trip = Some((h, fix.at_ms));
-                }
+        if let Some(h) = self.port {
+            let d = harbours.distance_to(h, fix.lon, fix.lat);
+            if d.is_none_or(|d| d > PORT_OUT_M) {
+                let mut t = self.transition(EventType::PortExit, fix, Some(h));
+                t.since_ms = self.visit_since;
+                t.visit = Some(self.visit_counts || self.stopped);
+                out.push(t);
+                self.port = None;
+                self.trip = Some((h, fix.at_ms));
             }
-            None => {}
         }
         if self.port.is_none()
             && let Some((h, d)) = harbours.nearest(fix.lon, fix.lat)

@@ -207,7 +207,10 @@ impl ChangeSink for EventAnalytics {
                 Change::AreasChanged(delta) => self.patch_names(&delta.codes, &delta.rows),
                 Change::EventsReload => self.reload().await?,
                 Change::EventsChanged(delta) => self.apply_delta(delta.clone()).await?,
-                Change::AssetsLoaded(_) | Change::AssetsChanged(_) | Change::VesselsReload => {}
+                Change::AssetsLoaded(_)
+                | Change::AssetsChanged(_)
+                | Change::VesselsReload
+                | Change::VesselsChanged(_) => {}
             }
             Ok(())
         })

@@ -8,6 +8,9 @@
 //! plus the server's start-up (process start to ready, index build) and index memory.
 //! Run through `scripts/bench-assign`, which passes DATABASE_URL and the server binary.
 
+#[path = "support/auth.rs"]
+mod auth;
+
 mod support;
 
 use support::serve;
@@ -43,9 +46,8 @@ async fn main() -> anyhow::Result<()> {
 
     // The server, as in production, in its own process.
     let started = Instant::now();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(300))
-        .build()?;
+    auth::install(&db).await?;
+    let http = auth::client(Some(Duration::from_secs(300)))?;
     let server = serve(&bin, &db, &["--tile-cache-mb", "0"], &http).await?;
     let (base, ready) = (server.base.clone(), server.ready.clone());
     let startup = started.elapsed().as_secs_f64();

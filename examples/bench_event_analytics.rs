@@ -13,6 +13,9 @@
 //! (`generate_series`, a year of synthetic events). The script loads the demo events
 //! (`onemap import demo-events`) first, so the SQL fill is only a fallback. Run through `scripts/bench-events-analytics`.
 
+#[path = "support/auth.rs"]
+mod auth;
+
 mod support;
 
 use support::serve;
@@ -173,9 +176,8 @@ async fn main() -> anyhow::Result<()> {
 
     // The server, in its own process.
     let started = Instant::now();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(300))
-        .build()?;
+    auth::install(&db).await?;
+    let http = auth::client(Some(Duration::from_secs(300)))?;
     let server = serve(&bin, &db, &["--tile-cache-mb", "256"], &http).await?;
     let (base, ready) = (server.base.clone(), server.ready.clone());
     let startup = started.elapsed().as_secs_f64();

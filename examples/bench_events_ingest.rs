@@ -19,6 +19,9 @@
 //! Prints a markdown table (events/s, median batch latency). Run through
 //! `scripts/bench-events-ingest`, which sets the databases and the server binary.
 
+#[path = "support/auth.rs"]
+mod auth;
+
 mod support;
 
 use support::{CATEGORIES, land_points, restore_history, serve};
@@ -106,9 +109,7 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(600))
-        .build()?;
+    let http = auth::client(Some(Duration::from_secs(600)))?;
     let mut states = vec![("history", history_db)];
     if let Some(e) = empty_db {
         states.push(("empty", e));
@@ -146,6 +147,7 @@ async fn main() -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!(e))?;
         let snapshot = index.snapshot();
+        auth::install(&db).await?;
         let server = serve(&bin, &db, &["--tile-cache-mb", "0"], &http).await?;
         let now = Utc::now();
         let mut gen_events = |n: usize| -> Vec<Ev> {

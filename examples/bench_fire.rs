@@ -17,6 +17,9 @@
 //!
 //! Needs DATABASE_URL with the demo city (`scripts/bench-fire` prepares it).
 
+#[path = "support/auth.rs"]
+mod auth;
+
 mod support;
 
 use onemap::assets::coverage::Coverage;
@@ -240,7 +243,8 @@ async fn main() -> anyhow::Result<()> {
     drop(set);
     drop(cov);
 
-    let http = reqwest::Client::new();
+    auth::install(&db).await?;
+    let http = auth::client(None)?;
     let server = serve(&bin, &db, &["--tile-cache-mb", "64"], &http).await?;
     let base = server.base.clone();
     // End to end: PUT a hydrant 60 m away, until the engine's view has it there (the nearest
@@ -346,6 +350,7 @@ async fn main() -> anyhow::Result<()> {
     let paths_file = std::env::temp_dir().join("onemap-bench-nearest.paths");
     std::fs::write(&paths_file, paths)?;
     let wrk = std::process::Command::new("wrk")
+        .env("ONEMAP_TOKEN", auth::token())
         .args([
             "-t2",
             "-c4",

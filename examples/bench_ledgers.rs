@@ -11,6 +11,9 @@
 //! Needs DATABASE_URL with the demo profiles loaded (`onemap import demo-profiles`). Run
 //! through `scripts/bench-ledgers`.
 
+#[path = "support/auth.rs"]
+mod auth;
+
 mod support;
 
 use serde_json::{Value, json};
@@ -65,7 +68,8 @@ async fn main() -> anyhow::Result<()> {
         "State: {people} people rows, {events} events; district {district} holds {in_district} people.\n"
     );
 
-    let http = reqwest::Client::new();
+    auth::install(&db).await?;
+    let http = auth::client(None)?;
     let server = serve(&bin, &db, &[], &http).await?;
     let base = server.base.clone();
     // 1. First page: five fields, two filters (tags, age) over the district, with its count.

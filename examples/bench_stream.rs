@@ -15,6 +15,9 @@
 //! PostgreSQL: they compete with what they measure. What the run adds is deleted afterwards.
 //! Run through `scripts/bench-stream`.
 
+#[path = "support/auth.rs"]
+mod auth;
+
 mod support;
 
 use rand::{Rng, SeedableRng};
@@ -139,10 +142,19 @@ async fn main() -> anyhow::Result<()> {
     let points = land_points(&index.snapshot(), 20_000, &mut rng);
     store.close().await;
 
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(600))
-        .pool_max_idle_per_host(4)
-        .build()?;
+    auth::install(&db).await?;
+    let http = {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {}", auth::token()).parse()?,
+        );
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(600))
+            .pool_max_idle_per_host(4)
+            .default_headers(h)
+            .build()?
+    };
     let max_streams = (streams + 50).to_string();
     let server = serve(&bin, &db, &["--max-streams", &max_streams], &http).await?;
     let base = server.base.clone();
@@ -153,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
     let opened = Instant::now();
     let mut responses = Vec::with_capacity(streams);
     for _ in 0..streams {
-        let client = reqwest::Client::builder().build()?;
+        let client = auth::client(None)?;
         let r = client
             .get(format!("{base}/api/stream?topics=events,kpi"))
             .send()

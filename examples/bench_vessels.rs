@@ -18,6 +18,9 @@
 //!
 //! Needs DATABASE_URL with the demo city (`scripts/bench-vessels` prepares it).
 
+#[path = "support/auth.rs"]
+mod auth;
+
 mod support;
 
 use onemap::store::Store;
@@ -370,7 +373,8 @@ async fn main() -> anyhow::Result<()> {
     store.migrate().await?;
     let pool = sqlx::PgPool::connect(&url).await?;
     prepare(&store, &pool).await?;
-    let http = reqwest::Client::new();
+    auth::install(&url).await?;
+    let http = auth::client(None)?;
     let history: i64 = sqlx::query_scalar("SELECT count(*) FROM vessel_position")
         .fetch_one(&pool)
         .await?;

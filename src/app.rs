@@ -111,6 +111,7 @@ impl App {
             live,
             fire,
             fleet,
+            access: Arc::new(crate::api::access::Access::default()),
         };
         Ok(App {
             router: router(state.clone()),

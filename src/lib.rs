@@ -4,6 +4,7 @@
 //! the HTTP API are derived from it. See docs/ARCHITECTURE.md for the data flow.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod api;
 pub mod app;
 pub mod assets;

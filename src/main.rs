@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use onemap::cli::{
-    Cli, Command, SimulateCommand, assign, db, fire, import, serve, validate, vessels,
+    Cli, Command, SimulateCommand, assign, db, fire, import, serve, user, validate, vessels,
 };
 use onemap::config::open_store;
 use tracing_subscriber::EnvFilter;
@@ -111,6 +111,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             SimulateCommand::Sensors(args) => fire::simulate_sensors(args).await,
             SimulateCommand::Vessels(args) => vessels::simulate_vessels(args).await,
         },
+        Command::User { action } => user::run(&open_store(url, &cli.home, 2).await?, action).await,
         Command::Validate(args) => validate::run(&open_store(url, &cli.home, 2).await?, args).await,
         Command::Assign(args) => assign::run(&open_store(url, &cli.home, 2).await?, args).await,
     }

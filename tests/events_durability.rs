@@ -24,6 +24,21 @@ impl Drop for Server {
     }
 }
 
+/// A client signed in as a city administrator of the database at `url`.
+async fn authed_client(url: &str) -> reqwest::Client {
+    let token = common::admin_token_at(url).await;
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .default_headers(h)
+        .build()
+        .unwrap()
+}
+
 fn start_server(database_url: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_onemap"))
         .args(["serve", "--addr", "127.0.0.1:0", "--tile-cache-mb", "0"])
@@ -83,10 +98,7 @@ async fn every_acknowledged_report_survives_a_server_kill() {
     .unwrap();
     let pts = Arc::new(pts);
     let mut server = start_server(&db.url);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let http = authed_client(&db.url).await;
     wait_ready(&http, &server.base).await;
 
     let ledger = Arc::new(Mutex::new(Ledger::default()));
@@ -231,10 +243,7 @@ async fn every_acknowledged_sensor_reading_survives_a_server_kill() {
             .unwrap();
     assert!(sensors.len() > 10);
     let mut server = start_server(&db.url);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let http = authed_client(&db.url).await;
     wait_ready(&http, &server.base).await;
     let acked = Arc::new(Mutex::new(Vec::<(i64, i64)>::new()));
     let client = {
@@ -324,10 +333,7 @@ async fn every_acknowledged_vessel_position_survives_a_server_kill() {
     }
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
     let mut server = start_server(&db.url);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let http = authed_client(&db.url).await;
     wait_ready(&http, &server.base).await;
     let acked = Arc::new(Mutex::new(Vec::<(i64, i64)>::new()));
     let client = {

@@ -606,7 +606,7 @@ async fn an_alarm_opens_one_event_streams_its_alert_and_is_acknowledged() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         (v["acked_by"].as_str(), v["note"].as_str()),
-        (Some("值班员"), Some("已派人查看"))
+        (Some("test-admin"), Some("已派人查看"))
     );
     let (s, v) = send(
         &app,

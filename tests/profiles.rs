@@ -12,10 +12,11 @@ async fn send(
     path: &str,
     body: Option<&Value>,
 ) -> (u16, Value) {
+    // The author is the signed-in caller; a claimed X-Onemap-User is ignored.
     let mut r = app
         .http
         .request(method, app.url(path))
-        .header("X-Onemap-User", "测试员");
+        .header("X-Onemap-User", "冒名者");
     if let Some(b) = body {
         r = r.json(b);
     }
@@ -84,7 +85,7 @@ async fn profiles_are_versioned_masked_checked_and_guarded_against_lost_updates(
     .await;
     assert_eq!(s, 200, "{v2}");
     assert_eq!(v2["version"], 2);
-    assert_eq!(v2["updated_by"], "测试员");
+    assert_eq!(v2["updated_by"], "test-admin");
     let kept: String =
         sqlx::query_scalar("SELECT doc->'committee'->0->>'phone' FROM profile WHERE code = $1")
             .bind(&code)

@@ -105,7 +105,7 @@ async fn until_both(
 async fn two_servers_follow_sql_and_api_edits() {
     let db = demo_db().await;
     let (a, b) = (start_server(&db.url), start_server(&db.url));
-    let http = reqwest::Client::new();
+    let http = common::client_with_token(&common::admin_token_at(&db.url).await);
     wait_ready(&http, &a).await;
     wait_ready(&http, &b).await;
     let store = sqlx::PgPool::connect(&db.url).await.unwrap();

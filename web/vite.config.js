@@ -1,6 +1,7 @@
-// Vite builds the client into dist/: four pages, index.html (the desk client), screen.html (the
-// command centre's big screen), profile.html (a town's or village's profile, 一村一档) and
-// ledger.html (the ledgers, 一张表), plus hashed files in dist/assets/, and copies public/ (the
+// Vite builds the client into dist/: five pages, index.html (the desk client), screen.html (the
+// command centre's big screen), profile.html (a town's or village's profile, 一村一档),
+// ledger.html (the ledgers, 一张表) and login.html (sign-in, served as is at /login.html), plus
+// hashed files in dist/assets/, and copies public/ (the
 // glyph PBFs in public/fonts/) as is. `npm run dev` proxies the API, the tiles and the styles to
 // a running onemap server (ONEMAP_URL, default http://127.0.0.1:8080), and serves the pages'
 // routes as the server does: /screen and /screen/{code}, /profile/{code}, /ledger.
@@ -55,6 +56,7 @@ export default defineConfig({
         screen: page('./screen.html'),
         profile: page('./profile.html'),
         ledger: page('./ledger.html'),
+        login: page('./login.html'),
       },
       // MapLibre in a chunk of its own, named for it, whatever else the map and the big screen
       // share (the live stream's client, src/screen/stream.js, is used by both).

@@ -1,6 +1,7 @@
 //! `GET /api/areas`, `GET /api/areas/{code}` and `PUT /api/areas/{code}`.
 
 use super::AppState;
+use super::access::Who;
 use super::error::{ApiError, Json, Params};
 use crate::import::draft_from_feature;
 use crate::model::{AreaCode, Level};
@@ -17,7 +18,11 @@ fn parse_code(code: &str) -> Result<AreaCode, ApiError> {
 }
 
 /// `GET /api/areas?level=&parent=&q=&limit=&offset=`
-pub async fn list(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    who: Who,
+    params: Params,
+) -> Result<Response, ApiError> {
     let level = params
         .get("level")
         .map(|l| {
@@ -41,6 +46,7 @@ pub async fn list(State(state): State<AppState>, params: Params) -> Result<Respo
         level,
         parent,
         q,
+        within: (!who.sees_city()).then(|| who.0.scope.code().to_string()),
         limit: params.integer_in("limit", 1..=1000, 50)?,
         offset: params.integer_in("offset", 0..=10_000_000, 0)?,
     };

@@ -3,6 +3,7 @@
 //! `store::assets`; the fire engine hears of every write through the change feed.
 
 use super::AppState;
+use super::access::Who;
 use super::error::{ApiError, Json, Params};
 use super::profiles::author;
 use crate::assets::model::{AssetBody, AssetKind, DraftError};
@@ -223,6 +224,7 @@ fn restore_phone(body: &mut AssetBody, stored: &AssetRow) {
 /// `POST /api/assets`
 pub async fn create(
     State(state): State<AppState>,
+    who: Who,
     headers: HeaderMap,
     Json(body): Json<AssetBody>,
 ) -> Result<Response, ApiError> {
@@ -230,6 +232,7 @@ pub async fn create(
     ready(&state.fire)?;
     let draft = body.check(crate::crs::Crs::Wgs84)?;
     let w = state.fire.place(draft)?;
+    who.require_chain(&w.chain)?;
     let row = state.store.insert_asset(&w).await?;
     tracing::info!(id = row.id, kind = row.kind, by = %by, "asset added");
     Ok((StatusCode::CREATED, axum::Json(asset_json(&state, &row))).into_response())
@@ -253,6 +256,7 @@ pub async fn get(
 /// `PUT /api/assets/{id}` (the whole asset, with `version`; the kind stays)
 pub async fn put(
     State(state): State<AppState>,
+    who: Who,
     Path(id): Path<String>,
     headers: HeaderMap,
     Json(mut body): Json<AssetBody>,
@@ -285,6 +289,7 @@ pub async fn put(
     restore_phone(&mut body, &stored);
     let draft = body.check(crate::crs::Crs::Wgs84)?;
     let w = state.fire.place(draft)?;
+    who.require_chain(&w.chain)?;
     match state.store.update_asset(id, version, &w).await? {
         Write::Stored(row) => {
             tracing::info!(id, by = %by, "asset changed");

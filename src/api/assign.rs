@@ -1,7 +1,9 @@
 //! `GET /api/assign` (one point) and `POST /api/assign` (a batch as JSON or CSV).
 
 use super::AppState;
+use super::access::{Who, out_of_scope};
 use super::error::{ApiError, Params, body_rejection, parse_finite};
+use crate::access::Scope;
 use crate::assign::{PointError, check_point};
 use crate::crs::Crs;
 use crate::index::{Assignment, DEFAULT_TOLERANCE_M, Snapshot};
@@ -62,7 +64,11 @@ fn ready_snapshot(state: &AppState) -> Result<Arc<Snapshot>, ApiError> {
 }
 
 /// `GET /api/assign?lon=&lat=&crs=&tolerance_m=`
-pub async fn get_one(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    who: Who,
+    params: Params,
+) -> Result<Response, ApiError> {
     let opts = options(&params)?;
     let lon = parse_finite("lon", params.require("lon")?)?;
     let lat = parse_finite("lat", params.require("lat")?)?;
@@ -70,6 +76,10 @@ pub async fn get_one(State(state): State<AppState>, params: Params) -> Result<Re
     let (x, y) = check_point(lon, lat, opts.crs, snapshot.units_bbox())
         .map_err(|e| ApiError::bad_request(e.code, e.message))?;
     let assignment = snapshot.assign(x, y, opts.tolerance_m);
+    let scope = scope_of(&who);
+    if !visible(&assignment, scope.as_ref()) {
+        return Err(out_of_scope(&who.0, &format!("{lon},{lat}")));
+    }
     let crs = opts.crs.to_string();
     Ok(Json(OneAnswer {
         assignment,
@@ -130,6 +140,7 @@ struct BatchAnswer {
 /// `POST /api/assign` with a JSON array of `{"id"?, "lon", "lat"}` or CSV with lon,lat columns.
 pub async fn post_batch(
     State(state): State<AppState>,
+    who: Who,
     params: Params,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -148,6 +159,7 @@ pub async fn post_batch(
     let snapshot = ready_snapshot(&state)?;
     let crs = opts.crs;
     let tolerance_m = opts.tolerance_m;
+    let scope = scope_of(&who);
     let answer = tokio::task::spawn_blocking(move || -> Result<BatchAnswer, ApiError> {
         let rows = match content_type.as_str() {
             "application/json" | "" => parse_json(&body)?,
@@ -160,7 +172,7 @@ pub async fn post_batch(
                 ));
             }
         };
-        Ok(assign_rows(&snapshot, rows, crs, tolerance_m))
+        Ok(assign_rows(&snapshot, rows, crs, tolerance_m, scope.as_ref()))
     })
     .await
     .map_err(ApiError::internal)??;
@@ -319,7 +331,24 @@ fn json_string(s: &str) -> Box<RawValue> {
         .unwrap_or_else(|_| RawValue::from_string("null".to_string()).expect("null is JSON"))
 }
 
-fn assign_rows(snapshot: &Snapshot, rows: Vec<Row>, crs: Crs, tolerance_m: f64) -> BatchAnswer {
+/// The caller's scope when it is narrower than the city.
+fn scope_of(who: &Who) -> Option<Scope> {
+    (!who.sees_city()).then(|| who.0.scope.clone())
+}
+
+/// Whether an answer may be shown in `scope` (None: everywhere): the finest area it names
+/// lies in the scope.
+fn visible(a: &Assignment, scope: Option<&Scope>) -> bool {
+    scope.is_none_or(|s| a.finest_code().is_some_and(|c| s.contains(c)))
+}
+
+fn assign_rows(
+    snapshot: &Snapshot,
+    rows: Vec<Row>,
+    crs: Crs,
+    tolerance_m: f64,
+    scope: Option<&Scope>,
+) -> BatchAnswer {
     let bbox = snapshot.units_bbox();
     let results: Vec<RowAnswer> = rows
         .into_par_iter()
@@ -330,7 +359,21 @@ fn assign_rows(snapshot: &Snapshot, rows: Vec<Row>, crs: Crs, tolerance_m: f64) 
                 .point
                 .and_then(|(lon, lat)| check_point(lon, lat, crs, bbox))
             {
-                Ok((x, y)) => Outcome::Assigned(Box::new(snapshot.assign(x, y, tolerance_m))),
+                Ok((x, y)) => {
+                    let a = snapshot.assign(x, y, tolerance_m);
+                    if visible(&a, scope) {
+                        Outcome::Assigned(Box::new(a))
+                    } else {
+                        Outcome::Failed {
+                            error: PointError {
+                                code: "out_of_scope",
+                                message:
+                                    "此点不在您的管辖范围内 (the point lies outside your scope)"
+                                        .into(),
+                            },
+                        }
+                    }
+                }
                 Err(error) => Outcome::Failed { error },
             };
             RowAnswer {

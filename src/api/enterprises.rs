@@ -2,6 +2,7 @@
 //! its unit by the index when it is placed.
 
 use super::AppState;
+use super::access::Who;
 use super::error::{ApiError, Json, Params};
 use super::profiles::author;
 use crate::profiles::mask::{mask_phone, valid_phone};
@@ -189,11 +190,13 @@ pub async fn list(State(state): State<AppState>, p: Params) -> Result<Response, 
 /// `POST /api/enterprises`
 pub async fn create(
     State(state): State<AppState>,
+    who: Who,
     headers: HeaderMap,
     Json(body): Json<EnterpriseBody>,
 ) -> Result<Response, ApiError> {
     let by = author(&headers)?;
     let w = check(&state, body, None)?;
+    who.require_chain(&w.chain)?;
     let row = state.store.insert_enterprise(&w).await?;
     tracing::info!(id = row.id, by = %by, "enterprise added");
     Ok((
@@ -227,6 +230,7 @@ pub async fn get(
 /// `PUT /api/enterprises/{id}` (carries `version`)
 pub async fn put(
     State(state): State<AppState>,
+    who: Who,
     Path(id): Path<String>,
     headers: HeaderMap,
     Json(body): Json<EnterpriseBody>,
@@ -240,6 +244,7 @@ pub async fn put(
         .version
         .ok_or_else(|| bad("修改企业须带上 version (give the version you edited)"))?;
     let w = check(&state, body, Some(&stored.phone))?;
+    who.require_chain(&w.chain)?;
     match state.store.update_enterprise(id, version, &w).await? {
         Write::Stored(row) => {
             tracing::info!(id, by = %by, "enterprise changed");

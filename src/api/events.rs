@@ -6,6 +6,7 @@
 //! domain errors become error answers by the `From` impls below.
 
 use super::AppState;
+use super::access::Who;
 use super::error::{ApiError, Json, Params, body_rejection};
 use super::event_view::{event_json, transition_json};
 use crate::crs::Crs;
@@ -29,6 +30,7 @@ use serde_json::{Value, json};
 /// `Idempotent-Replayed: true`.
 pub async fn post_events(
     State(state): State<AppState>,
+    who: Who,
     params: Params,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -41,7 +43,12 @@ pub async fn post_events(
         })?,
     };
     let key = idempotency_key(&headers)?;
-    let request = ReportRequest { body, crs, key };
+    let request = ReportRequest {
+        body,
+        crs,
+        key,
+        scope: (!who.sees_city()).then(|| who.0.scope.clone()),
+    };
     Ok(
         match ingest::report(&state.store, &state.index, request, answer).await? {
             Ingested::Committed(a) => respond(a),

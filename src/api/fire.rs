@@ -2,6 +2,7 @@
 //! readings, alerts (docs/FIRE.md). The work is the fire engine's (`crate::assets`).
 
 use super::AppState;
+use super::access::Who;
 use super::assets::{area_param, in_subtree, subtree};
 use super::error::{ApiError, Json, Params, parse_finite};
 use crate::assets::coverage::{self, Coverage, DEFAULT_RADIUS_M};
@@ -189,7 +190,11 @@ pub async fn coverage(State(state): State<AppState>, p: Params) -> Result<Respon
 }
 
 /// `GET /api/fire/nearest?lon=&lat=&k=&crs=`
-pub async fn nearest_water(State(state): State<AppState>, p: Params) -> Result<Response, ApiError> {
+pub async fn nearest_water(
+    State(state): State<AppState>,
+    who: Who,
+    p: Params,
+) -> Result<Response, ApiError> {
     if !state.fire.is_loaded() {
         return Err(loading());
     }
@@ -205,7 +210,12 @@ pub async fn nearest_water(State(state): State<AppState>, p: Params) -> Result<R
         .map_err(|e| ApiError::bad_request(e.code, e.message))?;
     let k = p.integer_in("k", 1..=50, 5)? as usize;
     let view = state.fire.view();
-    let pos = |id: i64| view.asset(id).map(|a| (a.lon, a.lat));
+    // Only water in the caller's scope: the walk goes on past the rest.
+    let pos = |id: i64| {
+        view.asset(id)
+            .filter(|a| who.sees_chain(&a.chain))
+            .map(|a| (a.lon, a.lat))
+    };
     let hits = nearest::k_nearest(&view.set.water, lon, lat, k, None, pos);
     let water: Vec<Value> = hits
         .iter()
@@ -370,7 +380,10 @@ pub async fn alerts_of(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AckBody {
-    by: String,
+    /// Who acknowledges, as the client names them: checked, but the acknowledgement is
+    /// recorded under the signed-in caller's account.
+    #[serde(default)]
+    by: Option<String>,
     #[serde(default)]
     note: String,
 }
@@ -378,6 +391,7 @@ pub struct AckBody {
 /// `POST /api/fire/alerts/{id}/ack`
 pub async fn ack(
     State(state): State<AppState>,
+    who: Who,
     Path(id): Path<String>,
     Json(b): Json<AckBody>,
 ) -> Result<Response, ApiError> {
@@ -397,8 +411,10 @@ pub async fn ack(
         .ok()
         .filter(|n| *n > 0)
         .ok_or_else(no_such)?;
-    let by = b.by.trim();
-    if by.is_empty() || by.chars().count() > 100 || by.chars().any(char::is_control) {
+    let named = b.by.as_deref().map(str::trim);
+    if named.is_some_and(|by| {
+        by.is_empty() || by.chars().count() > 100 || by.chars().any(char::is_control)
+    }) {
         return Err(ApiError::bad_request(
             "invalid_ack",
             "by 应为 1 到 100 个字符的确认人姓名 (by must name who acknowledges, 1–100 characters)",
@@ -411,6 +427,7 @@ pub async fn ack(
         ));
     }
     let names = state.analytics.names();
+    let by = who.0.name.as_str();
     match state.store.acknowledge_alert(n, by, b.note.trim()).await? {
         Ack::Done(row) => {
             tracing::info!(id = n, by, "alert acknowledged");

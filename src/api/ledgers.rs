@@ -2,6 +2,7 @@
 //! JSON pages or a streamed CSV download.
 
 use super::AppState;
+use super::access::Who;
 use super::error::{ApiError, Json};
 use crate::ledgers::catalog::{LEDGERS, ledger};
 use crate::ledgers::query::{Format, LedgerQuery, QueryBody, QueryError};
@@ -28,6 +29,7 @@ pub async fn catalog() -> axum::Json<Value> {
 /// `POST /api/ledgers/{name}/query`
 pub async fn query(
     State(state): State<AppState>,
+    who: Who,
     Path(name): Path<String>,
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
@@ -43,12 +45,19 @@ pub async fn query(
                 .join(", ")
         ))
     })?;
-    let body: QueryBody = serde_json::from_value(body).map_err(|e| {
+    let mut body: QueryBody = serde_json::from_value(body).map_err(|e| {
         ApiError::bad_request(
             "invalid_query",
             format!("查询不符合要求 (the query does not match the expected shape): {e}"),
         )
     })?;
+    // The caller's scope bounds the area filter: inside it as asked, else the scope itself.
+    if !who.sees_city() {
+        match body.filters.area.as_deref().map(str::trim) {
+            Some(a) if !a.is_empty() => who.require_area(a)?,
+            _ => body.filters.area = Some(who.0.scope.code().to_string()),
+        }
+    }
     let names = state.analytics.names();
     let needs_names = body
         .filters
@@ -61,8 +70,9 @@ pub async fn query(
         ));
     }
     let q = LedgerQuery::parse(l, body, &|c| names.get(c).map(|n| n.level))?;
-    // Access control (#14) decides who may see personal fields; until then nobody does.
-    let viewer = Viewer::default();
+    let viewer = Viewer {
+        may_see_personal: who.0.may_see_personal(),
+    };
     let renderer = Renderer::new(&q, names, viewer);
     let masked = renderer.masked();
     match q.format {

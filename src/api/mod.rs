@@ -1,9 +1,11 @@
 //! The HTTP API (axum): one file per resource, merged here. `error.rs` is the only place that
 //! turns errors into responses.
 
+pub mod access;
 mod areas;
 mod assets;
 mod assign;
+mod auth;
 mod enterprises;
 pub mod error;
 mod event_query;
@@ -30,7 +32,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use error::ApiError;
 use std::sync::Arc;
 use tower_http::cors::CorsLayer;
@@ -57,109 +58,254 @@ pub struct AppState {
     pub fire: Arc<crate::assets::Fire>,
     /// Vessel monitoring: registry, states, ingest.
     pub fleet: Arc<crate::vessels::Fleet>,
+    /// Access control: the login limiter, resolved callers, demo accounts.
+    pub access: Arc<access::Access>,
 }
 
-/// The whole HTTP surface.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/api/assign", get(assign::get_one).post(assign::post_batch))
-        .route("/api/areas", get(areas::list))
-        .route("/api/areas/{code}", get(areas::detail).put(areas::put))
-        .route(
+/// Every declared route with its access rule ([`access::Routes`]): the table the guard checks
+/// and the tests walk.
+pub fn routes() -> access::Routes {
+    use crate::access::Action::*;
+    use crate::store::access::OwnerKind;
+    use access::Scoping::*;
+    access::Routes::default()
+        .get("/healthz", Public, Unscoped, health::healthz)
+        .get("/readyz", Public, Unscoped, health::readyz)
+        .post("/api/auth/login", Public, Unscoped, auth::login)
+        .get(
+            "/api/auth/demo-accounts",
+            Public,
+            Unscoped,
+            auth::demo_accounts,
+        )
+        .post("/api/auth/logout", Read, Unscoped, auth::logout)
+        .get("/api/auth/me", Read, Unscoped, auth::me)
+        .get("/api/auth/tokens", Read, Handler, auth::tokens)
+        .post("/api/auth/tokens", Read, Handler, auth::create_token)
+        .delete("/api/auth/tokens/{id}", Read, Handler, auth::revoke_token)
+        .get("/api/users", Configure, City, auth::users)
+        .post("/api/users", Configure, City, auth::add_user)
+        .put("/api/users/{name}", Configure, City, auth::put_user)
+        .get("/api/audit", Configure, City, auth::audit)
+        .get("/api/assign", Read, Handler, assign::get_one)
+        .post("/api/assign", Read, Handler, assign::post_batch)
+        .get("/api/areas", Read, Handler, areas::list)
+        .get("/api/areas/{code}", Read, PathCode, areas::detail)
+        .put("/api/areas/{code}", Configure, PathCode, areas::put)
+        .get(
             "/api/areas/{code}/profile",
-            get(profiles::get_profile).put(profiles::put_profile),
+            Read,
+            PathCode,
+            profiles::get_profile,
         )
-        .route("/api/areas/{code}/profile/history", get(profiles::history))
-        .route(
+        .put(
+            "/api/areas/{code}/profile",
+            EditProfiles,
+            PathCode,
+            profiles::put_profile,
+        )
+        .get(
+            "/api/areas/{code}/profile/history",
+            Read,
+            PathCode,
+            profiles::history,
+        )
+        .get(
             "/api/areas/{code}/profile/diff",
-            get(profiles::profile_diff),
+            Read,
+            PathCode,
+            profiles::profile_diff,
         )
-        .route(
+        .get(
             "/api/areas/{code}/profile/figures",
-            get(profiles::get_figures),
+            Read,
+            PathCode,
+            profiles::get_figures,
         )
-        .route(
+        .post(
             "/api/areas/{code}/problems/from-hotspot",
-            post(profiles::problem_from_hotspot),
+            EditProfiles,
+            PathCode,
+            profiles::problem_from_hotspot,
         )
-        .route(
+        .post(
             "/api/areas/{code}/problems/{id}/promote",
-            post(profiles::promote),
+            EditProfiles,
+            PathCode,
+            profiles::promote,
         )
-        .route(
+        .get(
             "/api/areas/{code}/{list}",
-            get(profiles::list_items).post(profiles::create_item),
+            Read,
+            PathCode,
+            profiles::list_items,
         )
-        .route(
+        .post(
+            "/api/areas/{code}/{list}",
+            EditProfiles,
+            PathCode,
+            profiles::create_item,
+        )
+        .get(
             "/api/areas/{code}/{list}/{id}",
-            get(profiles::get_item)
-                .put(profiles::put_item)
-                .delete(profiles::delete_item),
+            Read,
+            PathCode,
+            profiles::get_item,
         )
-        .route(
-            "/api/enterprises",
-            get(enterprises::list).post(enterprises::create),
+        .put(
+            "/api/areas/{code}/{list}/{id}",
+            EditProfiles,
+            PathCode,
+            profiles::put_item,
         )
-        .route(
+        .delete(
+            "/api/areas/{code}/{list}/{id}",
+            EditProfiles,
+            PathCode,
+            profiles::delete_item,
+        )
+        .get("/api/enterprises", Read, Param("area"), enterprises::list)
+        .post("/api/enterprises", Manage, Handler, enterprises::create)
+        .get(
             "/api/enterprises/{id}",
-            get(enterprises::get).put(enterprises::put),
+            Read,
+            Owner(OwnerKind::Enterprise),
+            enterprises::get,
         )
-        .route("/api/assets", get(assets::list).post(assets::create))
-        .route(
+        .put(
+            "/api/enterprises/{id}",
+            Manage,
+            Owner(OwnerKind::Enterprise),
+            enterprises::put,
+        )
+        .get("/api/assets", Read, Param("area"), assets::list)
+        .post("/api/assets", Manage, Handler, assets::create)
+        .get(
             "/api/assets/{id}",
-            get(assets::get).put(assets::put).delete(assets::retire),
+            Read,
+            Owner(OwnerKind::Asset),
+            assets::get,
         )
-        .route("/api/fire/coverage", get(fire::coverage))
-        .route("/api/fire/nearest", get(fire::nearest_water))
-        .route("/api/fire/sensors", get(fire::sensors))
-        .route("/api/fire/alerts", get(fire::list_alerts))
-        .route("/api/fire/alerts/{id}/ack", post(fire::ack))
-        .route("/api/sensors/readings", post(fire::readings))
-        .route("/api/vessels", get(vessels::list).post(vessels::create))
-        .route("/api/vessels/nmea", post(vessels::nmea))
-        .route("/api/vessels/positions", post(vessels::positions))
-        .route("/api/vessels/ingest", get(vessels::ingest_stats))
-        .route("/api/vessels/events", get(vessels::events))
-        .route("/api/vessels/stats", get(vessels::stats))
-        .route(
+        .put(
+            "/api/assets/{id}",
+            Manage,
+            Owner(OwnerKind::Asset),
+            assets::put,
+        )
+        .delete(
+            "/api/assets/{id}",
+            Manage,
+            Owner(OwnerKind::Asset),
+            assets::retire,
+        )
+        .get("/api/fire/coverage", Read, Param("area"), fire::coverage)
+        .get("/api/fire/nearest", Read, Handler, fire::nearest_water)
+        .get("/api/fire/sensors", Read, Param("area"), fire::sensors)
+        .get("/api/fire/alerts", Read, Param("area"), fire::list_alerts)
+        .post(
+            "/api/fire/alerts/{id}/ack",
+            Acknowledge,
+            Owner(OwnerKind::Alert),
+            fire::ack,
+        )
+        .post("/api/sensors/readings", Configure, City, fire::readings)
+        .get("/api/vessels", Read, Param("area"), vessels::list)
+        .post("/api/vessels", Manage, Handler, vessels::create)
+        .post("/api/vessels/nmea", Configure, City, vessels::nmea)
+        .post(
+            "/api/vessels/positions",
+            Configure,
+            City,
+            vessels::positions,
+        )
+        .get("/api/vessels/ingest", Read, City, vessels::ingest_stats)
+        .get("/api/vessels/events", Read, Param("area"), vessels::events)
+        .get("/api/vessels/stats", Read, Param("area"), vessels::stats)
+        .get("/api/vessels/closures", Read, Unscoped, vessels::closures)
+        .post(
             "/api/vessels/closures",
-            get(vessels::closures).post(vessels::create_closure),
+            Configure,
+            City,
+            vessels::create_closure,
         )
-        .route(
-            "/api/vessels/zones",
-            get(vessels::zones).post(vessels::create_zone),
+        .get("/api/vessels/zones", Read, Unscoped, vessels::zones)
+        .post("/api/vessels/zones", Configure, City, vessels::create_zone)
+        .get("/api/vessels/alerts", Read, Param("area"), vessels::alerts)
+        .post(
+            "/api/vessels/alerts/{id}/ack",
+            Acknowledge,
+            Owner(OwnerKind::Alert),
+            fire::ack,
         )
-        .route("/api/vessels/alerts", get(vessels::alerts))
-        .route("/api/vessels/alerts/{id}/ack", post(fire::ack))
-        .route("/api/vessels/{mmsi}", get(vessels::get).put(vessels::put))
-        .route("/api/vessels/{mmsi}/track", get(vessels::track))
-        .route("/api/vessels/{mmsi}/trips", get(vessels::trips))
-        .route("/api/harbours", get(vessels::harbours))
-        .route("/api/ledgers", get(ledgers::catalog))
-        .route("/api/ledgers/{name}/query", post(ledgers::query))
-        .route("/api/validate", get(validate::validate))
-        .route(
-            "/api/events",
-            get(event_query::list_events).post(events::post_events),
+        .get(
+            "/api/vessels/{mmsi}",
+            Read,
+            Owner(OwnerKind::Vessel),
+            vessels::get,
         )
-        .route("/api/events.csv", get(event_query::export_csv))
-        .route("/api/events/{id}", get(events::get_event))
-        .route(
+        .put(
+            "/api/vessels/{mmsi}",
+            Manage,
+            Owner(OwnerKind::Vessel),
+            vessels::put,
+        )
+        .get(
+            "/api/vessels/{mmsi}/track",
+            Read,
+            Owner(OwnerKind::Vessel),
+            vessels::track,
+        )
+        .get(
+            "/api/vessels/{mmsi}/trips",
+            Read,
+            Owner(OwnerKind::Vessel),
+            vessels::trips,
+        )
+        .get("/api/harbours", Read, Handler, vessels::harbours)
+        .get("/api/ledgers", Read, Unscoped, ledgers::catalog)
+        .post("/api/ledgers/{name}/query", Export, Handler, ledgers::query)
+        .get("/api/validate", Configure, City, validate::validate)
+        .get("/api/events", Read, Param("area"), event_query::list_events)
+        .post("/api/events", ReportEvents, Handler, events::post_events)
+        .get(
+            "/api/events.csv",
+            Export,
+            Param("area"),
+            event_query::export_csv,
+        )
+        .get(
+            "/api/events/{id}",
+            Read,
+            Owner(OwnerKind::Event),
+            events::get_event,
+        )
+        .post(
             "/api/events/{id}/transitions",
-            post(events::post_transition),
+            HandleEvents,
+            Owner(OwnerKind::Event),
+            events::post_transition,
         )
-        .route("/api/stats/areas", get(stats::areas))
-        .route("/api/stats/top", get(stats::top))
-        .route("/api/stats/trend", get(stats::trend))
-        .route("/api/hotspots", get(stats::hotspots))
-        .route("/api/stream", get(stream::stream))
-        .merge(tiles::routes())
-        .merge(web::routes(&state.web))
+        .get("/api/stats/areas", Read, Param("parent"), stats::areas)
+        .get("/api/stats/top", Read, Param("area"), stats::top)
+        .get("/api/stats/trend", Read, Param("area"), stats::trend)
+        .get("/api/hotspots", Read, Param("area"), stats::hotspots)
+        .get("/api/stream", Read, Param("area"), stream::stream)
+        .get("/tiles", Read, Unscoped, tiles::catalog)
+        .get("/tiles/stats", Read, City, tiles::stats)
+        .get("/tiles/{source}", Read, Unscoped, tiles::tilejson)
+        .get("/tiles/{source}/{z}/{x}/{y}", Read, Handler, tiles::tile)
+}
+
+/// The whole HTTP surface: the declared routes behind the access guard, the web client's
+/// files, and the API-format fallbacks.
+pub fn router(state: AppState) -> Router {
+    let (api, _) = routes().finish(&state);
+    api.merge(web::routes(&state.web))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(access::uri_limit))
+        .layer(axum::middleware::from_fn(access::security_headers))
         .layer(CorsLayer::permissive())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

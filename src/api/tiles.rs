@@ -13,30 +13,20 @@
 //! below); CORS comes from the router's layer.
 
 use super::AppState;
+use super::access::Who;
 use super::error::{ApiError, Params};
 use crate::tiles::cache::Coding;
 use crate::tiles::source::{SourceError, SourceInfo, TileError, TileSource, parse_address};
 use crate::tiles::tile_id::{MAX_ZOOM, TileIdError};
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
 pub const CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 /// Tiles change when their data does: clients revalidate (cheap, with the ETag) every time.
-const CACHE_CONTROL: &str = "no-cache";
-
-/// Routes under /tiles.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/tiles", get(catalog))
-        .route("/tiles/stats", get(stats))
-        .route("/tiles/{source}", get(tilejson))
-        .route("/tiles/{source}/{z}/{x}/{y}", get(tile))
-}
+const CACHE_CONTROL: &str = "private, no-cache";
 
 impl From<SourceError> for ApiError {
     fn from(e: SourceError) -> ApiError {
@@ -73,6 +63,11 @@ impl From<TileError> for ApiError {
                 "瓦片数据正在加载，请稍后重试 (the data of tile source '{id}' is still loading; retry shortly)"
             )),
             TileError::Query(e) => e.into(),
+            TileError::OutOfScope(area) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "out_of_scope",
+                format!("超出您的管辖范围：{area} (area '{area}' is outside your scope)"),
+            ),
             e @ (TileError::Render { .. } | TileError::DuplicateSource(_)) => ApiError::internal(e),
         }
     }
@@ -171,17 +166,20 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
         .any(|t| t == etag || t == "*")
 }
 
-async fn tile(
+pub(super) async fn tile(
     State(state): State<AppState>,
     Path((source, z, x, y)): Path<(String, String, String, String)>,
     Params(query): Params,
     headers: HeaderMap,
+    who: Who,
 ) -> Result<Response, ApiError> {
     let sources = &state.tile_sources;
     let source = sources.get(&source)?;
     let t = parse_address(&z, &x, &y)?;
     let coding = coding(&headers);
-    let encoded = sources.tile(source, t, &query, coding).await?;
+    let encoded = sources
+        .tile(source, t, &query, coding, Some(&who.0.scope))
+        .await?;
     let cache = HeaderValue::from_static(CACHE_CONTROL);
     let vary = HeaderValue::from_static("accept-encoding");
     if encoded.is_empty() {
@@ -301,7 +299,7 @@ fn tilejson_of(
     })
 }
 
-async fn tilejson(
+pub(super) async fn tilejson(
     State(state): State<AppState>,
     Path(source): Path<String>,
     RawQuery(query): RawQuery,
@@ -321,7 +319,7 @@ async fn tilejson(
     Ok(axum::Json(body).into_response())
 }
 
-async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(super) async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let base = base_url(&headers);
     let layers: Vec<Value> = state
         .tile_sources
@@ -345,7 +343,7 @@ async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Response 
         .into_response()
 }
 
-async fn stats(State(state): State<AppState>) -> Response {
+pub(super) async fn stats(State(state): State<AppState>) -> Response {
     axum::Json(state.tiles.stats()).into_response()
 }
 

@@ -3,6 +3,7 @@
 //! closures, zones and alerts. The work is the fleet's (`crate::vessels`).
 
 use super::AppState;
+use super::access::Who;
 use super::assets::{area_param, bbox_param, subtree};
 use super::error::{ApiError, Json, Params};
 use crate::events::filter::parse_time;
@@ -290,10 +291,12 @@ fn write_of(d: crate::vessels::model::VesselDraft) -> VesselWrite {
 /// `POST /api/vessels`
 pub async fn create(
     State(state): State<AppState>,
+    who: Who,
     Json(body): Json<VesselBody>,
 ) -> Result<Response, ApiError> {
     ready(&state.fleet)?;
     let draft = body.check(None, &known_check(&state)).map_err(invalid)?;
+    who.require_chain(&[draft.village_code.as_deref().or(Some(""))])?;
     if draft
         .owner_phone
         .as_deref()
@@ -326,6 +329,7 @@ pub async fn create(
 /// `PUT /api/vessels/{mmsi}` (the whole record with the `version` read)
 pub async fn put(
     State(state): State<AppState>,
+    who: Who,
     Path(mmsi): Path<String>,
     Json(body): Json<VesselBody>,
 ) -> Result<Response, ApiError> {
@@ -340,6 +344,7 @@ pub async fn put(
     let mut draft = body
         .check(Some(m as i32), &known_check(&state))
         .map_err(invalid)?;
+    who.require_chain(&[draft.village_code.as_deref().or(Some(""))])?;
     // A masked phone sent back keeps the stored one.
     if draft
         .owner_phone
@@ -618,14 +623,26 @@ pub async fn stats(State(state): State<AppState>, p: Params) -> Result<Response,
 }
 
 /// `GET /api/harbours`
-pub async fn harbours(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn harbours(State(state): State<AppState>, who: Who) -> Result<Response, ApiError> {
     let fleet = &state.fleet;
     ready(fleet)?;
     let reg = fleet.registry();
     let tracks = fleet.tracks();
     let names = state.analytics.names();
+    // A scoped caller counts only the boats its villages manage.
+    let mine = |mmsi: u32| {
+        who.sees_city()
+            || reg
+                .vessels
+                .get(&mmsi)
+                .and_then(|v| v.village_code.as_deref())
+                .is_some_and(|c| who.0.scope.contains(c))
+    };
     let mut in_port: HashMap<i32, usize> = HashMap::new();
-    for t in tracks.values() {
+    for (mmsi, t) in tracks.iter() {
+        if !mine(*mmsi) {
+            continue;
+        }
         if let Some(h) = t.port {
             *in_port.entry(h).or_default() += 1;
         }
@@ -633,6 +650,9 @@ pub async fn harbours(State(state): State<AppState>) -> Result<Response, ApiErro
     let mut home: HashMap<i32, (usize, usize)> = HashMap::new();
     for v in reg.vessels.values() {
         let Some(h) = v.harbour_id else { continue };
+        if !mine(v.mmsi as u32) {
+            continue;
+        }
         let e = home.entry(h).or_default();
         e.0 += 1;
         let t = tracks.get(&(v.mmsi as u32));
@@ -644,13 +664,24 @@ pub async fn harbours(State(state): State<AppState>) -> Result<Response, ApiErro
         .harbours
         .list()
         .iter()
+        .filter(|h| {
+            // The harbours of the scope, and those where its boats are or belong.
+            who.sees_city()
+                || h.town_code.as_deref().is_some_and(|t| who.0.scope.related(t))
+                || in_port.contains_key(&h.id)
+                || home.contains_key(&h.id)
+        })
         .map(|h| {
             let (n_home, at_sea) = home.get(&h.id).copied().unwrap_or_default();
+            let town = h
+                .town_code
+                .as_deref()
+                .filter(|t| who.sees_city() || who.0.scope.related(t));
             json!({
                 "id": h.id, "name": h.name, "kind": h.kind.code(), "kind_name": h.kind.label(),
                 "lon": h.lon, "lat": h.lat,
                 "fairway": h.fairway.map(|(x, y)| json!({"lon": x, "lat": y})),
-                "town": h.town_code.as_deref().map(|c| json!({"code": c, "name": names.get(c).map(|n| n.name.to_string())})),
+                "town": town.map(|c| json!({"code": c, "name": names.get(c).map(|n| n.name.to_string())})),
                 "in_port": in_port.get(&h.id).copied().unwrap_or(0),
                 "home": n_home, "at_sea": at_sea,
             })

@@ -56,8 +56,26 @@ pub fn routes(web: &WebConfig) -> Router<AppState> {
     };
     Router::new()
         .route("/styles/{name}", get(style))
+        .route("/login.html", get(login_page))
         .nest_service("/assets", files(web.dist.join("assets")))
         .nest_service("/fonts", files(web.dist.join("fonts")))
+}
+
+/// `GET /login.html`: the sign-in page (public, like every page; the API behind it is not).
+async fn login_page(State(state): State<AppState>) -> Result<Response, ApiError> {
+    match tokio::fs::read(state.web.dist.join("login.html")).await {
+        Ok(html) => Ok((
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )],
+            html,
+        )
+            .into_response()),
+        Err(_) => Err(ApiError::not_found(
+            "登录页尚未构建（在 web/ 下运行 npm run build）(the client is not built)",
+        )),
+    }
 }
 
 /// What `/assets` and `/fonts` answer when they have no file for the request.

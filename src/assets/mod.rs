@@ -410,6 +410,7 @@ impl Fire {
             body: body.to_string().into_bytes(),
             crs: crate::crs::Crs::Wgs84,
             key: None,
+            scope: None,
         };
         report(&self.store, &self.index, request, move |o| {
             if let IngestOutcome::Single { event, .. } = o {

@@ -7,16 +7,13 @@ use super::coverage::VillageCover;
 use super::model::{AssetKind, Spec, flow_class};
 use super::sensors::SensorState;
 use super::{Fire, FireView};
-use crate::tiles::layer_out::{EXTENT, LayerOut, Val, in_tile, push_ring};
+use crate::tiles::layer_out::{EXTENT, LayerOut, Val, in_tile, tile_rings};
 use crate::tiles::source::{
-    Query, QueryKey, Renderer, SourceError, SourceInfo, TileSource, VectorLayer,
+    Query, QueryKey, Renderer, SourceError, SourceInfo, TileScoping, TileSource, VectorLayer,
 };
-use crate::tiles::tile_id::{MAX_ZOOM, TileId, WorldFraction};
-use geo::{BooleanOps, Coord, MultiPolygon, Rect};
+use crate::tiles::tile_id::{MAX_ZOOM, TileId};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-const BUFFER: f64 = 64.0;
 
 /// Which assets a point source draws.
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +63,10 @@ fn point_props(
         ("kind", Val::Str(a.kind().code().to_string())),
         ("in_service", Val::Bool(a.in_service)),
     ];
+    // The finest area it lies in: scoped tiles keep what lies in the caller's scope.
+    if let Some(code) = a.chain.iter().flatten().next() {
+        p.push(("area", Val::Str(code.to_string())));
+    }
     match &a.spec {
         Spec::Heritage(h) => {
             p.push(("level", Val::Str(h.level.code().into())));
@@ -157,21 +158,6 @@ impl Renderer for FireRenderer {
 fn render_uncovered(view: &FireView, tile: TileId) -> Vec<u8> {
     let [w, s, e, n] = tile.bounds_4326();
     let mut out = LayerOut::new(UNCOVERED_LAYER);
-    let to_tile = |c: Coord<f64>| {
-        let p = WorldFraction::from_lon_lat(c.x, c.y).in_tile(tile, EXTENT);
-        Coord { x: p[0], y: p[1] }
-    };
-    let clip = Rect::new(
-        Coord {
-            x: -BUFFER,
-            y: -BUFFER,
-        },
-        Coord {
-            x: EXTENT as f64 + BUFFER,
-            y: EXTENT as f64 + BUFFER,
-        },
-    )
-    .to_polygon();
     let mut covers: Vec<&VillageCover> = view
         .coverage
         .villages
@@ -186,16 +172,7 @@ fn render_uncovered(view: &FireView, tile: TileId) -> Vec<u8> {
         .collect();
     covers.sort_by(|a, b| a.code.cmp(&b.code));
     for (i, c) in covers.into_iter().enumerate() {
-        use geo::MapCoords;
-        let projected: MultiPolygon<f64> = c.uncovered.map_coords(to_tile);
-        let clipped = projected.intersection(&MultiPolygon(vec![clip.clone()]));
-        let mut rings: Vec<Vec<[i32; 2]>> = Vec::new();
-        for poly in clipped.0 {
-            push_ring(&mut rings, poly.exterior(), true);
-            for h in poly.interiors() {
-                push_ring(&mut rings, h, false);
-            }
-        }
+        let rings = tile_rings(tile, &c.uncovered);
         if rings.is_empty() {
             continue;
         }
@@ -241,7 +218,7 @@ impl TileSource for FireTiles {
                 format!("onemap {}", l.id),
                 l.description.to_string(),
                 8,
-                &[("id", "Number"), ("name", "String"), ("kind", "String"), ("in_service", "Boolean"),
+                &[("id", "Number"), ("name", "String"), ("kind", "String"), ("in_service", "Boolean"), ("area", "String"),
                   ("level", "String"), ("structure", "String"), ("covered", "Boolean"), ("nearest_m", "Number"),
                   ("type", "String"), ("flow_lps", "Number"), ("flow_class", "String"), ("state", "String"),
                   ("site_id", "Number")],
@@ -319,6 +296,14 @@ impl TileSource for FireTiles {
 
     fn epoch(&self) -> u64 {
         epoch_of(self.layer, &self.fire.view())
+    }
+
+    fn scoping(&self) -> TileScoping {
+        // Assets carry their finest area; the uncovered areas are villages by code.
+        match self.layer {
+            Some(_) => TileScoping::Features(&["area"]),
+            None => TileScoping::Features(&["code"]),
+        }
     }
 
     fn renderer(&self, _query: &Query) -> Result<Box<dyn Renderer + '_>, SourceError> {

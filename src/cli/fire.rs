@@ -236,6 +236,9 @@ pub struct SimulateSensorsArgs {
     /// The server to send readings to.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: String,
+    /// An API token of a city administrator (`onemap user token NAME`).
+    #[arg(long, env = "ONEMAP_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Seconds between ticks (one reading per sensor each).
     #[arg(long, default_value_t = 30.0)]
     pub interval: f64,
@@ -267,7 +270,14 @@ fn sim_sensors(list: impl Iterator<Item = (i64, Value)>) -> Vec<SimSensor> {
 /// `onemap simulate sensors`: reads the sensors from the server and sends ticks to it.
 pub async fn simulate_sensors(args: SimulateSensorsArgs) -> anyhow::Result<()> {
     let base = args.url.trim_end_matches('/').to_string();
-    let (status, body) = http(&base, "GET", "/api/assets?kind=sensor&limit=10000", None).await?;
+    let (status, body) = http(
+        &base,
+        args.token.as_deref(),
+        "GET",
+        "/api/assets?kind=sensor&limit=10000",
+        None,
+    )
+    .await?;
     if status != 200 {
         bail!("{base} answered {status} to the sensor list: {body}");
     }
@@ -290,6 +300,7 @@ pub async fn simulate_sensors(args: SimulateSensorsArgs) -> anyhow::Result<()> {
         let batch = feed.tick(chrono::Utc::now());
         match http(
             &base,
+            args.token.as_deref(),
             "POST",
             "/api/sensors/readings",
             Some(&batch.to_string()),
@@ -348,6 +359,7 @@ pub async fn simulate_in_process(fire: Arc<Fire>, seed: u64, interval: Duration)
 /// A minimal HTTP/1.1 exchange (no TLS: the server is on this machine or the local network).
 pub(crate) async fn http(
     base: &str,
+    token: Option<&str>,
     method: &str,
     path: &str,
     body: Option<&str>,
@@ -365,8 +377,11 @@ pub(crate) async fn http(
     .context("connecting timed out")?
     .with_context(|| format!("cannot connect to {host}"))?;
     let body = body.unwrap_or("");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {}\r\n", t.trim()))
+        .unwrap_or_default();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).await?;

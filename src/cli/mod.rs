@@ -7,6 +7,7 @@ pub mod fire;
 pub mod import;
 pub mod progress;
 pub mod serve;
+pub mod user;
 pub mod validate;
 pub mod vessels;
 
@@ -49,6 +50,11 @@ pub enum Command {
     Simulate {
         #[command(subcommand)]
         what: SimulateCommand,
+    },
+    /// Accounts and API tokens (access control: roles and area scopes).
+    User {
+        #[command(subcommand)]
+        action: user::UserCommand,
     },
     /// Manage the private PostgreSQL cluster (when no DATABASE_URL is set).
     Db {

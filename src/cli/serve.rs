@@ -19,6 +19,10 @@ pub struct ServeArgs {
     /// no events.
     #[arg(long)]
     pub import_demo_if_empty: bool,
+    /// Create the demo accounts (one per level: city, district, town, village, grid worker; an
+    /// analyst and a screen), print how to sign in, and list them on the login page.
+    #[arg(long, env = "ONEMAP_DEMO_ACCOUNTS")]
+    pub demo_accounts: bool,
     /// How many demo events --import-demo-if-empty loads (the full two-year demo is
     /// `onemap import demo-events --count 1000000`).
     #[arg(long, env = "ONEMAP_DEMO_EVENTS", default_value_t = 100_000)]
@@ -148,6 +152,23 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
             },
         },
     )?;
+    if args.demo_accounts {
+        let accounts = super::user::demo_accounts(&app.state.store, &city).await?;
+        println!("demo accounts (sign in at http://{addr}/login.html):");
+        for a in &accounts {
+            println!(
+                "  {:<9} password {:<14} {} · {} ({})",
+                a.name, a.password, a.role_name, a.scope_name, a.scope
+            );
+        }
+        if let Ok(mut l) = app.state.access.demo_accounts.write() {
+            *l = accounts;
+        }
+    } else if app.state.store.users().await?.is_empty() {
+        tracing::warn!(
+            "no accounts yet: add one with `onemap user add NAME --role admin --scope {city}`, or run with --demo-accounts"
+        );
+    }
     if args.simulate_sensors {
         let fire = app.state.fire.clone();
         let every = std::time::Duration::from_secs(args.sensor_interval);

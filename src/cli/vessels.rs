@@ -206,6 +206,9 @@ pub struct SimulateVesselsArgs {
     /// The server whose boats and harbours are simulated (and where the closure is declared).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: String,
+    /// An API token of a city administrator (`onemap user token NAME`).
+    #[arg(long, env = "ONEMAP_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// The AIS TCP listener to send the sentences to (`serve --ais-tcp`).
     #[arg(long, default_value = "127.0.0.1:10110")]
     pub to: String,
@@ -278,10 +281,12 @@ fn closure_body(c: &ClosurePlan) -> Value {
 pub async fn simulate_vessels(args: SimulateVesselsArgs) -> anyhow::Result<()> {
     use tokio::io::AsyncWriteExt;
     let base = args.url.trim_end_matches('/').to_string();
+    let token = args.token.clone();
     let get = |path: &'static str| {
         let base = base.clone();
+        let token = token.clone();
         async move {
-            let (status, body) = http(&base, "GET", path, None).await?;
+            let (status, body) = http(&base, token.as_deref(), "GET", path, None).await?;
             if status != 200 {
                 bail!("{base} answered {status} to {path}: {body}");
             }
@@ -302,6 +307,7 @@ pub async fn simulate_vessels(args: SimulateVesselsArgs) -> anyhow::Result<()> {
     if let Some(c) = sim.closure_plan().filter(|_| !args.no_closure) {
         let (status, body) = http(
             &base,
+            args.token.as_deref(),
             "POST",
             "/api/vessels/closures",
             Some(&closure_body(&c).to_string()),

@@ -65,6 +65,21 @@ pub struct Assignment {
     pub nearest: Option<Nearest>,
 }
 
+impl Assignment {
+    /// The finest area the answer names: its unit (or finer level reached), else the nearest
+    /// grid's chain.
+    pub fn finest_code(&self) -> Option<&str> {
+        fn finest(c: &Chain) -> Option<&str> {
+            [&c.unit, &c.grid, &c.village, &c.town, &c.district, &c.city]
+                .into_iter()
+                .flatten()
+                .next()
+                .map(|r| r.code.as_str())
+        }
+        finest(&self.chain).or_else(|| self.nearest.as_ref().and_then(|n| finest(&n.chain)))
+    }
+}
+
 /// Size and timing figures of a snapshot, reported by /readyz and the benchmark.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SnapshotStats {

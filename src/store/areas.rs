@@ -57,6 +57,8 @@ pub struct AreaFilter {
     pub parent: Option<String>,
     /// Substring of the name, or prefix of the code.
     pub q: Option<String>,
+    /// Only this area and those under it (the caller's scope).
+    pub within: Option<String>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -250,6 +252,7 @@ impl Store {
              WHERE ($1::smallint IS NULL OR a.level = $1)
                AND ($2::text IS NULL OR a.parent_code = $2)
                AND ($3::text IS NULL OR a.name LIKE '%' || $3 || '%' OR a.code LIKE $3 || '%')
+               AND ($6::text IS NULL OR a.code LIKE $6 || '%')
              ORDER BY (a.name = $3) DESC, a.level, a.code
              LIMIT $4 OFFSET $5",
         )
@@ -258,6 +261,7 @@ impl Store {
         .bind(f.q.as_deref().map(escape_like))
         .bind(f.limit)
         .bind(f.offset)
+        .bind(&f.within)
         .fetch_all(&self.pool)
         .await
         .op("listing areas")?;

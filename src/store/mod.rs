@@ -2,6 +2,7 @@
 //!
 //! PostGIS is the truth. Other modules ask this one for rows and never write SQL themselves.
 
+pub mod access;
 pub mod areas;
 pub mod assets;
 pub mod changes;

@@ -164,6 +164,20 @@ fn vessel_row(r: &PgRow) -> Result<VesselRow, StoreError> {
     })
 }
 
+fn event_row(r: &PgRow) -> Result<VesselEventRow, StoreError> {
+    let op = "reading a vessel event";
+    Ok(VesselEventRow {
+        id: r.try_get("id").op(op)?,
+        mmsi: r.try_get("mmsi").op(op)?,
+        kind: r.try_get("type").op(op)?,
+        at: r.try_get("at").op(op)?,
+        lon: r.try_get("lon").op(op)?,
+        lat: r.try_get("lat").op(op)?,
+        harbour_id: r.try_get("harbour_id").op(op)?,
+        detail: r.try_get("detail").op(op)?,
+    })
+}
+
 /// How a registry write ended.
 pub enum VesselWriteOutcome {
     Done(VesselRow),
@@ -716,27 +730,11 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .op("listing vessel events")?;
-        let op = "reading a vessel event";
-        rows.iter()
-            .map(|r| {
-                Ok(VesselEventRow {
-                    id: r.try_get("id").op(op)?,
-                    mmsi: r.try_get("mmsi").op(op)?,
-                    kind: r.try_get("type").op(op)?,
-                    at: r.try_get("at").op(op)?,
-                    lon: r.try_get("lon").op(op)?,
-                    lat: r.try_get("lat").op(op)?,
-                    harbour_id: r.try_get("harbour_id").op(op)?,
-                    detail: r.try_get("detail").op(op)?,
-                })
-            })
-            .collect()
+        rows.iter().map(event_row).collect()
     }
 
     /// Each boat's last port event (entry or exit): in port or out after a restart.
     pub async fn last_port_events(&self) -> Result<Vec<VesselEventRow>, StoreError> {
-        let q = VesselEventQuery::default();
-        let _ = q;
         let rows = sqlx::query(
             "SELECT DISTINCT ON (mmsi) id, mmsi, type, at, lon, lat, harbour_id, detail
                FROM vessel_event WHERE type IN ('port_entry', 'port_exit')
@@ -745,21 +743,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .op("reading the last port events")?;
-        let op = "reading a vessel event";
-        rows.iter()
-            .map(|r| {
-                Ok(VesselEventRow {
-                    id: r.try_get("id").op(op)?,
-                    mmsi: r.try_get("mmsi").op(op)?,
-                    kind: r.try_get("type").op(op)?,
-                    at: r.try_get("at").op(op)?,
-                    lon: r.try_get("lon").op(op)?,
-                    lat: r.try_get("lat").op(op)?,
-                    harbour_id: r.try_get("harbour_id").op(op)?,
-                    detail: r.try_get("detail").op(op)?,
-                })
-            })
-            .collect()
+        rows.iter().map(event_row).collect()
     }
 
     /// Deletes the whole vessel side (`import demo-vessels --replace`).

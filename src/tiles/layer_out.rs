@@ -4,7 +4,7 @@
 
 use super::clip::area2;
 use super::tile_id::{TileId, WorldFraction};
-use geo::LineString;
+use geo::{BooleanOps, Coord, LineString, MapCoords, MultiPolygon, Rect};
 use geozero::mvt::tile::{Feature, GeomType, Layer, Value};
 use geozero::mvt::{Message, Tile};
 use std::collections::HashMap;
@@ -168,4 +168,37 @@ pub fn push_ring(rings: &mut Vec<Vec<[i32; 2]>>, ring: &LineString<f64>, exterio
         pts.reverse();
     }
     rings.push(pts);
+}
+
+/// Tile units drawn beyond each edge, so polygons clipped to the tile leave no seams.
+const BUFFER: f64 = 64.0;
+
+/// The rings of polygons (degrees) in `tile`'s units, clipped to the tile and a buffer,
+/// exteriors wound positive and holes negative: what `LayerOut::polygons` takes.
+pub fn tile_rings(tile: TileId, polygons: &MultiPolygon<f64>) -> Vec<Vec<[i32; 2]>> {
+    let to_tile = |c: Coord<f64>| {
+        let p = WorldFraction::from_lon_lat(c.x, c.y).in_tile(tile, EXTENT);
+        Coord { x: p[0], y: p[1] }
+    };
+    let clip = Rect::new(
+        Coord {
+            x: -BUFFER,
+            y: -BUFFER,
+        },
+        Coord {
+            x: EXTENT as f64 + BUFFER,
+            y: EXTENT as f64 + BUFFER,
+        },
+    )
+    .to_polygon();
+    let projected: MultiPolygon<f64> = polygons.map_coords(to_tile);
+    let clipped = projected.intersection(&MultiPolygon(vec![clip]));
+    let mut rings = Vec::new();
+    for poly in clipped.0 {
+        push_ring(&mut rings, poly.exterior(), true);
+        for h in poly.interiors() {
+            push_ring(&mut rings, h, false);
+        }
+    }
+    rings
 }

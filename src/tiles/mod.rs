@@ -23,6 +23,7 @@ pub mod layers;
 mod model;
 mod polylabel;
 mod render;
+pub mod scope;
 pub mod source;
 pub mod tile_id;
 mod topology;
@@ -35,7 +36,9 @@ use futures_util::future::BoxFuture;
 use layers::{BUFFER, EXTENT, Layer, Part, label_minzoom, polygon_minzoom};
 use model::{BuildStats, Model};
 use serde::Serialize;
-use source::{Query, QueryKey, Renderer, SourceError, SourceInfo, TileSource, VectorLayer};
+use source::{
+    Query, QueryKey, Renderer, SourceError, SourceInfo, TileScoping, TileSource, VectorLayer,
+};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Instant;
@@ -338,6 +341,11 @@ impl TileSource for AreaSource {
                 }) as Box<dyn Renderer + '_>
             })
         }))
+    }
+
+    /// Areas by their own code: a scoped caller sees its area and those under it.
+    fn scoping(&self) -> TileScoping {
+        TileScoping::Features(&["code"])
     }
 
     fn renderer(&self, _query: &Query) -> Result<Box<dyn Renderer + '_>, SourceError> {

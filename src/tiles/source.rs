@@ -25,6 +25,7 @@
 
 use super::cache::{Coding, Encoded, Key, TileCache};
 use super::tile_id::{TileId, TileIdError};
+use crate::access::Scope;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -85,6 +86,9 @@ pub enum TileError {
     },
     #[error("two tile sources are called '{0}'")]
     DuplicateSource(&'static str),
+    /// The `area` asked for lies outside the caller's scope.
+    #[error("area '{0}' is outside the caller's scope")]
+    OutOfScope(String),
 }
 
 /// One MVT layer of a source's tiles, as TileJSON `vector_layers` lists it.
@@ -161,6 +165,24 @@ pub trait TileSource: Send + Sync + 'static {
     /// A renderer of the data in force now, for `query`. May block (called on the blocking
     /// pool).
     fn renderer(&self, query: &Query) -> Result<Box<dyn Renderer + '_>, SourceError>;
+
+    /// How a caller's scope (an area and everything under it) limits this source's tiles. No
+    /// default: every source says what of it belongs to an area.
+    fn scoping(&self) -> TileScoping;
+}
+
+/// How a source's tiles are limited to a caller's scope (see `TileSources::tile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileScoping {
+    /// Every feature carries area codes in these string properties; a scoped tile keeps the
+    /// features with one of them in the scope and drops the rest (a feature without any is
+    /// dropped too).
+    Features(&'static [&'static str]),
+    /// The source filters by area itself: the scope is its `area` query parameter (a narrower
+    /// area inside the scope is kept).
+    AreaParam,
+    /// Nothing of the source belongs to an area (reference layers): the same for everyone.
+    Shared,
 }
 
 /// The tile sources, in catalog order, and the cache they share.
@@ -212,6 +234,58 @@ impl TileSources {
     /// The tile `tile` of `source` for `query`, from the cache or rendered, with its body in
     /// `coding` ready. Empty when nothing falls in the tile.
     pub async fn tile(
+        &self,
+        source: &Arc<dyn TileSource>,
+        tile: TileId,
+        query: &Query,
+        coding: Coding,
+        scope: Option<&Scope>,
+    ) -> Result<Arc<Encoded>, TileError> {
+        let Some(scope) = scope.filter(|s| !s.is_city()) else {
+            return self.tile_of(source, tile, query, coding).await;
+        };
+        match source.scoping() {
+            TileScoping::Shared => self.tile_of(source, tile, query, coding).await,
+            TileScoping::AreaParam => {
+                let mut q = query.clone();
+                match q.get("area").map(|a| a.trim()).filter(|a| !a.is_empty()) {
+                    Some(a) if scope.contains(a) => {}
+                    Some(a) => return Err(TileError::OutOfScope(a.chars().take(40).collect())),
+                    None => {
+                        q.insert("area".into(), scope.code().into());
+                    }
+                }
+                self.tile_of(source, tile, &q, coding).await
+            }
+            TileScoping::Features(keys) => {
+                // The epoch before the whole tile: a newer whole under an older key is only
+                // rendered again.
+                let epoch = source.epoch();
+                let whole = self.tile_of(source, tile, query, Coding::Identity).await?;
+                let key = Key {
+                    source: source.id(),
+                    epoch,
+                    tile,
+                    query: QueryKey::new(&format!(
+                        "{}\u{1}scope={}",
+                        source.normalise(query)?.as_str(),
+                        scope.code()
+                    )),
+                };
+                let raw = whole.raw.clone();
+                let scoped = self
+                    .cache
+                    .get_or_render(key, || super::scope::keep_in_scope(&raw, keys, scope));
+                if !scoped.is_empty() {
+                    scoped.body(coding);
+                }
+                Ok(scoped)
+            }
+        }
+    }
+
+    /// The tile of `source` for everyone (no scope).
+    async fn tile_of(
         &self,
         source: &Arc<dyn TileSource>,
         tile: TileId,
@@ -345,6 +419,9 @@ mod tests {
         fn renderer(&self, _query: &Query) -> Result<Box<dyn Renderer + '_>, SourceError> {
             Ok(Box::new(CounterRenderer(self, self.epoch())))
         }
+        fn scoping(&self) -> TileScoping {
+            TileScoping::Shared
+        }
     }
 
     #[tokio::test]
@@ -362,30 +439,36 @@ mod tests {
         let t = TileId::new(3, 1, 1).unwrap();
         let q = |n: &str| Query::from([("n".to_string(), n.to_string())]);
         let renders = || src.renders.load(std::sync::atomic::Ordering::Relaxed);
-        let a = sources.tile(&s, t, &q("07"), Coding::Gzip).await.unwrap();
-        let b = sources.tile(&s, t, &q(" 7"), Coding::Gzip).await.unwrap();
+        let a = sources
+            .tile(&s, t, &q("07"), Coding::Gzip, None)
+            .await
+            .unwrap();
+        let b = sources
+            .tile(&s, t, &q(" 7"), Coding::Gzip, None)
+            .await
+            .unwrap();
         assert!(Arc::ptr_eq(&a, &b), "one normalised query, one entry");
         assert_eq!(renders(), 1);
         sources
-            .tile(&s, t, &q("8"), Coding::Identity)
+            .tile(&s, t, &q("8"), Coding::Identity, None)
             .await
             .unwrap();
         assert_eq!(renders(), 2);
         // A new epoch: never the old tile.
         src.epoch.store(5, std::sync::atomic::Ordering::Relaxed);
         let c = sources
-            .tile(&s, t, &q("7"), Coding::Identity)
+            .tile(&s, t, &q("7"), Coding::Identity, None)
             .await
             .unwrap();
         assert_eq!(&c.raw[..], &[3, 5]);
         assert!(matches!(
-            sources.tile(&s, t, &q("x"), Coding::Identity).await,
+            sources.tile(&s, t, &q("x"), Coding::Identity, None).await,
             Err(TileError::Query(SourceError::Invalid { .. }))
         ));
         let empty = TileId::new(0, 0, 0).unwrap();
         assert!(
             sources
-                .tile(&s, empty, &q(""), Coding::Br)
+                .tile(&s, empty, &q(""), Coding::Br, None)
                 .await
                 .unwrap()
                 .is_empty()

@@ -4,12 +4,12 @@
 
 use super::port::Zone;
 use super::{Dot, Fleet, Registry};
-use crate::tiles::layer_out::{EXTENT, LayerOut, Val, in_tile, push_ring};
+use crate::tiles::layer_out::{EXTENT, LayerOut, Val, in_tile, tile_rings};
 use crate::tiles::source::{
-    Query, QueryKey, Renderer, SourceError, SourceInfo, TileSource, VectorLayer,
+    Query, QueryKey, Renderer, SourceError, SourceInfo, TileScoping, TileSource, VectorLayer,
 };
-use crate::tiles::tile_id::{MAX_ZOOM, TileId, WorldFraction};
-use geo::{BooleanOps, Coord, MapCoords, MultiPolygon, Rect};
+use crate::tiles::tile_id::{MAX_ZOOM, TileId};
+use geo::MultiPolygon;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +74,10 @@ fn render_boats(dots: &[Dot], tile: TileId) -> Vec<u8> {
             ("mmsi", Val::Num(d.mmsi as f64)),
             ("state", Val::Str(d.state.code().into())),
         ];
+        // The managing village (the finest code of its chain): scoped tiles keep a caller's.
+        if let Some(code) = d.chain.iter().rev().flatten().next() {
+            props.push(("area", Val::Str(code.clone())));
+        }
         if let Some(n) = &d.name {
             props.push(("name", Val::Str(n.clone())));
         }
@@ -98,39 +102,23 @@ fn render_harbours(reg: &Registry, dots: &[Dot], tile: TileId) -> Vec<u8> {
             continue;
         };
         let in_port = dots.iter().filter(|d| d.port == Some(h.id)).count();
-        out.point(
-            h.id as u64,
-            &[
-                ("id", Val::Num(h.id as f64)),
-                ("name", Val::Str(h.name.clone())),
-                ("kind", Val::Str(h.kind.code().into())),
-                ("in_port", Val::Num(in_port as f64)),
-            ],
-            p,
-        );
+        let mut props = vec![
+            ("id", Val::Num(h.id as f64)),
+            ("name", Val::Str(h.name.clone())),
+            ("kind", Val::Str(h.kind.code().into())),
+            ("in_port", Val::Num(in_port as f64)),
+        ];
+        if let Some(t) = &h.town_code {
+            props.push(("area", Val::Str(t.clone())));
+        }
+        out.point(h.id as u64, &props, p);
     }
     out.encode()
 }
 
 /// The zones, clipped to the tile and a buffer.
 pub fn render_zones(zones: &[Zone], tile: TileId) -> Vec<u8> {
-    const BUFFER: f64 = 64.0;
     let [w, s, e, n] = tile.bounds_4326();
-    let to_tile = |c: Coord<f64>| {
-        let p = WorldFraction::from_lon_lat(c.x, c.y).in_tile(tile, EXTENT);
-        Coord { x: p[0], y: p[1] }
-    };
-    let clip = Rect::new(
-        Coord {
-            x: -BUFFER,
-            y: -BUFFER,
-        },
-        Coord {
-            x: EXTENT as f64 + BUFFER,
-            y: EXTENT as f64 + BUFFER,
-        },
-    )
-    .to_polygon();
     let mut out = LayerOut::new("zones");
     for z in zones {
         use geo::BoundingRect;
@@ -140,15 +128,7 @@ pub fn render_zones(zones: &[Zone], tile: TileId) -> Vec<u8> {
         if b.min().x > e || b.max().x < w || b.min().y > n || b.max().y < s {
             continue;
         }
-        let projected = MultiPolygon(vec![z.polygon.map_coords(to_tile)]);
-        let clipped = projected.intersection(&MultiPolygon(vec![clip.clone()]));
-        let mut rings = Vec::new();
-        for poly in clipped.0 {
-            push_ring(&mut rings, poly.exterior(), true);
-            for h in poly.interiors() {
-                push_ring(&mut rings, h, false);
-            }
-        }
+        let rings = tile_rings(tile, &MultiPolygon(vec![z.polygon.clone()]));
         if rings.is_empty() {
             continue;
         }
@@ -187,6 +167,7 @@ impl TileSource for VesselTiles {
                         ("class", "String"),
                         ("speed_kn", "Number"),
                         ("course", "Number"),
+                        ("area", "String"),
                     ],
                 ),
                 Kind::Harbours => (
@@ -198,6 +179,7 @@ impl TileSource for VesselTiles {
                         ("name", "String"),
                         ("kind", "String"),
                         ("in_port", "Number"),
+                        ("area", "String"),
                     ],
                 ),
                 Kind::Zones => (
@@ -266,6 +248,14 @@ impl TileSource for VesselTiles {
                 (self.fleet.registry_epoch() << 32) | (self.fleet.dots_epoch() & 0xffff_ffff)
             }
             Kind::Zones => self.fleet.registry_epoch(),
+        }
+    }
+
+    fn scoping(&self) -> TileScoping {
+        match self.kind {
+            // Boats by managing village, harbours by town; the zones are city-wide rules.
+            Kind::Boats | Kind::Harbours => TileScoping::Features(&["area"]),
+            Kind::Zones => TileScoping::Shared,
         }
     }
 

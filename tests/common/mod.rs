@@ -246,7 +246,10 @@ pub struct TestApp {
     pub analytics: Arc<EventAnalytics>,
     /// The vessel engine (its TCP and UDP listeners are started by tests that need them).
     pub fleet: Arc<onemap::vessels::Fleet>,
+    /// Signed in as a city administrator (`token`).
     pub http: reqwest::Client,
+    /// The API token of `http`'s account.
+    pub token: String,
     pub db: TestDb,
 }
 
@@ -312,6 +315,7 @@ pub async fn spawn_app_with_config(db: TestDb, config: AppConfig) -> TestApp {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(app.serve(listener, std::future::pending()));
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let token = account(&store, "test-admin", "admin", "3503").await;
     TestApp {
         addr,
         pool,
@@ -320,9 +324,60 @@ pub async fn spawn_app_with_config(db: TestDb, config: AppConfig) -> TestApp {
         tiles,
         analytics,
         fleet,
-        http: reqwest::Client::new(),
+        http: client_with_token(&token),
+        token,
         db,
     }
+}
+
+/// An account `name` with `role` over `scope` (made if missing), and a new API token of it.
+pub async fn account(store: &Store, name: &str, role: &str, scope: &str) -> String {
+    // A cheap hash: these accounts sign in by token, never by password.
+    if store
+        .user_add(name, "", role, scope, "test-no-password")
+        .await
+        .unwrap()
+        .is_none()
+    {
+        store
+            .user_reset(name, role, scope, "test-no-password")
+            .await
+            .unwrap();
+    }
+    let user = store.user_by_name(name).await.unwrap().unwrap();
+    let token = onemap::access::secret::new_token();
+    store
+        .token_create(
+            &onemap::access::secret::digest(&token),
+            user.id,
+            "test",
+            chrono::Utc::now() + chrono::Duration::days(1),
+        )
+        .await
+        .unwrap();
+    token
+}
+
+/// An HTTP client that sends `token` as its bearer on every request.
+pub fn client_with_token(token: &str) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap()
+}
+
+/// A city administrator's token in the database at `url` (for servers run as processes).
+pub async fn admin_token_at(url: &str) -> String {
+    let store = Store::connect(url, 1).await.unwrap();
+    store.migrate().await.unwrap();
+    let t = account(&store, "test-admin", "admin", "3503").await;
+    store.close().await;
+    t
 }
 
 /// A response read off the wire by [`TestApp::raw`].
@@ -359,8 +414,8 @@ impl TestApp {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
         let request = format!(
-            "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            self.addr
+            "{method} {target} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.addr, self.token
         );
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut bytes = Vec::new();

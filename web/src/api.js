@@ -1,5 +1,9 @@
-// The onemap JSON API, same origin. Every failure becomes an ApiError with a message in Chinese
-// that can be shown as is.
+// The onemap JSON API, same origin: every request of every page goes through requestJson (or
+// downloadLedger) here. Every failure becomes an ApiError with a message in Chinese that can be
+// shown as is. Access control (docs/ACCESS.md, README "Sign-in"): the session travels in the
+// HttpOnly cookie `onemap_session`, which the browser sends by itself; every state-changing
+// request carries `X-CSRF-Token` with the value of the readable `onemap_csrf` cookie; an answer
+// of 401 `unauthenticated` sends the page to /login.html?next=<where it was>.
 
 export class ApiError extends Error {
   constructor(message, { status = 0, code = 'network', body = null } = {}) {
@@ -16,21 +20,6 @@ export class ApiError extends Error {
   }
 }
 
-/** Who makes a change (`X-Onemap-User`, until access control replaces it); see docs/PROFILES.md. */
-export function userHeader() {
-  let user = '';
-  try {
-    user = localStorage.getItem('onemap.user') || '';
-  } catch {
-    // storage may be unavailable: the server then records 匿名
-  }
-  user = user.trim();
-  if (!user) return {};
-  // fetch() takes header values as byte strings (one character per byte, none above U+00FF): a
-  // Chinese name goes as its UTF-8 bytes, which the server reads as UTF-8.
-  return { 'x-onemap-user': String.fromCharCode(...new TextEncoder().encode(user)) };
-}
-
 function apiUrl(path, params = {}) {
   const url = new URL(path, window.location.origin);
   for (const [k, v] of Object.entries(params)) {
@@ -39,9 +28,68 @@ function apiUrl(path, params = {}) {
   return url;
 }
 
-/** Any request to the API; the answer's JSON, or an ApiError with a message that can be shown. */
-export async function requestJson(method, path, { params = {}, body, signal, headers = {} } = {}) {
-  const init = { method, signal, headers: { accept: 'application/json', ...headers } };
+export const CSRF_COOKIE = 'onemap_csrf';
+export const CSRF_HEADER = 'x-csrf-token';
+export const LOGIN_PAGE = '/login.html';
+
+/** The value of a cookie the page can read (`onemap_csrf`), or ''. */
+export function readCookie(name, cookies = typeof document === 'undefined' ? '' : document.cookie) {
+  for (const part of cookies.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    try {
+      return decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      return part.slice(eq + 1).trim();
+    }
+  }
+  return '';
+}
+
+/** The headers a request needs beyond its own: the CSRF token on anything but GET and HEAD. */
+function sessionHeaders(method) {
+  if (method === 'GET' || method === 'HEAD') return {};
+  const token = readCookie(CSRF_COOKIE);
+  return token ? { [CSRF_HEADER]: token } : {};
+}
+
+/** The login page's address that comes back here afterwards (path, query and hash). */
+export function loginUrl(next = `${window.location.pathname}${window.location.search}${window.location.hash}`) {
+  return next && next !== '/' ? `${LOGIN_PAGE}?next=${encodeURIComponent(next)}` : LOGIN_PAGE;
+}
+
+let leaving = false;
+
+/**
+ * Sends the page to the login page (once) and returns a promise that never settles: whatever
+ * waited for the answer stays quiet while the browser leaves, instead of showing an error.
+ */
+export function goToLogin() {
+  if (!leaving) {
+    leaving = true;
+    window.location.assign(loginUrl());
+  }
+  return new Promise(() => {});
+}
+
+/** An ApiError from an answer that is not 2xx, with the body's `error` if it is JSON. */
+function answerError(res, answer) {
+  const message = answer?.error?.message || `服务器返回错误 ${res.status}`;
+  return new ApiError(message, { status: res.status, code: answer?.error?.code || 'http', body: answer });
+}
+
+/** True for the answer that means "not signed in (any more)". */
+function unauthenticated(res, answer) {
+  return res.status === 401 && (answer?.error?.code || 'unauthenticated') === 'unauthenticated';
+}
+
+/**
+ * Any request to the API; the answer's JSON (null for 204), or an ApiError with a message that
+ * can be shown. A 401 `unauthenticated` goes to the login page and never settles, unless
+ * `toLogin` is false (the login page itself, logout), when it throws like any other error.
+ */
+export async function requestJson(method, path, { params = {}, body, signal, headers = {}, toLogin = true } = {}) {
+  const init = { method, signal, credentials: 'same-origin', headers: { accept: 'application/json', ...sessionHeaders(method), ...headers } };
   if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -53,6 +101,7 @@ export async function requestJson(method, path, { params = {}, body, signal, hea
     if (e.name === 'AbortError') throw e;
     throw new ApiError('无法连接服务器，请检查网络或服务状态');
   }
+  if (res.status === 204) return null;
   let answer = null;
   try {
     answer = await res.json();
@@ -60,8 +109,8 @@ export async function requestJson(method, path, { params = {}, body, signal, hea
     // fall through: handled below
   }
   if (!res.ok) {
-    const message = answer?.error?.message || `服务器返回错误 ${res.status}`;
-    throw new ApiError(message, { status: res.status, code: answer?.error?.code || 'http', body: answer });
+    if (toLogin && unauthenticated(res, answer)) return goToLogin();
+    throw answerError(res, answer);
   }
   if (answer === null) throw new ApiError('服务器返回的数据无法解析', { status: res.status, code: 'parse' });
   return answer;
@@ -122,7 +171,7 @@ export function areaProfile(code, { version, signal } = {}) {
 
 /** `PUT /api/areas/{code}/profile` `{version, introduction, note}`: the new profile, or 409/400. */
 export function saveProfile(code, { version, introduction, note }, { signal } = {}) {
-  return requestJson('PUT', `${areaPath(code)}/profile`, { body: { version, introduction, note }, signal, headers: userHeader() });
+  return requestJson('PUT', `${areaPath(code)}/profile`, { body: { version, introduction, note }, signal });
 }
 
 /** `GET /api/areas/{code}/profile/history`: the versions, newest first. */
@@ -150,7 +199,6 @@ export function promoteProblem(code, id, to, { title, signal } = {}) {
   return requestJson('POST', `${areaPath(code)}/problems/${encodeURIComponent(id)}/promote`, {
     body: title ? { to, title } : { to },
     signal,
-    headers: userHeader(),
   });
 }
 
@@ -174,9 +222,11 @@ export async function downloadLedger(name, query, { signal, format = 'csv' } = {
     res = await fetch(apiUrl(`/api/ledgers/${encodeURIComponent(name)}/query`), {
       method: 'POST',
       signal,
+      credentials: 'same-origin',
       headers: {
         accept: format === 'xlsx' ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' : 'text/csv',
         'content-type': 'application/json',
+        ...sessionHeaders('POST'),
       },
       body: JSON.stringify({ ...query, format }),
     });
@@ -191,7 +241,52 @@ export async function downloadLedger(name, query, { signal, format = 'csv' } = {
     } catch {
       // not JSON
     }
-    throw new ApiError(answer?.error?.message || `服务器返回错误 ${res.status}`, { status: res.status, code: answer?.error?.code || 'http', body: answer });
+    if (unauthenticated(res, answer)) return goToLogin();
+    throw answerError(res, answer);
   }
   return res;
+}
+
+// --- access control (issue #14) ----------------------------------------------------------------
+
+/** `GET /api/auth/me`: `{user, csrf}`; not signed in: to the login page (see requestJson). */
+export function currentUser({ signal, toLogin = true } = {}) {
+  return requestJson('GET', '/api/auth/me', { signal, toLogin });
+}
+
+/** `POST /api/auth/login` `{name, password}`: `{user, csrf}` and the session cookies, or 401/429. */
+export function login(name, password, { signal } = {}) {
+  return requestJson('POST', '/api/auth/login', { body: { name, password }, signal, toLogin: false });
+}
+
+/** `POST /api/auth/logout`: 204, the cookies cleared. */
+export function logout({ signal } = {}) {
+  return requestJson('POST', '/api/auth/logout', { signal, toLogin: false });
+}
+
+/** `GET /api/auth/demo-accounts`: `{accounts}` in demo mode, else a 404 ApiError. */
+export function demoAccounts({ signal } = {}) {
+  return requestJson('GET', '/api/auth/demo-accounts', { signal, toLogin: false });
+}
+
+let checking = null;
+
+/**
+ * After a request the page cannot read the status of was refused — the live stream (an
+ * EventSource) given up, a tile answered 401 — asks `/api/auth/me`, which goes to the login page
+ * on 401. Anything else (the server down or starting) is the caller's business: it retries. One
+ * question at a time, however many tiles failed.
+ */
+export function checkSignedIn() {
+  if (typeof window === 'undefined' || typeof fetch === 'undefined') return Promise.resolve();
+  if (!checking) {
+    checking = currentUser()
+      .catch(() => {
+        // not reachable: the stream's backoff, the map's next tiles
+      })
+      .finally(() => {
+        checking = null;
+      });
+  }
+  return checking;
 }

@@ -8,7 +8,7 @@ import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
 
-import { areaDetail, areasOfLevel, assignPoint } from './api.js';
+import { areaDetail, assignPoint, checkSignedIn } from './api.js';
 import { LEVELS, LEVEL_NAMES, clickLevel } from './levels.js';
 import { createPanel } from './panel.js';
 import { createSearch } from './search.js';
@@ -17,13 +17,25 @@ import { createEvents } from './events.js';
 import { createFire } from './fire/index.js';
 import { createVessels } from './vessels/index.js';
 import { showStatus } from './status.js';
+import { CITY_CODE } from './screen/model.js';
+import { renderUserBox, requireUser } from './session.js';
 
 setWorkerUrl(new URL(workerUrl, window.location.href).href);
+
+// Who is signed in, before anything asks for data or tiles; not signed in: the login page (and
+// nothing below runs).
+const user = await requireUser().catch((e) => {
+  showStatus(`无法确认登录状态：${e.message}`, 'error', { timeoutMs: 0 });
+  return new Promise(() => {});
+});
+renderUserBox(document.getElementById('userbox'), user);
 
 const THEMES = ['light', 'dark'];
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const params = new URLSearchParams(window.location.search);
 const testMode = params.get('test') === '1';
+// Whether the link names a view (#zoom/lat/lon): read before the map writes its own hash.
+const linkedView = /^#\d/.test(window.location.hash);
 
 const state = {
   theme: THEMES.includes(params.get('style')) ? params.get('style') : localStorage.getItem('onemap.theme') || 'light',
@@ -33,7 +45,7 @@ const state = {
   probe: EMPTY, // the point the grid tool was used on
   selectedCode: null,
   assignMode: false,
-  city: null,
+  home: null, // the area the map opens on: the user's scope (the city for a city-wide user)
 };
 if (!THEMES.includes(state.theme)) state.theme = 'light';
 
@@ -91,6 +103,8 @@ window.onemap = { map, state, started: false, select: (code, opts) => selectArea
 map.on('error', (e) => {
   const msg = e?.error?.message || String(e?.error || e);
   console.error(`map error: ${msg}`);
+  // A tile refused with 401: the session is gone (signed out elsewhere, expired).
+  if (e?.error?.status === 401) checkSignedIn();
   const what = e?.sourceId ? `图层数据（${e.sourceId}）` : '地图资源';
   showStatus(`${what}加载失败：${msg}`, 'error');
 });
@@ -383,11 +397,14 @@ function homeControl() {
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'home-button';
-  button.title = '全市视图';
-  button.setAttribute('aria-label', '全市视图');
-  button.textContent = '全市';
+  // 全市 for a city-wide user, 辖区 (the scope) for everyone else.
+  const cityWide = user.scope === CITY_CODE;
+  const label = cityWide ? '全市视图' : `${user.scope_name || '辖区'}全域`;
+  button.title = label;
+  button.setAttribute('aria-label', label);
+  button.textContent = cityWide ? '全市' : '辖区';
   button.addEventListener('click', () => {
-    if (state.city?.bbox) flyToBbox(state.city.bbox);
+    if (state.home?.bbox) flyToBbox(state.home.bbox);
   });
   container.append(button);
   return { onAdd: () => container, onRemove: () => container.remove() };
@@ -482,23 +499,23 @@ map.setStyle(styleUrl(state.theme), { transformStyle: decorate });
 
 async function start() {
   try {
-    const { areas } = await areasOfLevel('city', { limit: 1 });
-    state.city = areas[0] || null;
+    state.home = await areaDetail(user.scope);
   } catch (e) {
-    showStatus(`无法读取城市信息：${e.message}`, 'error');
+    showStatus(`无法读取辖区信息：${e.message}`, 'error');
   }
-  document.getElementById('city-name').textContent = state.city ? state.city.name : '';
-  if (state.city) document.title = `一张图 · ${state.city.name}`;
-  const hasView = /^#\d/.test(window.location.hash);
+  const homeName = state.home?.name || user.scope_name || '';
+  document.getElementById('city-name').textContent = homeName;
+  if (homeName) document.title = `一张图 · ${homeName}`;
+  const hasView = linkedView;
   const wanted = params.get('area');
   const linkedArea = wanted && /^\d+$/.test(wanted);
   if (linkedArea) {
     await selectArea(wanted, { fly: !hasView });
-  } else if (!hasView && state.city?.bbox) {
+  } else if (!hasView && state.home?.bbox) {
     map.fitBounds(
       [
-        [state.city.bbox[0], state.city.bbox[1]],
-        [state.city.bbox[2], state.city.bbox[3]],
+        [state.home.bbox[0], state.home.bbox[1]],
+        [state.home.bbox[2], state.home.bbox[3]],
       ],
       { padding: 40, duration: 0 },
     );

@@ -1,6 +1,9 @@
 // What the profile page (/profile/{code}) and the ledger page (/ledger) share with the map client:
 // the light/dark theme (body[data-theme], kept in localStorage as the map keeps it, or ?style=),
-// the toast, and number and time formats in Chinese, Beijing time.
+// the signed-in user in the top bar, the toast, and number and time formats in Chinese, Beijing
+// time.
+
+import { renderUserBox, requireUser } from './session.js';
 
 export const THEMES = ['light', 'dark'];
 export const TZ = 'Asia/Shanghai';
@@ -37,6 +40,20 @@ export function initTheme(onChange = () => {}) {
   }
   apply(theme, false);
   return () => theme;
+}
+
+/**
+ * Asks who is signed in and shows it in the top bar (#userbox): true. Not signed in: the login
+ * page, and this never settles. The server unreachable: a toast, and false.
+ */
+export async function showSignedIn() {
+  try {
+    renderUserBox(document.getElementById('userbox'), await requireUser());
+    return true;
+  } catch (e) {
+    toast(`无法确认登录状态：${e.message}`, 'error', { timeoutMs: 0 });
+    return false;
+  }
 }
 
 let toastTimer = null;

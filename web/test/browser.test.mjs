@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { guard, launch } from './chromium.mjs';
+import { authFetch, guard, launch, signInContext } from './chromium.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.resolve(here, '../test-output');
@@ -40,10 +40,10 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
     // The styles use one source, /tiles/areas (every level and the labels in one tile).
     {
       // 503 means the tile geometry is still loading after start: wait for it, within reason.
-      let res = await fetch(`${BASE}/tiles/areas`);
+      let res = await authFetch(`${BASE}/tiles/areas`);
       for (const until = Date.now() + 180_000; res.status === 503 && Date.now() < until; ) {
         await new Promise((r) => setTimeout(r, 1000));
-        res = await fetch(`${BASE}/tiles/areas`);
+        res = await authFetch(`${BASE}/tiles/areas`);
       }
       assert.equal(res.status, 200, `GET /tiles/areas answered ${res.status}: this server serves no vector tiles (is the tiles work merged and built?)`);
       const tilejson = await res.json();
@@ -59,6 +59,7 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
     context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN', deviceScaleFactor: 1 });
     // Every request passes here: other hosts are refused (and remembered), ours go through.
     await guard(context, serverHost, { requests, foreign, errors: httpErrors });
+    await signInContext(context, BASE);
     page = await context.newPage();
     watch(page);
   });
@@ -99,7 +100,7 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
   }
 
   async function apiJson(pathAndQuery) {
-    const res = await fetch(`${BASE}${pathAndQuery}`);
+    const res = await authFetch(`${BASE}${pathAndQuery}`);
     assert.equal(res.status, 200, `${pathAndQuery} answered ${res.status}`);
     return res.json();
   }
@@ -364,7 +365,7 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
   }
 
   it('the server has event tiles and demo events', async () => {
-    const res = await fetch(`${BASE}/tiles/events`);
+    const res = await authFetch(`${BASE}/tiles/events`);
     assert.equal(res.status, 200, `GET /tiles/events answered ${res.status}: the event endpoints are not on this server`);
     const tilejson = await res.json();
     assert.ok((tilejson.vector_layers || []).some((l) => l.id === 'events'), 'no MVT layer "events" in /tiles/events');
@@ -407,7 +408,7 @@ describe('map client in headless Chromium', { timeout: 15 * 60_000 }, () => {
       assert.equal(u.searchParams.get('category'), null, `tile ${u} asks for a category`);
     }
     // The same tile from outside the browser: a real MVT with bytes.
-    const tile = await fetch(tiles[0].href);
+    const tile = await authFetch(tiles[0].href);
     assert.equal(tile.status, 200);
     assert.ok((await tile.arrayBuffer()).byteLength > 0, `${tiles[0]} is empty`);
     await page.screenshot({ path: path.join(outDir, 'light-heat.png') });

@@ -20,6 +20,8 @@ const NAMED_NOT_LOADED = {
   'wiki.openstreetmap.org': 'text of MapLibre\'s "WebGL2 is not supported" error message',
 };
 
+const PAGES = ['index.html', 'screen.html', 'profile.html', 'ledger.html', 'login.html'];
+
 function files(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);
@@ -32,9 +34,10 @@ describe('built bundle', () => {
     assert.ok(fs.existsSync(path.join(dist, 'index.html')), 'dist/index.html is missing: run `npm run build`');
   });
 
-  // Four pages: the desk client (index.html), the command centre's big screen (screen.html), the
-  // profile of a town or village (profile.html) and the ledgers (ledger.html).
-  for (const page of ['index.html', 'screen.html', 'profile.html', 'ledger.html']) {
+  // Five pages: the desk client (index.html), the command centre's big screen (screen.html), the
+  // profile of a town or village (profile.html), the ledgers (ledger.html) and sign-in
+  // (login.html).
+  for (const page of PAGES) {
     it(`${page} loads its scripts and styles from /assets/ on our server only`, () => {
       assert.ok(fs.existsSync(path.join(dist, page)), `dist/${page} is missing: run \`npm run build\``);
       const html = fs.readFileSync(path.join(dist, page), 'utf8');
@@ -49,6 +52,21 @@ describe('built bundle', () => {
     });
   }
 
+  // The server's Content-Security-Policy says `script-src 'self'`: no script in the page itself
+  // and no event handler attribute would run.
+  for (const page of PAGES) {
+    it(`${page} holds no inline script and no inline event handler (CSP script-src 'self')`, () => {
+      const html = fs.readFileSync(path.join(dist, page), 'utf8');
+      for (const m of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)) {
+        assert.match(m[1], /\bsrc="/, `${page} has an inline script: ${m[0].slice(0, 120)}`);
+        assert.equal(m[2].trim(), '', `${page}: a script with src has a body`);
+      }
+      const handlers = [...html.matchAll(/<[a-z][^>]*\s(on[a-z]+)\s*=/gi)].map((m) => m[1]);
+      assert.deepEqual(handlers, [], `${page} has inline event handlers`);
+      assert.ok(!/javascript:/i.test(html), `${page} has a javascript: URL`);
+    });
+  }
+
   it('bundles the MapLibre worker and ECharts (nothing from a CDN)', () => {
     const assets = fs.readdirSync(path.join(dist, 'assets'));
     assert.ok(assets.some((f) => /^maplibre-gl-worker.*\.mjs$/.test(f)), 'the MapLibre worker is not in dist/assets');
@@ -56,8 +74,8 @@ describe('built bundle', () => {
     assert.ok(screenJs.some((t) => t.includes('zrender') || t.includes('echarts')), 'ECharts is not in dist/assets');
   });
 
-  it('keeps MapLibre out of the profile and ledger pages (they draw no map)', () => {
-    for (const page of ['profile.html', 'ledger.html']) {
+  it('keeps MapLibre out of the profile, ledger and login pages (they draw no map)', () => {
+    for (const page of ['profile.html', 'ledger.html', 'login.html']) {
       const html = fs.readFileSync(path.join(dist, page), 'utf8');
       const seen = new Set();
       const todo = [...html.matchAll(/\b(?:src|href)="\/assets\/([^"]+\.js)"/g)].map((m) => m[1]);

@@ -26,7 +26,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { guard, launch } from './chromium.mjs';
+import { authFetch, guard, launch, sessionFor, signInContext } from './chromium.mjs';
 import { HERITAGE_LEVEL_LABELS, SENSOR_STATE_LABELS, bearingText, formatArea, formatDistance, formatShare } from '../src/fire/format.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -57,10 +57,10 @@ describe('消防 panel in headless Chromium', { timeout: 15 * 60_000 }, () => {
       ready = await fetch(`${BASE}/readyz`).catch(() => null);
     }
     assert.equal(ready?.status, 200, `${BASE}/readyz did not answer 200`);
-    const res = await fetch(`${BASE}/api/fire/coverage?area=${DONGYANG.code}`);
+    const res = await authFetch(`${BASE}/api/fire/coverage?area=${DONGYANG.code}`);
     assert.equal(res.status, 200, `GET /api/fire/coverage answered ${res.status}: does this server have the fire endpoints (docs/FIRE.md) and the demo assets?`);
     for (const source of ['heritage', 'hydrants', 'water', 'stations', 'sensors', 'fire-uncovered']) {
-      const tj = await fetch(`${BASE}/tiles/${source}`);
+      const tj = await authFetch(`${BASE}/tiles/${source}`);
       assert.equal(tj.status, 200, `GET /tiles/${source} answered ${tj.status}`);
       const body = await tj.json();
       assert.ok(Array.isArray(body.tiles) && body.tiles.length, `/tiles/${source} has no tile URLs`);
@@ -69,6 +69,7 @@ describe('消防 panel in headless Chromium', { timeout: 15 * 60_000 }, () => {
     browser = await launch();
     context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN', deviceScaleFactor: 1 });
     await guard(context, new URL(BASE).host, { requests, foreign, errors: httpErrors });
+    await signInContext(context, BASE);
     page = await context.newPage();
     page.on('console', (msg) => {
       if (msg.type() === 'error') consoleErrors.push(msg.text());
@@ -81,7 +82,7 @@ describe('消防 panel in headless Chromium', { timeout: 15 * 60_000 }, () => {
   });
 
   async function api(pathAndQuery, init) {
-    const res = await fetch(`${BASE}${pathAndQuery}`, init);
+    const res = await authFetch(`${BASE}${pathAndQuery}`, init);
     const body = await res.json();
     assert.ok(res.ok, `${init?.method || 'GET'} ${pathAndQuery} answered ${res.status}: ${JSON.stringify(body)}`);
     return body;
@@ -305,11 +306,12 @@ describe('消防 panel in headless Chromium', { timeout: 15 * 60_000 }, () => {
     assert.ok((await row.textContent()).includes(listed.message), 'the row does not show the alert message');
     await page.screenshot({ path: path.join(outDir, 'fire-alert.png') });
 
-    // 确认: an inline form with the acknowledger (值班员 by default) and a note.
+    // 确认: an inline form with a note; the acknowledger is the signed-in user.
     await row.locator('button.fire-ack-open').click();
     const form = row.locator('form.fire-ack-form');
     await form.waitFor({ state: 'visible', timeout: WAIT_MS });
-    assert.equal(await form.locator('input[name="by"]').inputValue(), '值班员');
+    const { user } = await sessionFor(BASE);
+    assert.equal(await form.locator('[data-field="by"]').textContent(), user.name, 'the acknowledger is the signed-in user');
     // An empty note is refused in the page, before anything is sent.
     await form.locator('button[type="submit"]').click();
     assert.equal(await form.locator('[data-role="error"]').textContent(), '请填写处理说明');
@@ -320,7 +322,7 @@ describe('消防 panel in headless Chromium', { timeout: 15 * 60_000 }, () => {
     const { alerts: done } = await api(`/api/fire/alerts?state=acknowledged&area=${DONGYANG.code}&kind=sensor_alarm`);
     const acked = done.find((a) => String(a.id) === id);
     assert.ok(acked, `alert ${id} is not acknowledged in /api/fire/alerts`);
-    assert.equal(acked.acked_by, '值班员');
+    assert.equal(acked.acked_by, user.name);
     assert.equal(acked.note, note);
     assert.ok(acked.acked_at, 'no acked_at');
     assert.ok((await page.textContent(`#fire-alert-list li[data-id="${id}"] [data-field="ack"]`)).includes(note), 'the row does not show the note');

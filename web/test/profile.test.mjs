@@ -4,8 +4,9 @@
 // to its profile page; the profile page shows the introduction, the event figures as a chart, and
 // the three lists; a problem is promoted to the development list; the resident population is
 // edited and saved, the server's 400 and 409 answers are shown in the form; the history diffs two
-// versions; the print layout hides the controls. The ledger page previews people in 荔城区 with
-// a tag, masks ID numbers, pages, and downloads the CSV. Fails on any console error, failed
+// versions; the print layout hides the controls. The ledger page, signed in as the 分析员 (who
+// may not see personal data), previews people in 荔城区 with a tag, masks ID numbers, pages, and
+// downloads the CSV. Fails on any console error, failed
 // request or request to another host, except the 400 and 409 this test provokes on purpose.
 // The pure parts (URL, labels, messages, query body) are checked in Node first.
 //
@@ -18,13 +19,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { guard, launch } from './chromium.mjs';
+import { authFetch, guard, launch, sessionFor, signInContext } from './chromium.mjs';
 import { codeFromLocation, diffValue, editedIntroduction, overdue, parseCount, pathLabel, saveErrorText, stateInfo } from '../src/profile/model.js';
 import { VALUE_LABELS, buildQuery, cellText, csvFileName, hasNext, localToRfc3339, pageText, valueLabel } from '../src/ledger/model.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.resolve(here, '../test-output');
 const BASE = process.env.ONEMAP_URL?.replace(/\/+$/, '');
+/** The demo account that may not see personal data (--demo-accounts): the ledger's masks. */
+const ANALYST = { name: 'analyst', password: 'demo-analyst' };
 const WAIT_MS = 120_000;
 
 // Known places of the demo city (seed 3503).
@@ -151,12 +154,13 @@ describe('profiles and ledgers in headless Chromium', { timeout: 20 * 60_000 }, 
       ready = await fetch(`${BASE}/readyz`).catch(() => null);
     }
     assert.equal(ready?.status, 200, `${BASE}/readyz did not answer 200`);
-    const res = await fetch(`${BASE}/api/areas/${VILLAGE.code}/profile`);
+    const res = await authFetch(`${BASE}/api/areas/${VILLAGE.code}/profile`);
     assert.equal(res.status, 200, `GET /api/areas/${VILLAGE.code}/profile answered ${res.status}: does this server have the profiles (docs/PROFILES.md) and the demo data?`);
 
     browser = await launch();
     context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN', deviceScaleFactor: 1, acceptDownloads: true });
     await guard(context, new URL(BASE).host, { requests, foreign, errors: httpErrors });
+    await signInContext(context, BASE);
     page = await context.newPage();
     page.on('console', (msg) => {
       if (msg.type() === 'error') consoleErrors.push(msg.text());
@@ -169,7 +173,7 @@ describe('profiles and ledgers in headless Chromium', { timeout: 20 * 60_000 }, 
   });
 
   async function api(pathAndQuery, init) {
-    const res = await fetch(`${BASE}${pathAndQuery}`, init);
+    const res = await authFetch(`${BASE}${pathAndQuery}`, init);
     const body = await res.json();
     assert.ok(res.ok, `${init?.method || 'GET'} ${pathAndQuery} answered ${res.status}: ${JSON.stringify(body)}`);
     return body;
@@ -297,8 +301,9 @@ describe('profiles and ledgers in headless Chromium', { timeout: 20 * 60_000 }, 
     await openForm();
     await page.fill('#pf-edit input[name="resident"]', String(resident));
     await page.fill('#pf-edit input[name="note"]', '浏览器测试：更新常住人口');
-    // Who saves: a Chinese name goes in X-Onemap-User as UTF-8 bytes.
-    await page.fill('#pf-edit input[name="user"]', '测试员');
+    // Who saves: the signed-in user, shown in the form (nobody types a name).
+    const { user } = await sessionFor(BASE);
+    assert.equal(await page.textContent('#pf-edit [data-field="editor"]'), user.name);
     await page.click('#pf-edit button[type="submit"]');
     await page.waitForFunction((v) => document.querySelector('#pf-header [data-field="version"]')?.textContent === `第 ${v} 版`, before.version + 1, { timeout: WAIT_MS });
     assert.equal(await page.isHidden('#pf-edit'), true, 'the form stays open after saving');
@@ -307,8 +312,8 @@ describe('profiles and ledgers in headless Chromium', { timeout: 20 * 60_000 }, 
     assert.equal(after.version, before.version + 1);
     assert.equal(after.introduction.population.resident, resident);
     assert.equal(after.note, '浏览器测试：更新常住人口');
-    assert.equal(after.updated_by, '测试员');
-    assert.match(await page.textContent('#pf-header [data-field="updated"]'), /测试员$/);
+    assert.equal(after.updated_by, user.name);
+    assert.ok((await page.textContent('#pf-header [data-field="updated"]')).endsWith(user.name), 'the header names who saved');
     // The masked phones went back masked: the stored ones are kept, so they read the same.
     assert.deepEqual(
       (after.introduction.committee || []).map((c) => c.phone),
@@ -339,7 +344,9 @@ describe('profiles and ledgers in headless Chromium', { timeout: 20 * 60_000 }, 
       const current = await (await fetch(url)).json();
       const introduction = { ...current.introduction, households: current.introduction.households + 1 };
       delete introduction.area_km2; // read-only (computed from the map)
-      const res = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: current.version, introduction, note: '他人修改' }) });
+      // A state-changing request carries the session's CSRF token (the readable cookie).
+      const csrf = decodeURIComponent(/(?:^|;\s*)onemap_csrf=([^;]*)/.exec(document.cookie)?.[1] || '');
+      const res = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ version: current.version, introduction, note: '他人修改' }) });
       return { status: res.status, body: await res.json() };
     }, profileUrl);
     assert.equal(saved.status, 200, JSON.stringify(saved.body));
@@ -433,8 +440,13 @@ describe('profiles and ledgers in headless Chromium', { timeout: 20 * 60_000 }, 
     }
     assert.ok(tag, `nobody in ${DISTRICT.name} has any tag`);
 
+    // Personal fields are masked for an account that may not see them (分析员); the city's
+    // administrator, whom the other tests sign in as, sees them in full.
+    const analyst = await signInContext(context, BASE, ANALYST);
+    assert.equal(analyst.user.may_see_personal, false, 'the analyst may see personal data');
     await page.goto(`${BASE}/ledger`);
     await page.waitForFunction(() => window.onemapLedger?.ready, null, { timeout: WAIT_MS });
+    assert.equal(await page.textContent('#userbox [data-field="user-name"]'), ANALYST.name);
     await page.selectOption('#lg-ledger', 'people');
     const ticked = await page.locator('#lg-fields input[name="field"]:checked').evaluateAll((ns) => ns.map((n) => n.value));
     assert.deepEqual(ticked, ledgerMeta.fields.map((f) => f.name).filter((n) => ledgerMeta.default_fields.includes(n)), 'default fields are not ticked');

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { guard, launch } from './chromium.mjs';
+import { authFetch, guard, launch, signInContext } from './chromium.mjs';
 import {
   backoffMs,
   cardsFor,
@@ -227,6 +227,7 @@ describe('big screen in headless Chromium', { timeout: 30 * 60_000 }, () => {
     const foreign = [];
     const errors = [];
     await guard(context, host, { foreign, errors });
+    await signInContext(context, base);
     const page = await context.newPage();
     page.on('console', (msg) => {
       if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
@@ -443,7 +444,7 @@ describe('big screen in headless Chromium', { timeout: 30 * 60_000 }, () => {
         source: 'hotline',
         description: `大屏测试：批量上报 ${i + 1}`,
       }));
-      const res = await fetch(`${BASE}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rows) });
+      const res = await authFetch(`${BASE}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rows) });
       const body = await res.json();
       assert.equal(res.status, 201, JSON.stringify(body));
       const ids = body.events.map((e) => String(e.id));
@@ -568,14 +569,14 @@ describe('big screen in headless Chromium', { timeout: 30 * 60_000 }, () => {
 // --- helpers ------------------------------------------------------------------------------------
 
 async function apiJson(base, pathAndQuery) {
-  const res = await fetch(`${base}${pathAndQuery}`);
+  const res = await authFetch(`${base}${pathAndQuery}`);
   assert.equal(res.status, 200, `${pathAndQuery} answered ${res.status}`);
   return res.json();
 }
 
 /** Reports one event inside 东星社区; resolves with its id and the time the answer came. */
 async function postEvent(base, description) {
-  const res = await fetch(`${base}/api/events`, {
+  const res = await authFetch(`${base}/api/events`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ ...INSIDE, category: 'environment', source: 'hotline', description }),
@@ -615,7 +616,7 @@ function freePort() {
 /** `onemap serve` on the test's database, at 127.0.0.1:port; resolves once /readyz says 200. */
 async function startServer(port) {
   const log = fs.openSync(path.join(outDir, 'screen-restart-server.log'), 'a');
-  const child = spawn(BIN, ['serve', '--addr', `127.0.0.1:${port}`, '--web-dir', webDist, '--styles-dir', stylesDir, '--tile-cache-mb', '32'], {
+  const child = spawn(BIN, ['serve', '--addr', `127.0.0.1:${port}`, '--web-dir', webDist, '--styles-dir', stylesDir, '--tile-cache-mb', '32', '--demo-accounts'], {
     env: { ...process.env, DATABASE_URL: DB_URL },
     stdio: ['ignore', log, log],
   });

@@ -28,7 +28,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { guard, launch } from './chromium.mjs';
+import { authFetch, guard, launch, sessionFor, signInContext } from './chromium.mjs';
 import { PALETTES } from '../src/vessels/layers.js';
 import { VESSEL_STATES, classText, countStates, formatCourse, formatSpeed, normaliseCounts, ownerText, placeText, stateText } from '../src/vessels/format.js';
 
@@ -124,10 +124,10 @@ describe('渔船 panel in headless Chromium', { timeout: 15 * 60_000 }, () => {
       ready = await fetch(`${BASE}/readyz`).catch(() => null);
     }
     assert.equal(ready?.status, 200, `${BASE}/readyz did not answer 200`);
-    const res = await fetch(`${BASE}/api/vessels?limit=1`);
+    const res = await authFetch(`${BASE}/api/vessels?limit=1`);
     assert.equal(res.status, 200, `GET /api/vessels answered ${res.status}: does this server have the vessel endpoints (docs/VESSELS.md)?`);
     for (const source of ['harbours', 'vessel-zones']) {
-      const tj = await fetch(`${BASE}/tiles/${source}`);
+      const tj = await authFetch(`${BASE}/tiles/${source}`);
       assert.equal(tj.status, 200, `GET /tiles/${source} answered ${tj.status}`);
       const body = await tj.json();
       assert.ok(Array.isArray(body.tiles) && body.tiles.length, `/tiles/${source} has no tile URLs`);
@@ -136,6 +136,7 @@ describe('渔船 panel in headless Chromium', { timeout: 15 * 60_000 }, () => {
     browser = await launch();
     context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN', deviceScaleFactor: 1 });
     await guard(context, new URL(BASE).host, { requests, foreign, errors: httpErrors });
+    await signInContext(context, BASE);
     context.on('response', (res) => {
       if (new URL(res.url()).pathname !== '/api/harbours' || !res.ok()) return;
       const entry = { at: Date.now(), body: null };
@@ -154,7 +155,7 @@ describe('渔船 panel in headless Chromium', { timeout: 15 * 60_000 }, () => {
   });
 
   async function api(pathAndQuery, init) {
-    const res = await fetch(`${BASE}${pathAndQuery}`, init);
+    const res = await authFetch(`${BASE}${pathAndQuery}`, init);
     const body = await res.json();
     assert.ok(res.ok, `${init?.method || 'GET'} ${pathAndQuery} answered ${res.status}: ${JSON.stringify(body)}`);
     return body;
@@ -499,7 +500,8 @@ describe('渔船 panel in headless Chromium', { timeout: 15 * 60_000 }, () => {
     await row.locator('button.fire-ack-open').click();
     const form = row.locator('form.fire-ack-form');
     await form.waitFor({ state: 'visible', timeout: WAIT_MS });
-    assert.equal(await form.locator('input[name="by"]').inputValue(), '值班员');
+    const { user } = await sessionFor(BASE);
+    assert.equal(await form.locator('[data-field="by"]').textContent(), user.name, 'the acknowledger is the signed-in user');
     await form.locator('button[type="submit"]').click();
     assert.equal(await form.locator('[data-role="error"]').textContent(), '请填写处理说明');
     const note = `测试确认：已电话联系船主，渔船驶离禁航区 ${Date.now()}`;
@@ -509,7 +511,7 @@ describe('渔船 panel in headless Chromium', { timeout: 15 * 60_000 }, () => {
     const { alerts: done } = await api('/api/vessels/alerts?state=acknowledged&limit=1000');
     const acked = done.find((a) => String(a.id) === id);
     assert.ok(acked, `alert ${id} is not acknowledged in /api/vessels/alerts`);
-    assert.equal(acked.acked_by, '值班员');
+    assert.equal(acked.acked_by, user.name);
     assert.equal(acked.note, note);
     assert.ok(acked.acked_at, 'no acked_at');
     assert.ok((await page.textContent(`#vessel-alert-list li[data-id="${id}"] [data-field="ack"]`)).includes(note), 'the row does not show the note');

@@ -24,7 +24,7 @@ use crate::events::filter::FilterErrorKind;
 use crate::events::model::{Category, Source, Status};
 use crate::index::AssignIndex;
 use crate::tiles::source::{
-    Query, QueryKey, Renderer, SourceError, SourceInfo, TileSource, VectorLayer,
+    Query, QueryKey, Renderer, SourceError, SourceInfo, TileScoping, TileSource, VectorLayer,
 };
 use crate::tiles::tile_id::{MAX_ZOOM, TileId, WorldFraction};
 use geozero::mvt::tile::{Feature, GeomType, Layer, Value};
@@ -314,6 +314,11 @@ impl TileSource for EventTiles {
 
     fn epoch(&self) -> u64 {
         self.analytics.snapshot().stats.generation
+    }
+
+    /// The event filter's `area` is the scope: cells count only the caller's events.
+    fn scoping(&self) -> TileScoping {
+        TileScoping::AreaParam
     }
 
     /// Scanning the view takes milliseconds: always on the blocking pool.

@@ -15,6 +15,7 @@
 //! No HTTP and no SQL here: the transaction is `store::event_reports::IngestTx`.
 
 use super::repeats::{self, Candidate, Link, Rule};
+use crate::access::Scope;
 use crate::assign::{PointError, check_point};
 use crate::crs::Crs;
 use crate::events::model::{Category, EventId, Priority, Source};
@@ -149,6 +150,9 @@ pub struct ReportRequest<B> {
     pub body: B,
     pub crs: Crs,
     pub key: Option<IdempotencyKey>,
+    /// The reporter's scope: reports that fall outside it are refused row by row (None: the
+    /// whole city).
+    pub scope: Option<Scope>,
 }
 
 /// A report that passed every check, assigned.
@@ -223,14 +227,19 @@ pub async fn report<B>(
 where
     B: AsRef<[u8]> + Send + 'static,
 {
-    let ReportRequest { body, crs, key } = request;
+    let ReportRequest {
+        body,
+        crs,
+        key,
+        scope,
+    } = request;
     let idem = key.map(|k| Idempotency::new(k, crs, body.as_ref()));
     if let Some(idem) = &idem
         && let Some(stored) = store.stored_answer(idem.key.as_str()).await?
     {
         return idem.replay(stored).map(Ingested::Replayed);
     }
-    let prepared = prepare(index, body, crs).await?;
+    let prepared = prepare(index, body, crs, scope.as_ref()).await?;
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -251,7 +260,12 @@ struct Prepared {
 }
 
 /// Parses, validates and assigns every row off the async runtime, with one index snapshot.
-async fn prepare<B>(index: &AssignIndex, body: B, crs: Crs) -> Result<Prepared, IngestError>
+async fn prepare<B>(
+    index: &AssignIndex,
+    body: B,
+    crs: Crs,
+    scope: Option<&Scope>,
+) -> Result<Prepared, IngestError>
 where
     B: AsRef<[u8]> + Send + 'static,
 {
@@ -268,6 +282,17 @@ where
     let mut errors = Vec::new();
     for r in rows {
         match r {
+            Ok(v)
+                if scope.is_some_and(|s| {
+                    !v.assignment.finest_code().is_some_and(|c| s.contains(c))
+                }) =>
+            {
+                errors.push(row_err(
+                    v.index,
+                    "out_of_scope",
+                    "此位置不在您的管辖范围内 (the event lies outside your scope)".into(),
+                ))
+            }
             Ok(v) => valid.push(v),
             Err(e) => errors.push(e),
         }

@@ -1,34 +1,20 @@
 // The 消防 panel's alerts: the area's open alerts (GET /api/fire/alerts), kept live by the shared
 // stream (/api/stream?topics=alerts&area=CODE, event `alert`; docs/FIRE.md and docs/STREAM.md),
-// new ones prepended and flashed, each acknowledged (确认) through an inline form with the
-// acknowledger's name and a note. Rows are keyed by id and moved, never rebuilt, so a form being
-// typed in keeps its text and focus when another alert arrives.
+// new ones prepended and flashed, each acknowledged (确认) through an inline form with a note,
+// by the signed-in user. Rows are keyed by id and moved, never rebuilt, so a form being typed in
+// keeps its text and focus when another alert arrives.
 
 import { el, fill } from '../dom.js';
+import { sessionUser } from '../session.js';
 import { openStream } from '../screen/stream.js';
 import { acknowledgeAlert, fireAlerts } from './api.js';
 import { ALERT_KIND_LABELS, alertInArea, alertOpen, formatTime, mergeAlerts } from './format.js';
 
-/** Who acknowledges when nobody said: the duty officer. */
-export const DEFAULT_ACKER = '值班员';
-const USER_KEY = 'onemap.user';
-
 const LIVE_TEXT = { live: '实时', stale: '连接中断，正在重连…', closed: '未连接' };
 
-function rememberedUser() {
-  try {
-    return (localStorage.getItem(USER_KEY) || '').trim() || DEFAULT_ACKER;
-  } catch {
-    return DEFAULT_ACKER;
-  }
-}
-
-function rememberUser(name) {
-  try {
-    localStorage.setItem(USER_KEY, name);
-  } catch {
-    // storage may be unavailable: the name is simply not remembered
-  }
+/** Who acknowledges: the signed-in user (the server records the session's user). */
+function acker() {
+  return sessionUser()?.name || '';
 }
 
 /** What a row shows, as one string: a row is rebuilt only when this changes. */
@@ -214,31 +200,28 @@ export function createAlerts({ nodes, onAlert, onPoint, onCount }) {
   }
 
   function ackForm(a, onCancel) {
-    const by = el('input', { type: 'text', name: 'by', maxlength: '100', 'aria-label': '确认人' });
-    by.value = rememberedUser();
+    const who = acker();
     const note = el('textarea', { name: 'note', rows: '2', maxlength: '2000', 'aria-label': '处理说明', placeholder: '处理说明，如：已电话联系看护人，现场无异常' });
     const error = el('div', { class: 'fire-error', 'data-role': 'error', hidden: true });
     const submit = el('button', { type: 'submit', class: 'btn fire-small fire-ack-submit' }, '提交确认');
     const form = el(
       'form',
       { class: 'fire-ack-form', onsubmit: (e) => send(e) },
-      el('label', { class: 'fire-field' }, el('span', {}, '确认人'), by),
+      el('div', { class: 'fire-field' }, el('span', {}, '确认人'), el('span', { class: 'fire-ack-by', 'data-field': 'by' }, who || '—')),
       el('label', { class: 'fire-field' }, el('span', {}, '处理说明'), note),
       error,
       el('div', { class: 'fire-alert-actions' }, submit, el('button', { type: 'button', class: 'btn fire-small', onclick: () => onCancel() }, '取消')),
     );
     async function send(e) {
       e.preventDefault();
-      const who = by.value.trim();
       const text = note.value.trim();
-      const problem = !who ? '请填写确认人' : !text ? '请填写处理说明' : '';
+      const problem = !text ? '请填写处理说明' : '';
       error.hidden = !problem;
       error.textContent = problem;
       if (problem) return;
       submit.disabled = true;
       try {
         const answer = await acknowledgeAlert(a.id, { by: who, note: text });
-        rememberUser(who);
         state.alerts = mergeAlerts(state.alerts, [answer && answer.id !== undefined ? answer : { ...a, acked_at: new Date().toISOString(), acked_by: who, note: text }]);
         render();
       } catch (err) {

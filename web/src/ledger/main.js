@@ -10,7 +10,7 @@ import './ledger.css';
 import { el, fill } from '../dom.js';
 import { downloadLedger, ledgers as fetchLedgers, queryLedger } from '../api.js';
 import { createSearch } from '../search.js';
-import { formatBytes, formatInt, formatNumber, initTheme, toast, todayInCity } from '../page.js';
+import { formatBytes, formatInt, formatNumber, initTheme, showSignedIn, toast, todayInCity } from '../page.js';
 import { PAGE_SIZE, VALUE_LABELS, buildQuery, cellText, csvFileName, hasNext, pageText, rangeInputType, valueLabel } from './model.js';
 
 const $ = (id) => document.getElementById(id);
@@ -464,6 +464,7 @@ $('lg-ledger').addEventListener('change', (e) => chooseLedger(e.target.value));
 
 async function start() {
   showPickedArea();
+  if (!(await showSignedIn())) return;
   try {
     const body = await fetchLedgers();
     state.ledgers = body.ledgers || [];

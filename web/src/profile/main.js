@@ -11,7 +11,8 @@ import './profile.css';
 import { el, fill } from '../dom.js';
 import { areaDetail, areaProfile, profileDiff, profileFigures, profileHistory, profileList, promoteProblem, saveProfile } from '../api.js';
 import { CATEGORY_LABELS } from '../categories.js';
-import { formatDateTime, formatInt, formatNumber, formatPercent, initTheme, toast, todayInCity } from '../page.js';
+import { sessionUser } from '../session.js';
+import { formatDateTime, formatInt, formatNumber, formatPercent, initTheme, showSignedIn, toast, todayInCity } from '../page.js';
 import { OPTIONS, PALETTES, createCharts } from './charts.js';
 import {
   LEVEL_NAMES,
@@ -301,11 +302,7 @@ function openForm() {
   form.elements.members.value = i.party?.members ?? '';
   form.elements.summary.value = i.summary ?? '';
   form.elements.note.value = '';
-  try {
-    form.elements.user.value = localStorage.getItem('onemap.user') || '';
-  } catch {
-    form.elements.user.value = '';
-  }
+  $('pf-edit-user').textContent = sessionUser()?.name || '—';
   $('pf-edit-base').textContent = `（基于第 ${p.version} 版）`;
   clearFormError();
   form.hidden = false;
@@ -338,13 +335,6 @@ form.addEventListener('submit', async (e) => {
     return;
   }
   edits.summary = form.elements.summary.value;
-  const user = form.elements.user.value.trim();
-  try {
-    if (user) localStorage.setItem('onemap.user', user);
-    else localStorage.removeItem('onemap.user');
-  } catch {
-    // not kept
-  }
   const submit = form.querySelector('button[type="submit"]');
   submit.disabled = true;
   submit.textContent = '正在保存…';
@@ -673,6 +663,7 @@ async function showDiff(from, to) {
 // --- start ------------------------------------------------------------------------------------
 
 async function start() {
+  if (!(await showSignedIn())) return;
   if (!state.code) {
     fill($('pf-header'), el('h1', { class: 'pf-title' }, '没有指定区域'), el('p', { class: 'muted' }, '地址应为 /profile/{区域代码}，如 /profile/350304100001。'));
     return;

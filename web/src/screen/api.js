@@ -1,21 +1,10 @@
-// The API calls of the big screen, same origin. Failures throw an Error with a Chinese message.
+// The API calls of the big screen, same origin, through the client's one request helper
+// (src/api.js: the session's CSRF header, the login page on 401): failures throw an ApiError
+// with a Chinese message.
 
-async function getJson(path, params = {}) {
-  const url = new URL(path, window.location.origin);
-  for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
-  }
-  let res;
-  try {
-    res = await fetch(url, { headers: { accept: 'application/json' } });
-  } catch {
-    throw new Error('无法连接服务器');
-  }
-  const body = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(body?.error?.message || `服务器返回错误 ${res.status}`);
-  if (body === null) throw new Error('服务器返回的数据无法解析');
-  return body;
-}
+import { requestJson } from '../api.js';
+
+const getJson = (path, params = {}) => requestJson('GET', path, { params });
 
 export const areaDetail = (code, geometry = false) => getJson(`/api/areas/${encodeURIComponent(code)}`, geometry ? { geometry: 'true' } : {});
 export const statsTop = (q) => getJson('/api/stats/top', q);

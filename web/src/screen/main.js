@@ -9,7 +9,9 @@ import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './screen.css';
 
+import { checkSignedIn } from '../api.js';
 import { el } from '../dom.js';
+import { renderUserBox, requireUser } from '../session.js';
 import { CATEGORIES, SOURCE_LABELS, STATUS_LABELS } from '../events.js';
 import { areaDetail, latestEvents, statsAreas, statsTop, statsTrend } from './api.js';
 import { OPTIONS, createCharts } from './charts.js';
@@ -411,6 +413,8 @@ function createMap(style, area) {
   map.on('error', (e) => {
     const msg = e?.error?.message || String(e?.error || e);
     console.error(`map error: ${msg}`);
+    // A tile refused with 401: the session is gone (signed out elsewhere, expired).
+    if (e?.error?.status === 401) checkSignedIn();
   });
   return map;
 }
@@ -640,7 +644,29 @@ setInterval(() => {
   if (state.from !== windowFrom(WINDOW_DAYS)) scheduleRefresh();
 }, 60_000);
 
+/**
+ * Who is signed in (not signed in: the login page). `/screen` shows the user's own scope. An
+ * unreachable server is retried like the loading itself: a wall is unattended.
+ */
+async function signIn() {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const user = await requireUser();
+      $('sc-error').hidden = true;
+      return user;
+    } catch (e) {
+      const wait = backoffMs(attempt);
+      fail(`大屏加载失败：${e.message}（${Math.round(wait / 1000)} 秒后重试）`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
 renderIndicator();
 fitTicker();
-startStream();
-boot();
+signIn().then((user) => {
+  renderUserBox($('sc-user'), user);
+  state.code = scopeFromLocation(window.location.pathname, window.location.search, user.scope);
+  startStream();
+  boot();
+});

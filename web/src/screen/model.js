@@ -18,14 +18,15 @@ export const BACKOFF_MAX_MS = 30_000;
 
 /**
  * The scope of the screen from the page's path (and query, for the dev server's /screen.html):
- * `/screen` → the city, `/screen/{code}` → that area, `?area=CODE` as a fallback.
+ * `/screen` → `fallback` (the city, or the signed-in user's scope), `/screen/{code}` → that
+ * area, `?area=CODE` as a fallback.
  */
-export function scopeFromLocation(pathname, search = '') {
+export function scopeFromLocation(pathname, search = '', fallback = CITY_CODE) {
   const m = /^\/screen\/(\d{2,20})\/?$/.exec(pathname);
   if (m) return m[1];
   const q = new URLSearchParams(search).get('area');
   if (q && /^\d{2,20}$/.test(q)) return q;
-  return CITY_CODE;
+  return fallback || CITY_CODE;
 }
 
 /** `?rotate=N` seconds between focus steps; default 30, 0 turns it off. */

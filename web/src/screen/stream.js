@@ -2,8 +2,11 @@
 // (2 × heartbeat + 5 s), and a new EventSource after a backoff (1 s doubling to 30 s) when the
 // browser gives up on the old one (readyState CLOSED, e.g. after a 503). The browser's own
 // reconnect (readyState CONNECTING, Last-Event-ID) is left to do its work. The map's 消防 panel
-// uses it too (src/fire/alerts.js, topic `alerts`).
+// uses it too (src/fire/alerts.js, topic `alerts`). An EventSource cannot see why it was
+// refused: when it gives up, `/api/auth/me` is asked, and a signed-out page goes to the login
+// page (src/api.js).
 
+import { checkSignedIn } from '../api.js';
 import { backoffMs, staleAfterMs } from './model.js';
 
 /** Message types every stream listens to; a caller's handlers may add others (the map's `alert`). */
@@ -11,9 +14,11 @@ const TYPES = ['hello', 'reset', 'events', 'kpi', 'heartbeat'];
 
 /**
  * Opens the stream. `handlers` has one callback per message type (parsed JSON) and
- * `onState(state, lastFrameAt)` with state 'live' | 'stale'.
+ * `onState(state, lastFrameAt)` with state 'live' | 'stale'. `onRefused()` is called when the
+ * browser gives up on a connection (default: the session check, which goes to the login page on
+ * 401).
  */
-export function openStream({ topics, area, handlers, onState }) {
+export function openStream({ topics, area, handlers, onState, onRefused = checkSignedIn }) {
   let source = null;
   let attempt = 0;
   let heartbeatS = 15;
@@ -73,6 +78,7 @@ export function openStream({ topics, area, handlers, onState }) {
       if (es.readyState === EventSource.CLOSED) {
         es.close();
         source = null;
+        onRefused();
         const delay = backoffMs(attempt++);
         clearTimeout(retryTimer);
         retryTimer = setTimeout(connect, delay);

@@ -1,11 +1,12 @@
 // The 渔船 panel's alerts: the open vessel alerts (GET /api/vessels/alerts?state=open), kept live by
 // the panel's stream (index.js hands over every `alert` frame of a vessel kind), new ones
-// prepended and flashed, each acknowledged (确认) through an inline form with the acknowledger's
-// name and a note. Rows are keyed by id and moved, never rebuilt, so a form being typed in keeps
+// prepended and flashed, each acknowledged (确认) through an inline form with a note, by the
+// signed-in user. Rows are keyed by id and moved, never rebuilt, so a form being typed in keeps
 // its text and focus when another alert arrives. The same behaviour as the 消防 panel's list
 // (src/fire/alerts.js), which opens its own stream per area; this one opens none.
 
 import { el } from '../dom.js';
+import { sessionUser } from '../session.js';
 import { alertOpen, mergeAlerts } from '../fire/format.js';
 import { acknowledgeVesselAlert, vesselAlerts } from './api.js';
 import { VESSEL_ALERT_KINDS, formatTime, isVesselAlert, placeText } from './format.js';
@@ -13,24 +14,9 @@ import { VESSEL_ALERT_KINDS, formatTime, isVesselAlert, placeText } from './form
 /** The most alerts the list reads and holds (newest first); a closure can raise hundreds. */
 export const ALERTS_MAX = 1000;
 
-/** Who acknowledges when nobody said: the duty officer. */
-export const DEFAULT_ACKER = '值班员';
-const USER_KEY = 'onemap.user';
-
-function rememberedUser() {
-  try {
-    return (localStorage.getItem(USER_KEY) || '').trim() || DEFAULT_ACKER;
-  } catch {
-    return DEFAULT_ACKER;
-  }
-}
-
-function rememberUser(name) {
-  try {
-    localStorage.setItem(USER_KEY, name);
-  } catch {
-    // storage may be unavailable: the name is simply not remembered
-  }
+/** Who acknowledges: the signed-in user (the server records the session's user). */
+function acker() {
+  return sessionUser()?.name || '';
 }
 
 /** What a row shows, as one string: a row is rebuilt only when this changes. */
@@ -180,31 +166,28 @@ export function createVesselAlerts({ nodes, onAlert, onBoat, onCount }) {
   }
 
   function ackForm(a, onCancel) {
-    const by = el('input', { type: 'text', name: 'by', maxlength: '100', 'aria-label': '确认人' });
-    by.value = rememberedUser();
+    const who = acker();
     const note = el('textarea', { name: 'note', rows: '2', maxlength: '2000', 'aria-label': '处理说明', placeholder: '处理说明，如：已电话联系船主，渔船正在返港' });
     const error = el('div', { class: 'fire-error', 'data-role': 'error', hidden: true });
     const submit = el('button', { type: 'submit', class: 'btn fire-small fire-ack-submit' }, '提交确认');
     const form = el(
       'form',
       { class: 'fire-ack-form', onsubmit: (e) => send(e) },
-      el('label', { class: 'fire-field' }, el('span', {}, '确认人'), by),
+      el('div', { class: 'fire-field' }, el('span', {}, '确认人'), el('span', { class: 'fire-ack-by', 'data-field': 'by' }, who || '—')),
       el('label', { class: 'fire-field' }, el('span', {}, '处理说明'), note),
       error,
       el('div', { class: 'fire-alert-actions' }, submit, el('button', { type: 'button', class: 'btn fire-small', onclick: () => onCancel() }, '取消')),
     );
     async function send(e) {
       e.preventDefault();
-      const who = by.value.trim();
       const text = note.value.trim();
-      const problem = !who ? '请填写确认人' : !text ? '请填写处理说明' : '';
+      const problem = !text ? '请填写处理说明' : '';
       error.hidden = !problem;
       error.textContent = problem;
       if (problem) return;
       submit.disabled = true;
       try {
         const answer = await acknowledgeVesselAlert(a.id, { by: who, note: text });
-        rememberUser(who);
         state.alerts = mergeAlerts(state.alerts, [answer && answer.id !== undefined ? answer : { ...a, acked_at: new Date().toISOString(), acked_by: who, note: text }]);
         render();
       } catch (err) {

@@ -22,7 +22,11 @@ async fn query(app: &TestApp, ledger: &str, body: &Value) -> (u16, Value) {
 
 #[tokio::test]
 async fn ledger_queries_agree_with_sql_mask_personal_fields_and_refuse_bad_queries() {
-    let app = common::profiled_app(5_000, 40_000).await;
+    let mut app = common::profiled_app(5_000, 40_000).await;
+    // Read as an analyst: the masked view (roles that see personal data get it unmasked, as
+    // tests/access.rs checks).
+    app.token = common::account(&app.store, "ledger-analyst", "analyst", "3503").await;
+    app.http = common::client_with_token(&app.token);
     let district: String = sqlx::query_scalar(
         "SELECT district_code FROM person GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
     )
@@ -245,7 +249,11 @@ async fn ledger_queries_agree_with_sql_mask_personal_fields_and_refuse_bad_queri
 
 #[tokio::test]
 async fn a_csv_export_streams_every_row_and_an_abandoned_one_stops_its_query() {
-    let app = common::profiled_app(1_000, 60_000).await;
+    let mut app = common::profiled_app(1_000, 60_000).await;
+    // Read as an analyst: the masked view (roles that see personal data get it unmasked, as
+    // tests/access.rs checks).
+    app.token = common::account(&app.store, "ledger-analyst", "analyst", "3503").await;
+    app.http = common::client_with_token(&app.token);
     let district: String = sqlx::query_scalar(
         "SELECT district_code FROM person GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
     )

@@ -408,7 +408,13 @@ async fn a_client_that_does_not_read_is_dropped_and_the_others_get_everything() 
     let mut stalled = socket.connect(app.addr).await.unwrap();
     use tokio::io::AsyncWriteExt;
     stalled
-        .write_all(b"GET /api/stream?topics=events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .write_all(
+            format!(
+                "GET /api/stream?topics=events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+                app.token
+            )
+            .as_bytes(),
+        )
         .await
         .unwrap();
     let mut reader = Sse::open(&app, "?topics=events", None).await;
@@ -478,6 +484,8 @@ async fn a_client_that_does_not_read_is_dropped_and_the_others_get_everything() 
 async fn a_stopping_server_ends_its_streams() {
     let db = demo_db().await;
     let store = onemap::store::Store::connect(&db.url, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let token = common::account(&store, "test-admin", "admin", "3503").await;
     let app = App::build(store, AppConfig::default()).unwrap();
     assert!(app.wait_ready(Duration::from_secs(120)).await);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -486,7 +494,9 @@ async fn a_stopping_server_ends_its_streams() {
     let server = tokio::spawn(app.serve(listener, async {
         let _ = stopped.await;
     }));
-    let resp = reqwest::get(format!("http://{addr}/api/stream"))
+    let resp = common::client_with_token(&token)
+        .get(format!("http://{addr}/api/stream"))
+        .send()
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);

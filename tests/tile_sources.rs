@@ -164,7 +164,12 @@ async fn check_tile(app: &TestApp, id: &str, t: TileId) {
     assert_eq!(plain.status(), 200, "{id}: {url}");
     assert_eq!(header(&plain, "content-type"), Some(MVT), "{id}");
     assert_eq!(header(&plain, "content-encoding"), None, "{id}");
-    assert_eq!(header(&plain, "cache-control"), Some("no-cache"), "{id}");
+    // Private: a tile is cut to the caller's scope.
+    assert_eq!(
+        header(&plain, "cache-control"),
+        Some("private, no-cache"),
+        "{id}"
+    );
     assert_eq!(header(&plain, "vary"), Some("accept-encoding"), "{id}");
     let etag = header(&plain, "etag").unwrap().to_string();
     assert!(
